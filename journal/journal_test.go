@@ -1,0 +1,240 @@
+package journal
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// openTest opens a fresh journal and checks its consistency when the test ends.
+func openTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "journal.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Check(); err != nil {
+			t.Errorf("journal inconsistent: %v", err)
+		}
+		db.Close()
+	})
+	return db
+}
+
+func newRec(path string, size int64) *Record {
+	now := time.Now()
+	return &Record{Watch: "teams", Path: RelPath(path), Kind: "file", Size: size,
+		ModTime: time.Unix(1700000000, 123456789), Inode: 42, State: Discovered,
+		DiscoveredAt: now, Lanes: map[string]time.Time{LanePut: now}}
+}
+
+func insert(t *testing.T, db *DB, recs ...*Record) []*Record {
+	t.Helper()
+	first := make([]Entry, len(recs))
+	for i := range first {
+		first[i] = Entry{Step: "discovered", Result: "ok"}
+	}
+	out, err := db.Insert(recs, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestSecondOpenFailsFastWithClearMessage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	start := time.Now()
+	_, err = Open(path, Options{Timeout: 200 * time.Millisecond})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: got %v, want ErrLocked", err)
+	}
+	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "another archivist") {
+		t.Errorf("message %q should name the file and the likely cause", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("second open took %s", d)
+	}
+}
+
+func TestInsertIsIdempotentPerVersion(t *testing.T) {
+	db := openTest(t)
+	got := insert(t, db, newRec("a/report.pdf", 10))
+	if len(got) != 1 || got[0].ID == 0 {
+		t.Fatalf("first insert stored %v", got)
+	}
+	if again := insert(t, db, newRec("a/report.pdf", 10)); len(again) != 0 {
+		t.Fatalf("same version inserted twice: %v", again)
+	}
+	if !db.Known("teams", "a/report.pdf", 10, time.Unix(1700000000, 123456789), 42, "file") {
+		t.Fatal("Known = false for the recorded version")
+	}
+	if db.Known("teams", "a/report.pdf", 11, time.Unix(1700000000, 123456789), 42, "file") {
+		t.Fatal("Known = true for a different size")
+	}
+	changed := newRec("a/report.pdf", 11)
+	if v2 := insert(t, db, changed); len(v2) != 1 || v2[0].ID == got[0].ID {
+		t.Fatalf("changed version not stored as a new record: %v", v2)
+	}
+	if fp, _ := db.Current("teams", "a/report.pdf"); fp.Size != 11 {
+		t.Fatalf("current version has size %d, want 11", fp.Size)
+	}
+	if _, err := db.Get(got[0].ID); err != nil {
+		t.Fatalf("old version must be kept: %v", err)
+	}
+}
+
+func TestDueIndexFollowsLanes(t *testing.T) {
+	db := openTest(t)
+	recs := insert(t, db, newRec("one", 1), newRec("two", 2), newRec("three", 3))
+	now := time.Now()
+	items, _, err := db.DueIn(LanePut, now, 10, nil)
+	if err != nil || len(items) != 3 {
+		t.Fatalf("due put = %v, %v; want 3", items, err)
+	}
+	later := now.Add(time.Hour)
+	err = db.Update(recs[0].ID, func(r *Record) ([]Entry, error) {
+		r.Schedule(LanePut, later)
+		r.Attempts++
+		return []Entry{{Step: "put", Result: "error", Detail: "503"}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(recs[1].ID, func(r *Record) ([]Entry, error) {
+		r.State = Uploaded
+		r.FileKey = "default/teams/x/two"
+		r.Done(LanePut)
+		r.Schedule(LanePost, now)
+		return []Entry{{Step: "put", Result: "ok"}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, next, _ := db.DueIn(LanePut, now, 10, nil)
+	if len(items) != 1 || items[0].ID != recs[2].ID {
+		t.Fatalf("due put = %v, want only #%d", items, recs[2].ID)
+	}
+	if !next.Equal(later) {
+		t.Fatalf("next = %v, want %v", next, later)
+	}
+	skipAll := func(uint64) bool { return true }
+	if items, _, _ := db.DueIn(LanePut, now, 10, skipAll); len(items) != 0 {
+		t.Fatalf("skip ignored: %v", items)
+	}
+	items, _, _ = db.DueIn(LanePost, now, 10, nil)
+	if len(items) != 1 || items[0].ID != recs[1].ID {
+		t.Fatalf("due post = %v", items)
+	}
+	if owner, ok := db.KeyOwner("default/teams/x/two"); !ok || owner != recs[1].ID {
+		t.Fatalf("KeyOwner = %d, %v", owner, ok)
+	}
+	counts, _ := db.Counts()
+	if counts[Discovered] != 2 || counts[Uploaded] != 1 {
+		t.Fatalf("counts = %v", counts)
+	}
+	trail, _ := db.Audit(recs[0].ID)
+	if len(trail) != 2 || trail[0].Step != "discovered" || trail[1].Detail != "503" {
+		t.Fatalf("audit = %+v", trail)
+	}
+}
+
+func TestSupersededGivesUpFingerprint(t *testing.T) {
+	db := openTest(t)
+	r := insert(t, db, newRec("x.txt", 5))[0]
+	err := db.Update(r.ID, func(r *Record) ([]Entry, error) {
+		r.State = Superseded
+		r.Reason = "changed while uploading"
+		r.Done(LanePut)
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := db.Current("teams", "x.txt"); ok {
+		t.Fatal("superseded version still current: the watcher would never record the path again")
+	}
+	if again := insert(t, db, newRec("x.txt", 5)); len(again) != 1 {
+		t.Fatal("same fingerprint not recordable after supersede")
+	}
+}
+
+func TestUpdateErrorLeavesRecordUnchanged(t *testing.T) {
+	db := openTest(t)
+	r := insert(t, db, newRec("x.txt", 5))[0]
+	boom := errors.New("boom")
+	err := db.Update(r.ID, func(r *Record) ([]Entry, error) {
+		r.State = Posted
+		return nil, boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	got, _ := db.Get(r.ID)
+	if got.State != Discovered {
+		t.Fatalf("state = %s after failed update", got.State)
+	}
+	if err := db.Update(r.ID, func(*Record) ([]Entry, error) { return nil, ErrSkip }); err != nil {
+		t.Fatalf("ErrSkip returned %v", err)
+	}
+	if err := db.Update(999, func(*Record) ([]Entry, error) { return nil, nil }); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing record: %v", err)
+	}
+}
+
+func TestPathBytesSurvive(t *testing.T) {
+	db := openTest(t)
+	raw := "dir/bad\xff\xfe name\nwith newline.txt"
+	r := insert(t, db, newRec(raw, 1))[0]
+	got, err := db.Get(r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Path) != raw {
+		t.Fatalf("path = %q, want %q", got.Path, raw)
+	}
+	if !db.Known("teams", raw, 1, time.Unix(1700000000, 123456789), 42, "file") {
+		t.Fatal("raw path not known")
+	}
+}
+
+func TestReopenKeepsEverythingAndRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := insert(t, db, newRec("keep.txt", 3))[0]
+	db.Close()
+
+	db, err = Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Get(r.ID); err != nil || got.Path != "keep.txt" {
+		t.Fatalf("after reopen: %v, %v", got, err)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, u64(SchemaVersion+1)) })
+	b.Close()
+	if _, err := Open(path, Options{}); !errors.Is(err, ErrSchema) {
+		t.Fatalf("newer schema: %v", err)
+	}
+}

@@ -1,0 +1,149 @@
+package journal
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// State is where a file version stands.
+type State string
+
+const (
+	// Discovered: settled and recorded; the archive copy is due.
+	Discovered State = "discovered"
+	// Uploaded: the PUT was confirmed; the conversation event is due.
+	Uploaded State = "uploaded"
+	// Posted: the event referencing the file was accepted. Done for the archive.
+	Posted State = "posted"
+	// Held: a permanent problem, with a reason; waits for an operator (archivist retry).
+	Held State = "held"
+	// Vanished: the file was deleted before it could be archived.
+	Vanished State = "vanished"
+	// Superseded: the file changed before its upload finished; the new version has its own record.
+	Superseded State = "superseded"
+)
+
+// States lists every state, in pipeline order.
+var States = []State{Discovered, Uploaded, Posted, Held, Vanished, Superseded}
+
+// Lanes of pending work. Forwarding destinations add "fwd/<name>" lanes.
+const (
+	LanePut  = "put"
+	LanePost = "post"
+)
+
+// Record is one file version and everything done with it.
+type Record struct {
+	ID      uint64    `json:"id"`
+	Watch   string    `json:"watch"`
+	Path    RelPath   `json:"path"` // slash-separated, relative to the watch root; raw bytes
+	Kind    string    `json:"kind"` // "file", "symlink", "named pipe (FIFO)", ...
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mtime"`
+	Inode   uint64    `json:"inode"`
+	Dev     uint64    `json:"dev,omitempty"`
+	Nlink   uint64    `json:"nlink,omitempty"`
+
+	SHA256  string `json:"sha256,omitempty"`
+	MIME    string `json:"mime,omitempty"`
+	FileKey string `json:"fileKey,omitempty"`
+
+	State     State  `json:"state"`
+	Reason    string `json:"reason,omitempty"`    // why held, vanished or superseded
+	Attempts  int    `json:"attempts,omitempty"`  // failed attempts since the last success
+	LastError string `json:"lastError,omitempty"` // the most recent failure, for people
+
+	// Lanes is the work still pending on this record, with the time each is due.
+	Lanes map[string]time.Time `json:"lanes,omitempty"`
+
+	// DuplicateOf is set when the same bytes were already stored under FileKey by another record.
+	DuplicateOf uint64 `json:"duplicateOf,omitempty"`
+	// PostAlone asks the poster to send this record's event in a request of its own (set after a
+	// batch it was part of was refused, to find which record the refusal is about).
+	PostAlone bool `json:"postAlone,omitempty"`
+	// RequestID is what Global Relay returned for the accepted event request.
+	RequestID string `json:"requestId,omitempty"`
+
+	DiscoveredAt time.Time `json:"discoveredAt"`
+	UploadedAt   time.Time `json:"uploadedAt,omitzero"`
+	PostedAt     time.Time `json:"postedAt,omitzero"`
+	HeldAt       time.Time `json:"heldAt,omitzero"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+// Due reports whether lane is pending and its due time.
+func (r *Record) Due(lane string) (time.Time, bool) {
+	t, ok := r.Lanes[lane]
+	return t, ok
+}
+
+// Schedule makes lane pending, due at t.
+func (r *Record) Schedule(lane string, t time.Time) {
+	if r.Lanes == nil {
+		r.Lanes = map[string]time.Time{}
+	}
+	r.Lanes[lane] = t
+}
+
+// Done removes lane from the pending work.
+func (r *Record) Done(lane string) { delete(r.Lanes, lane) }
+
+// Hold moves the record to Held with reason, clearing its archive lanes.
+func (r *Record) Hold(reason string, now time.Time) {
+	r.State = Held
+	r.Reason = reason
+	r.HeldAt = now
+	r.Done(LanePut)
+	r.Done(LanePost)
+}
+
+// String names the record for logs: "#12 teams:reports/a.pdf".
+func (r *Record) String() string { return fmt.Sprintf("#%d %s:%s", r.ID, r.Watch, r.Path) }
+
+// RelPath is a relative path kept byte for byte: a path that is not valid UTF-8 is stored as
+// {"b64": "..."} so JSON does not replace its bytes.
+type RelPath string
+
+func (p RelPath) MarshalJSON() ([]byte, error) {
+	if utf8.ValidString(string(p)) {
+		return json.Marshal(string(p))
+	}
+	return json.Marshal(struct {
+		B64 string `json:"b64"`
+	}{base64.StdEncoding.EncodeToString([]byte(p))})
+}
+
+func (p *RelPath) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*p = RelPath(s)
+		return nil
+	}
+	var v struct {
+		B64 string `json:"b64"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("path: %w", err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(v.B64)
+	if err != nil {
+		return fmt.Errorf("path: %w", err)
+	}
+	*p = RelPath(raw)
+	return nil
+}
+
+// Entry is one line of a record's audit trail.
+type Entry struct {
+	Time      time.Time `json:"time"`
+	Step      string    `json:"step"`             // discovered, hashed, put, post, hold, retry, vanished, ...
+	Lane      string    `json:"lane,omitempty"`   // which lane the step was about
+	Result    string    `json:"result"`           // ok, error, skipped
+	Detail    string    `json:"detail,omitempty"` // human text: reason, error, note
+	FileKey   string    `json:"fileKey,omitempty"`
+	Status    int       `json:"status,omitempty"` // HTTP status, if a remote answered
+	RequestID string    `json:"requestId,omitempty"`
+}
