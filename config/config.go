@@ -1,0 +1,256 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of the daemon, as read from one YAML file.
+//
+// To add a key: add the field with its yaml tag, its default in the type's setDefaults
+// method, its check in the type's validate method. Decoding, unknown-key detection and
+// error paths need no change.
+type Config struct {
+	File            string      `yaml:"-"`                // absolute path of the loaded file ("" if Parse'd from a reader)
+	Journal         string      `yaml:"journal"`          // required; path of the bbolt file; relative -> against config dir
+	Workers         int         `yaml:"workers"`          // default 4; 1..256
+	ShutdownTimeout Duration    `yaml:"shutdown_timeout"` // default 30s; how long SIGTERM waits for in-flight work
+	Log             Log         `yaml:"log"`
+	GlobalRelay     GlobalRelay `yaml:"globalrelay"`
+	Retry           Retry       `yaml:"retry"`
+	Watches         []Watch     `yaml:"watches"` // at least one
+	// Warnings are non-fatal findings for the caller to log, such as a credentials file
+	// that group or others can read. Validate recomputes them.
+	Warnings []string `yaml:"-"`
+}
+
+// Log configures the daemon's own log output.
+type Log struct {
+	Format string `yaml:"format"` // "auto" (default: text on a terminal, JSON otherwise) | "text" | "json"
+	Level  string `yaml:"level"`  // default "info"; must be a logrus level name
+}
+
+// GlobalRelay configures the Global Relay Conversation Archiving API client.
+type GlobalRelay struct {
+	URL                 string   `yaml:"url"`                    // required; absolute http(s) URL; trailing "/" trimmed
+	TokenURL            string   `yaml:"token_url"`              // required; absolute http(s) URL
+	CredentialsFile     string   `yaml:"credentials_file"`       // required; relative -> against config dir; read at load time
+	Credentials         Secret   `yaml:"-"`                      // file content with surrounding whitespace trimmed; empty content is an error
+	ConversationType    string   `yaml:"conversation_type"`      // required
+	ResponseTimeout     Duration `yaml:"response_timeout"`       // default 2m: wait for response headers after the request body was sent
+	InsecureSkipVerify  bool     `yaml:"insecure_skip_verify"`   // default false; testing only
+	MaxFileSize         int64    `yaml:"max_file_size"`          // default 1073741824 (1.0 GB); 1..1073741824
+	MaxEventsPerRequest int      `yaml:"max_events_per_request"` // default 100; 1..1000
+	MaxRequestBytes     int      `yaml:"max_request_bytes"`      // default 1000000; 4096..3500000
+}
+
+// Retry bounds the delay between attempts of a failed remote call.
+type Retry struct {
+	MinDelay Duration `yaml:"min_delay"` // default 1s, > 0
+	MaxDelay Duration `yaml:"max_delay"` // default 5m, >= min_delay
+}
+
+// Watch is one watched folder and the identity its files are archived under.
+type Watch struct {
+	Name         string   `yaml:"name"`          // required, ^[a-z0-9-]+$, at most 64 chars, unique across watches
+	Path         string   `yaml:"path"`          // required; relative -> against config dir; absolute and clean after Parse; must be an existing directory
+	Settle       Duration `yaml:"settle"`        // default 5s; must be > 0
+	ScanInterval Duration `yaml:"scan_interval"` // default 1m; an explicit 0 turns periodic scanning off; negative is an error
+	Sender       Sender   `yaml:"sender"`        // required: name and email both non-empty; email must contain "@"
+	Ignore       []string `yaml:"ignore"`        // path.Match patterns on base names; absent -> DefaultIgnore; an explicit list replaces it
+	InlineImages bool     `yaml:"inline_images"` // default true
+}
+
+// Sender is the person or system a watch's files are archived as coming from.
+type Sender struct {
+	Name  string `yaml:"name"`
+	Email string `yaml:"email"`
+}
+
+// DefaultIgnore is the ignore list of a watch that does not set one: hidden files and the
+// temporary names that browsers, editors and copy tools write before the final rename.
+var DefaultIgnore = []string{".*", "*.part", "*.tmp", "*.crdownload", "~$*"}
+
+// Limits fixed by the Global Relay API or chosen to stay well inside it.
+const (
+	maxFileSize     = 1 << 30 // 1.0 GB: Global Relay answers 400 above it
+	maxWatchNameLen = 64
+)
+
+func (c *Config) setDefaults() {
+	c.Workers = 4
+	c.ShutdownTimeout = Duration(30 * time.Second)
+}
+
+func (l *Log) setDefaults() {
+	l.Format = "auto"
+	l.Level = "info"
+}
+
+func (g *GlobalRelay) setDefaults() {
+	g.ResponseTimeout = Duration(2 * time.Minute)
+	g.MaxFileSize = maxFileSize
+	g.MaxEventsPerRequest = 100
+	g.MaxRequestBytes = 1_000_000
+}
+
+func (r *Retry) setDefaults() {
+	r.MinDelay = Duration(time.Second)
+	r.MaxDelay = Duration(5 * time.Minute)
+}
+
+func (w *Watch) setDefaults() {
+	w.Settle = Duration(5 * time.Second)
+	w.ScanInterval = Duration(time.Minute)
+	w.Ignore = slices.Clone(DefaultIgnore)
+	w.InlineImages = true
+}
+
+// Load reads the YAML file at path and returns the validated configuration. Relative paths
+// in it are resolved against the file's folder. Every line of the returned error starts
+// with "config <path>: ", and there is one line per problem found.
+func Load(path string) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	defer f.Close()
+	c, err := Parse(f, filepath.Dir(abs))
+	if err != nil {
+		return nil, prefixEach(path, err)
+	}
+	c.File = abs
+	return c, nil
+}
+
+// Parse decodes one YAML document from r, rejects unknown keys, applies defaults, resolves
+// relative paths against dir (the current directory if dir is "") and validates the result.
+// On failure it returns every problem it found, joined with errors.Join; each problem that
+// concerns a key is a *KeyError.
+//
+// A key with a null value ("settle:" or "settle: ~") counts as absent: it keeps its default.
+func Parse(r io.Reader, dir string) (*Config, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	root, err := parseDocument(r)
+	if err != nil {
+		return nil, err
+	}
+	c := new(Config)
+	v := reflect.ValueOf(c).Elem()
+	errs := decodeValue(root, v)
+	c.resolve(dir)
+	if err := c.Validate(); err != nil {
+		errs = append(errs, unjoin(err)...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// parseDocument returns the root node of the only YAML document in r, which must be a
+// mapping.
+func parseDocument(r io.Reader) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(r)
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errEmpty
+		}
+		return nil, err
+	}
+	// A second document would be ignored by a reader that stops at the first, so it is
+	// refused; an empty one, as left by a trailing "---", is harmless.
+	for {
+		var extra yaml.Node
+		err := dec.Decode(&extra)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(extra.Content) == 1 && !isNull(resolveAlias(extra.Content[0])) {
+			return nil, fmt.Errorf("line %d: a second YAML document starts here; the config must be a single document", extra.Line)
+		}
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	root = resolveAlias(root)
+	if isNull(root) {
+		return nil, errEmpty
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: the config must be a mapping of keys to values, got %s", root.Line, describeNode(root))
+	}
+	return root, nil
+}
+
+var errEmpty = errors.New("the config is empty; it needs at least journal, globalrelay and watches")
+
+// resolve makes the file paths absolute against dir and normalizes values that have
+// more than one spelling.
+func (c *Config) resolve(dir string) {
+	c.Journal = resolvePath(dir, c.Journal)
+	c.GlobalRelay.CredentialsFile = resolvePath(dir, c.GlobalRelay.CredentialsFile)
+	c.GlobalRelay.URL = strings.TrimRight(c.GlobalRelay.URL, "/")
+	for i := range c.Watches {
+		c.Watches[i].Path = resolvePath(dir, c.Watches[i].Path)
+	}
+}
+
+func resolvePath(dir, p string) string {
+	if p == "" {
+		return ""
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	return filepath.Clean(p)
+}
+
+// WatchByName returns the watch called name. The pointer refers into c.Watches.
+func (c *Config) WatchByName(name string) (*Watch, bool) {
+	for i := range c.Watches {
+		if c.Watches[i].Name == name {
+			return &c.Watches[i], true
+		}
+	}
+	return nil, false
+}
+
+// unjoin returns the errors that errors.Join combined into err, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// prefixEach puts "config <path>: " in front of every problem in err, so that each line
+// of the message says which file it is about.
+func prefixEach(path string, err error) error {
+	var errs []error
+	for _, e := range unjoin(err) {
+		errs = append(errs, fmt.Errorf("config %s: %w", path, e))
+	}
+	return errors.Join(errs...)
+}

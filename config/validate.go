@@ -1,0 +1,293 @@
+package config
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+)
+
+// maxCredentialsSize bounds the credentials file: a credential is a short string, so a
+// bigger file is the wrong file.
+const maxCredentialsSize = 64 << 10
+
+var watchNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
+
+// problems collects what Validate finds, so that it reports everything at once.
+type problems struct {
+	errs     []error
+	warnings []string
+}
+
+func (p *problems) add(key, format string, args ...any) {
+	p.errs = append(p.errs, &KeyError{Key: key, Err: fmt.Errorf(format, args...)})
+}
+
+func (p *problems) wrap(key string, err error) {
+	p.errs = append(p.errs, &KeyError{Key: key, Err: err})
+}
+
+func (p *problems) warn(key, format string, args ...any) {
+	p.warnings = append(p.warnings, key+": "+fmt.Sprintf(format, args...))
+}
+
+func checkRange[T cmp.Ordered](p *problems, key string, v, lo, hi T) {
+	if v < lo || v > hi {
+		p.add(key, "must be between %v and %v, got %v", lo, hi, v)
+	}
+}
+
+// Validate checks every value, including against the filesystem: watch folders must exist
+// and the credentials file must be readable and not empty. It returns all problems, joined
+// with errors.Join, each a *KeyError.
+//
+// Validate also loads GlobalRelay.Credentials from GlobalRelay.CredentialsFile, since
+// checking the file means reading it, and recomputes Warnings. It does not apply defaults
+// or resolve relative paths: Parse does that before calling it.
+func (c *Config) Validate() error {
+	p := new(problems)
+	if c.Journal == "" {
+		p.add("journal", "required")
+	}
+	checkRange(p, "workers", c.Workers, 1, 256)
+	if c.ShutdownTimeout < 0 {
+		p.add("shutdown_timeout", "must not be negative, got %v", c.ShutdownTimeout)
+	}
+	c.Log.validate(p, "log")
+	c.GlobalRelay.validate(p, "globalrelay")
+	c.Retry.validate(p, "retry")
+	c.validateWatches(p)
+	c.Warnings = p.warnings
+	return errors.Join(p.errs...)
+}
+
+var logFormats = []string{"auto", "text", "json"}
+
+func (l *Log) validate(p *problems, key string) {
+	if !slices.Contains(logFormats, l.Format) {
+		p.add(key+".format", "%q must be one of %s", l.Format, strings.Join(logFormats, ", "))
+	}
+	if _, err := logrus.ParseLevel(l.Level); err != nil {
+		var names []string
+		for _, lvl := range logrus.AllLevels {
+			names = append(names, lvl.String())
+		}
+		p.add(key+".level", "%q must be one of %s", l.Level, strings.Join(names, ", "))
+	}
+}
+
+func (g *GlobalRelay) validate(p *problems, key string) {
+	checkURL(p, key+".url", g.URL, true)
+	checkURL(p, key+".token_url", g.TokenURL, false)
+	g.loadCredentials(p, key+".credentials_file")
+	if g.ConversationType == "" {
+		p.add(key+".conversation_type", "required")
+	}
+	if g.ResponseTimeout <= 0 {
+		p.add(key+".response_timeout", "must be greater than 0, got %v", g.ResponseTimeout)
+	}
+	checkRange(p, key+".max_file_size", g.MaxFileSize, 1, maxFileSize)
+	checkRange(p, key+".max_events_per_request", g.MaxEventsPerRequest, 1, 1000)
+	checkRange(p, key+".max_request_bytes", g.MaxRequestBytes, 4096, 3_500_000)
+}
+
+// checkURL requires an absolute http(s) URL without credentials in it; base URLs, which
+// paths are appended to, also may not carry a query or fragment. Messages print the URL
+// redacted, since a password in it must not reach the logs.
+func checkURL(p *problems, key, raw string, base bool) {
+	if raw == "" {
+		p.add(key, "required")
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		p.add(key, "not a valid URL: %v", err)
+		return
+	}
+	if u.User != nil {
+		p.add(key, "%q must not contain a user name or password; credentials belong in the credentials file", u.Redacted())
+		return
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add(key, "%q must be an absolute http or https URL", raw)
+		return
+	}
+	if base && (u.RawQuery != "" || u.Fragment != "") {
+		p.add(key, "%q must not have a query or fragment", raw)
+	}
+}
+
+// loadCredentials reads the credentials file into g.Credentials.
+func (g *GlobalRelay) loadCredentials(p *problems, key string) {
+	name := g.CredentialsFile
+	if name == "" {
+		p.add(key, "required")
+		return
+	}
+	// Stat first: opening a FIFO for reading would block until a writer appears.
+	fi, err := os.Stat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		p.wrap(key, &causeError{fmt.Sprintf("%q: no such file", name), err})
+		return
+	case err != nil:
+		p.wrap(key, err)
+		return
+	case !fi.Mode().IsRegular():
+		p.add(key, "%q: not a regular file", name)
+		return
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		p.wrap(key, err)
+		return
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		p.wrap(key, err)
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxCredentialsSize+1))
+	if err != nil {
+		p.wrap(key, err)
+		return
+	}
+	if len(b) > maxCredentialsSize {
+		p.add(key, "%q: larger than %d KiB; a credential is a short string, is this the right file?", name, maxCredentialsSize>>10)
+		return
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		p.add(key, "%q: file is empty", name)
+		return
+	}
+	g.Credentials = Secret(s)
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		p.warn(key, "%s is readable by group or others (mode %04o); chmod 600 it", name, perm)
+	}
+}
+
+func (r *Retry) validate(p *problems, key string) {
+	if r.MinDelay <= 0 {
+		p.add(key+".min_delay", "must be greater than 0, got %v", r.MinDelay)
+	}
+	if r.MaxDelay < r.MinDelay {
+		p.add(key+".max_delay", "must be at least %s.min_delay (%v), got %v", key, r.MinDelay, r.MaxDelay)
+	}
+}
+
+func (c *Config) validateWatches(p *problems) {
+	if len(c.Watches) == 0 {
+		p.add("watches", "at least one watch is required")
+		return
+	}
+	first := make(map[string]int) // watch name -> index of its first use
+	for i := range c.Watches {
+		w := &c.Watches[i]
+		key := fmt.Sprintf("watches[%d]", i)
+		w.validate(p, key)
+		if w.Name == "" {
+			continue
+		}
+		if j, dup := first[w.Name]; dup {
+			p.add(key+".name", "duplicate watch name %q (also watches[%d])", w.Name, j)
+			continue
+		}
+		first[w.Name] = i
+	}
+	// Two watches over the same files would archive each file twice, under two names.
+	for i := range c.Watches {
+		for j := range i {
+			a, b := c.Watches[j].Path, c.Watches[i].Path
+			if a == "" || b == "" {
+				continue
+			}
+			switch {
+			case a == b:
+				p.warn(fmt.Sprintf("watches[%d].path", i), "%s is also watches[%d].path; its files will be archived twice", b, j)
+			case isWithin(a, b):
+				p.warn(fmt.Sprintf("watches[%d].path", i), "%s is inside watches[%d].path (%s); its files will be archived twice", b, j, a)
+			case isWithin(b, a):
+				p.warn(fmt.Sprintf("watches[%d].path", j), "%s is inside watches[%d].path (%s); its files will be archived twice", a, i, b)
+			}
+		}
+	}
+}
+
+// isWithin reports whether path sub is below dir; both are clean and absolute.
+func isWithin(dir, sub string) bool {
+	rel, err := filepath.Rel(dir, sub)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+func (w *Watch) validate(p *problems, key string) {
+	switch {
+	case w.Name == "":
+		p.add(key+".name", "required")
+	case !watchNameRE.MatchString(w.Name):
+		p.add(key+".name", "%q must match [a-z0-9-]+", w.Name)
+	case len(w.Name) > maxWatchNameLen:
+		p.add(key+".name", "%q is longer than %d characters", w.Name, maxWatchNameLen)
+	}
+	if w.Path == "" {
+		p.add(key+".path", "required")
+	} else if fi, err := os.Stat(w.Path); errors.Is(err, fs.ErrNotExist) {
+		p.wrap(key+".path", &causeError{fmt.Sprintf("%q: no such directory", w.Path), err})
+	} else if err != nil {
+		p.wrap(key+".path", err)
+	} else if !fi.IsDir() {
+		p.add(key+".path", "%q: not a directory", w.Path)
+	}
+	if w.Settle <= 0 {
+		p.add(key+".settle", "must be greater than 0, got %v", w.Settle)
+	}
+	if w.ScanInterval < 0 {
+		p.add(key+".scan_interval", "must not be negative (0 turns periodic scans off), got %v", w.ScanInterval)
+	}
+	if w.Sender.Name == "" {
+		p.add(key+".sender.name", "required")
+	}
+	switch {
+	case w.Sender.Email == "":
+		p.add(key+".sender.email", "required")
+	case !strings.Contains(w.Sender.Email, "@"):
+		p.add(key+".sender.email", "%q is not an email address (no \"@\")", w.Sender.Email)
+	}
+	for i, pattern := range w.Ignore {
+		k := fmt.Sprintf("%s.ignore[%d]", key, i)
+		switch {
+		case pattern == "":
+			p.add(k, "empty pattern")
+		case strings.Contains(pattern, "/"):
+			p.add(k, "%q contains \"/\", but patterns match base names only", pattern)
+		default:
+			if _, err := path.Match(pattern, ""); err != nil {
+				p.add(k, "%q is not a valid pattern: %v", pattern, err)
+			}
+		}
+	}
+}
+
+// causeError replaces the message of err, which repeats what the key's message says,
+// while keeping it for errors.Is.
+type causeError struct {
+	msg string
+	err error
+}
+
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return e.err }
