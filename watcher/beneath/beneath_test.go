@@ -1,0 +1,315 @@
+package beneath
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// fixture builds a root with one of every kind of entry, plus a directory
+// outside the root that symlinks point into.
+func fixture(t *testing.T) (root string) {
+	t.Helper()
+	base := t.TempDir()
+	root = filepath.Join(base, "root")
+	outside := filepath.Join(base, "outside")
+	for _, d := range []string{root, outside, filepath.Join(root, "dir"), filepath.Join(root, "dir", "sub")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(p, s string) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(root, "file.txt"), "hello")
+	write(filepath.Join(root, "dir", "inner.txt"), "inner")
+	write(filepath.Join(root, "dir", "sub", "deep.txt"), "deep")
+	write(filepath.Join(outside, "secret"), "secret")
+	symlink := func(target, name string) {
+		t.Helper()
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	symlink(filepath.Join(outside, "secret"), "link")
+	symlink(outside, "linkdir")
+	symlink("file.txt", "inlink")
+	symlink("dir", "indirlink")
+	if err := unix.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Socket paths are limited to ~108 bytes; bind relative to the root.
+	wd, _ := os.Getwd()
+	if err := os.Chdir(root); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", "sock")
+	os.Chdir(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return root
+}
+
+// withBothResolvers runs f once with openat2 and once with the per-component
+// fallback used where openat2 is unavailable.
+func withBothResolvers(t *testing.T, f func(t *testing.T)) {
+	t.Run("openat2", f)
+	t.Run("fallback", func(t *testing.T) {
+		prev := noOpenat2.Load()
+		noOpenat2.Store(true)
+		t.Cleanup(func() { noOpenat2.Store(prev) })
+		f(t)
+	})
+}
+
+func TestOpen(t *testing.T) {
+	root := fixture(t)
+	tests := []struct {
+		rel     string
+		want    string // content on success
+		wantErr error
+		kind    string // named in the error message
+	}{
+		{rel: "file.txt", want: "hello"},
+		{rel: "dir/inner.txt", want: "inner"},
+		{rel: "dir/sub/deep.txt", want: "deep"},
+		{rel: "./dir//inner.txt", want: "inner"},
+		{rel: "dir/../file.txt", want: "hello"},
+		{rel: "link", wantErr: ErrSymlink},
+		{rel: "inlink", wantErr: ErrSymlink},
+		{rel: "linkdir/secret", wantErr: ErrSymlink},
+		{rel: "indirlink/inner.txt", wantErr: ErrSymlink},
+		{rel: "../x", wantErr: ErrOutsideRoot},
+		{rel: "../outside/secret", wantErr: ErrOutsideRoot},
+		{rel: "dir/../../outside/secret", wantErr: ErrOutsideRoot},
+		{rel: "/etc/passwd", wantErr: ErrOutsideRoot},
+		{rel: "fifo", wantErr: ErrNotRegular, kind: "named pipe (FIFO)"},
+		{rel: "sock", wantErr: ErrNotRegular, kind: "socket"},
+		{rel: "dir", wantErr: ErrNotRegular, kind: "directory"},
+		{rel: ".", wantErr: ErrNotRegular, kind: "directory"},
+		{rel: "missing", wantErr: fs.ErrNotExist},
+		{rel: "file.txt/x", wantErr: unix.ENOTDIR},
+	}
+	withBothResolvers(t, func(t *testing.T) {
+		for _, tt := range tests {
+			t.Run(tt.rel, func(t *testing.T) {
+				f, err := openWithin(t, root, tt.rel)
+				if tt.wantErr != nil {
+					if f != nil {
+						f.Close()
+					}
+					if !errors.Is(err, tt.wantErr) {
+						t.Fatalf("Open(%q) = %v, want %v", tt.rel, err, tt.wantErr)
+					}
+					if tt.kind != "" && !strings.Contains(err.Error(), tt.kind) {
+						t.Fatalf("Open(%q) error %q does not name %q", tt.rel, err, tt.kind)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("Open(%q): %v", tt.rel, err)
+				}
+				defer f.Close()
+				b, err := io.ReadAll(f)
+				if err != nil || string(b) != tt.want {
+					t.Fatalf("read %q = %q, %v; want %q", tt.rel, b, err, tt.want)
+				}
+				assertBlocking(t, f)
+			})
+		}
+	})
+}
+
+// openWithin calls Open and fails the test if it does not return quickly: a
+// FIFO must be refused, never waited on.
+func openWithin(t *testing.T, root, rel string) (*os.File, error) {
+	t.Helper()
+	type result struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		f, err := Open(root, rel)
+		ch <- result{f, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.f, r.err
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Open(%q) blocked", rel)
+		return nil, nil
+	}
+}
+
+func assertBlocking(t *testing.T, f *os.File) {
+	t.Helper()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags int
+	var ferr error
+	rc.Control(func(fd uintptr) { flags, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0) })
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	if flags&unix.O_NONBLOCK != 0 {
+		t.Fatal("O_NONBLOCK still set on a regular file")
+	}
+}
+
+func TestOpenDevice(t *testing.T) {
+	root := t.TempDir()
+	err := unix.Mknod(filepath.Join(root, "null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3)))
+	if err != nil {
+		t.Skipf("cannot create a device node here: %v", err)
+	}
+	_, err = openWithin(t, root, "null")
+	if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "device") {
+		t.Fatalf("Open(device) = %v, want ErrNotRegular naming the device", err)
+	}
+}
+
+func TestLstat(t *testing.T) {
+	root := fixture(t)
+	tests := []struct {
+		rel     string
+		kind    string
+		wantErr error
+	}{
+		{rel: "file.txt", kind: "file"},
+		{rel: "dir", kind: "directory"},
+		{rel: ".", kind: "directory"},
+		{rel: "", kind: "directory"},
+		{rel: "link", kind: "symlink"},
+		{rel: "linkdir", kind: "symlink"},
+		{rel: "fifo", kind: "named pipe (FIFO)"},
+		{rel: "sock", kind: "socket"},
+		{rel: "dir/sub/deep.txt", kind: "file"},
+		{rel: "linkdir/secret", wantErr: ErrSymlink},
+		{rel: "../outside/secret", wantErr: ErrOutsideRoot},
+		{rel: "/etc/passwd", wantErr: ErrOutsideRoot},
+		{rel: "missing", wantErr: fs.ErrNotExist},
+	}
+	withBothResolvers(t, func(t *testing.T) {
+		for _, tt := range tests {
+			fi, err := Lstat(root, tt.rel)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Errorf("Lstat(%q) = %v, want %v", tt.rel, err, tt.wantErr)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("Lstat(%q): %v", tt.rel, err)
+				continue
+			}
+			if got := Kind(fi); got != tt.kind {
+				t.Errorf("Kind(Lstat(%q)) = %q, want %q", tt.rel, got, tt.kind)
+			}
+			// Must agree with os.Lstat, which callers may mix in.
+			ofi, err := os.Lstat(filepath.Join(root, tt.rel))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ofi.Mode() != fi.Mode() || ofi.Size() != fi.Size() || !ofi.ModTime().Equal(fi.ModTime()) {
+				t.Errorf("Lstat(%q) = %v %d %v; os.Lstat = %v %d %v", tt.rel,
+					fi.Mode(), fi.Size(), fi.ModTime(), ofi.Mode(), ofi.Size(), ofi.ModTime())
+			}
+			if _, ok := fi.Sys().(*unix.Stat_t); !ok {
+				t.Errorf("Sys() = %T, want *unix.Stat_t", fi.Sys())
+			}
+		}
+	})
+}
+
+func TestOpenDir(t *testing.T) {
+	root := fixture(t)
+	withBothResolvers(t, func(t *testing.T) {
+		r, err := OpenRoot(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+
+		d, err := r.OpenDir("dir")
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := d.Names()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(names)
+		if want := []string{"inner.txt", "sub"}; !slices.Equal(names, want) {
+			t.Fatalf("Names() = %q, want %q", names, want)
+		}
+		fi, err := d.Lstat("sub")
+		if err != nil || !fi.IsDir() {
+			t.Fatalf("Lstat(sub) = %v, %v", fi, err)
+		}
+		if _, err := d.Lstat("../file.txt"); !errors.Is(err, ErrOutsideRoot) {
+			t.Fatalf("Dir.Lstat(../file.txt) = %v, want ErrOutsideRoot", err)
+		}
+		d.Close()
+
+		for rel, want := range map[string]error{
+			"linkdir":   ErrSymlink,
+			"indirlink": ErrSymlink,
+			"file.txt":  ErrNotDir,
+			"fifo":      ErrNotDir,
+			"../":       ErrOutsideRoot,
+			"missing":   fs.ErrNotExist,
+		} {
+			if d, err := r.OpenDir(rel); !errors.Is(err, want) {
+				if d != nil {
+					d.Close()
+				}
+				t.Errorf("OpenDir(%q) = %v, want %v", rel, err, want)
+			}
+		}
+		d, err = r.OpenDir("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+	})
+}
+
+func TestKind(t *testing.T) {
+	root := fixture(t)
+	for name, want := range map[string]string{
+		"file.txt": "file",
+		"dir":      "directory",
+		"link":     "symlink",
+		"fifo":     "named pipe (FIFO)",
+		"sock":     "socket",
+	} {
+		fi, err := os.Lstat(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Kind(fi); got != want {
+			t.Errorf("Kind(%s) = %q, want %q", name, got, want)
+		}
+	}
+	fi, err := os.Lstat("/dev/null")
+	if err == nil && Kind(fi) != "device" {
+		t.Errorf("Kind(/dev/null) = %q, want device", Kind(fi))
+	}
+}
