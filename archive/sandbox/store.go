@@ -1,0 +1,324 @@
+package sandbox
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// File is one stored file.
+type File struct {
+	Key         string    `json:"key"`
+	Size        int64     `json:"size"`
+	ContentType string    `json:"contentType"`
+	SHA256      string    `json:"sha256"` // hex
+	Puts        int       `json:"puts"`   // how many times it was stored (1 + replacements)
+	LastPut     time.Time `json:"lastPut"`
+}
+
+// Conversation is one accepted POST /conversations request.
+type Conversation struct {
+	Seq              int             `json:"seq"` // 1, 2, ... in arrival order
+	Received         time.Time       `json:"received"`
+	ReconciliationID string          `json:"reconciliationId"`
+	Events           int             `json:"events"` // len(conversationEvents)
+	Raw              json.RawMessage `json:"raw"`    // the request body
+}
+
+// Layout of Options.Dir:
+//
+//	files/<key>               the bytes, exactly as received
+//	meta/<key>@meta.json      the File record of <key> ("@" never occurs in a key)
+//	conversations/000001.json one Conversation per accepted request
+//	tmp/                      uploads in progress; emptied by New
+const (
+	filesDir   = "files"
+	metaDir    = "meta"
+	convDir    = "conversations"
+	tmpDir     = "tmp"
+	metaSuffix = "@meta.json"
+)
+
+// errKeyConflict means a key cannot be stored next to another one on a file system: one
+// names a file where the other needs a directory ("default/a" and "default/a/b").
+var errKeyConflict = errors.New("key conflicts with a stored key")
+
+// errShortBody means the request body ended before Content-Length bytes.
+var errShortBody = errors.New("body shorter than Content-Length")
+
+// store owns Options.Dir. Bytes are written to tmp/ and renamed into place, so a reader
+// never sees a partial file; metadata follows the bytes, so a file without metadata (a
+// crash between the two) was never acknowledged and is ignored on reload.
+type store struct {
+	dir string
+
+	mu    sync.Mutex
+	byKey map[string]File
+	convs []Conversation
+	seq   int
+}
+
+func openStore(dir string) (*store, error) {
+	for _, d := range []string{filesDir, metaDir, convDir, tmpDir} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	// Leftovers of uploads interrupted by a crash.
+	entries, err := os.ReadDir(filepath.Join(dir, tmpDir))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		_ = os.RemoveAll(filepath.Join(dir, tmpDir, e.Name()))
+	}
+	files, convs, err := Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	st := &store{dir: dir, byKey: make(map[string]File, len(files)), convs: convs}
+	for _, f := range files {
+		st.byKey[f.Key] = f
+	}
+	if len(convs) > 0 {
+		st.seq = convs[len(convs)-1].Seq
+	}
+	return st, nil
+}
+
+// Load reads what a sandbox stored in dir without changing anything, for listing a
+// sandbox's directory while it may be running. Files are sorted by Key, conversations by Seq.
+func Load(dir string) ([]File, []Conversation, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, nil, err
+	}
+	var files []File
+	metaRoot := filepath.Join(dir, metaDir)
+	err := filepath.WalkDir(metaRoot, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == metaRoot {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, metaSuffix) {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		var f File
+		if err := json.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		// Only files whose bytes are in place and match the record count as stored.
+		fi, err := os.Stat(filepath.Join(dir, filesDir, filepath.FromSlash(f.Key)))
+		if err == nil && fi.Mode().IsRegular() && fi.Size() == f.Size {
+			files = append(files, f)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Key, b.Key) })
+
+	var convs []Conversation
+	entries, err := os.ReadDir(filepath.Join(dir, convDir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		if _, err := strconv.Atoi(strings.TrimSuffix(name, ".json")); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, convDir, name))
+		if err != nil {
+			return nil, nil, err
+		}
+		var c Conversation
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		convs = append(convs, c)
+	}
+	slices.SortFunc(convs, func(a, b Conversation) int { return a.Seq - b.Seq })
+	return files, convs, nil
+}
+
+func (st *store) filePath(key string) string {
+	return filepath.Join(st.dir, filesDir, filepath.FromSlash(key))
+}
+
+func (st *store) metaPath(key string) string {
+	return filepath.Join(st.dir, metaDir, filepath.FromSlash(key)+metaSuffix)
+}
+
+// putFile streams exactly size bytes of body into a temporary file, then moves it and its
+// metadata into place. The same key again replaces the file and counts another put.
+func (st *store) putFile(key, contentType string, size int64, body io.Reader) (File, error) {
+	tmp, err := os.CreateTemp(filepath.Join(st.dir, tmpDir), "put-*")
+	if err != nil {
+		return File{}, err
+	}
+	defer os.Remove(tmp.Name()) // no-op once renamed
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(body, size))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n != size {
+		err = errShortBody
+	}
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = errShortBody
+		}
+		return File{}, err
+	}
+
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	f := File{Key: key, Size: n, ContentType: contentType, SHA256: hex.EncodeToString(h.Sum(nil)), Puts: 1, LastPut: time.Now().UTC()}
+	if old, ok := st.byKey[key]; ok {
+		f.Puts = old.Puts + 1
+	}
+	if err := placeFile(tmp.Name(), st.filePath(key)); err != nil {
+		return File{}, err
+	}
+	meta, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return File{}, err
+	}
+	if err := st.writeAtomic(st.metaPath(key), meta); err != nil {
+		return File{}, err
+	}
+	st.byKey[key] = f
+	return f, nil
+}
+
+// placeFile renames src to dst, creating dst's directories; a file/directory clash between
+// keys is errKeyConflict.
+func placeFile(src, dst string) error {
+	if fi, err := os.Stat(dst); err == nil && fi.IsDir() {
+		return errKeyConflict
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
+			return errKeyConflict
+		}
+		return err
+	}
+	if err := os.Rename(src, dst); err != nil {
+		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
+			return errKeyConflict
+		}
+		return err
+	}
+	return nil
+}
+
+// writeAtomic writes b to a temporary file and renames it to dst.
+func (st *store) writeAtomic(dst string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Join(st.dir, tmpDir), "meta-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return placeFile(tmp.Name(), dst)
+}
+
+// missing returns the keys that are not stored.
+func (st *store) missing(keys []string) []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []string
+	for _, k := range keys {
+		if _, ok := st.byKey[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// addConversation stores an accepted request under the next sequence number.
+func (st *store) addConversation(raw []byte, events int, reconciliationID string) (Conversation, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	c := Conversation{
+		Seq:              st.seq + 1,
+		Received:         time.Now().UTC(),
+		ReconciliationID: reconciliationID,
+		Events:           events,
+		Raw:              json.RawMessage(slices.Clone(raw)),
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return Conversation{}, err
+	}
+	if err := st.writeAtomic(filepath.Join(st.dir, convDir, fmt.Sprintf("%06d.json", c.Seq)), b); err != nil {
+		return Conversation{}, err
+	}
+	st.seq = c.Seq
+	st.convs = append(st.convs, c)
+	return c, nil
+}
+
+func (st *store) files() []File {
+	st.mu.Lock()
+	out := make([]File, 0, len(st.byKey))
+	for _, f := range st.byKey {
+		out = append(out, f)
+	}
+	st.mu.Unlock()
+	slices.SortFunc(out, func(a, b File) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+func (st *store) file(key string) (File, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	f, ok := st.byKey[key]
+	return f, ok
+}
+
+func (st *store) conversations() []Conversation {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make([]Conversation, len(st.convs))
+	for i, c := range st.convs {
+		c.Raw = slices.Clone(c.Raw)
+		out[i] = c
+	}
+	return out
+}
+
+func (st *store) counts() (files, conversations int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.byKey), len(st.convs)
+}
