@@ -1,0 +1,101 @@
+package archive
+
+import (
+	"sync"
+	"time"
+
+	"github.com/archivist-project/archivist/archive/failure"
+)
+
+// gate tracks the health of one destination. After a transient failure the destination is
+// paused for a backoff delay; then one probe request may pass, and only its success reopens
+// the destination to all workers. Files keep being discovered and journaled while it is closed.
+type gate struct {
+	backoff failure.Backoff
+	notify  func() // called after every change, outside the lock: wakes whoever waits on the gate
+
+	mu       sync.Mutex
+	failures int       // consecutive transient failures
+	until    time.Time // paused until then
+	probing  bool      // a probe is in flight
+	lastErr  string
+}
+
+// allowance returns how many requests may start now out of want, whether that one request is
+// a probe, and when to ask again if none may. A destination that is paused admits nothing; one
+// past its pause admits one probe.
+func (g *gate) allowance(now time.Time, want int) (n int, probe bool, retryAt time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.failures == 0:
+		return want, false, time.Time{}
+	case now.Before(g.until):
+		return 0, false, g.until
+	case g.probing:
+		return 0, false, time.Time{} // the probe's result wakes the caller
+	default:
+		g.probing = true
+		return 1, true, time.Time{}
+	}
+}
+
+// endProbe ends a probe that neither succeeded nor failed transiently (it found no work, or
+// the file itself was the problem): the next caller may probe again.
+func (g *gate) endProbe() {
+	g.mu.Lock()
+	was := g.probing
+	g.probing = false
+	g.mu.Unlock()
+	if was {
+		g.changed()
+	}
+}
+
+// succeeded reopens the destination: it answered.
+func (g *gate) succeeded() {
+	g.mu.Lock()
+	was := g.failures != 0 || g.probing
+	g.failures, g.probing, g.until, g.lastErr = 0, false, time.Time{}, ""
+	g.mu.Unlock()
+	if was {
+		g.changed()
+	}
+}
+
+func (g *gate) changed() {
+	if g.notify != nil {
+		g.notify()
+	}
+}
+
+// failed pauses the destination after a transient failure and returns when it may be tried again.
+func (g *gate) failed(now time.Time, err error) time.Time {
+	g.mu.Lock()
+	g.failures++
+	g.probing = false
+	g.until = now.Add(g.backoff.Delay(g.failures, failure.RetryAfter(err)))
+	g.lastErr = err.Error()
+	until := g.until
+	g.mu.Unlock()
+	g.changed()
+	return until
+}
+
+// Health is a destination's state for status displays.
+type Health struct {
+	Up        bool
+	Failures  int
+	PausedFor time.Duration
+	LastError string
+}
+
+func (g *gate) health(now time.Time) Health {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	h := Health{Up: g.failures == 0, Failures: g.failures, LastError: g.lastErr}
+	if now.Before(g.until) {
+		h.PausedFor = g.until.Sub(now)
+	}
+	return h
+}

@@ -1,0 +1,348 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/archivist-project/archivist/archive/failure"
+	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/journal"
+	"github.com/archivist-project/archivist/watcher"
+)
+
+// Archive is what the pipeline needs from the Global Relay client.
+type Archive interface {
+	PutFile(ctx context.Context, fileKey, contentType string, size int64, open func() (io.ReadCloser, error)) error
+	PostConversation(ctx context.Context, conv *globalrelay.Conversation) (*globalrelay.PostResult, error)
+}
+
+var _ Archive = (*globalrelay.Client)(nil)
+
+// Watch is what the pipeline needs to know about one watch.
+type Watch struct {
+	Name         string
+	Root         string // absolute path of the watch root
+	SenderName   string // initiator of loose-file events
+	SenderEmail  string
+	InlineImages bool // images are shown inline in the archive
+}
+
+// Options configure a Pipeline. Zero values mean the documented defaults.
+type Options struct {
+	Watches             []Watch
+	Workers             int   // concurrent uploads; default 4
+	MaxFileSize         int64 // larger files are held, never sent; default 1 GiB
+	ConversationType    string
+	MaxEventsPerRequest int // default 100
+	MaxRequestBytes     int // default 1,000,000
+	Backoff             failure.Backoff
+	// ShutdownTimeout is how long in-flight requests may finish after Run's context ends;
+	// what does not finish stays due in the journal. Default 30s.
+	ShutdownTimeout time.Duration
+	Logger          logrus.FieldLogger
+	// Recheck asks the watcher to observe a path again (it changed while being archived).
+	Recheck func(watch, rel string)
+}
+
+// Pipeline moves journaled files to the archive. Create it with New, feed it with Intake, run
+// it with Run.
+type Pipeline struct {
+	j    *journal.DB
+	gr   Archive
+	o    Options
+	log  logrus.FieldLogger
+	gate gate
+
+	mu      sync.Mutex
+	watches map[string]Watch
+	putting map[uint64]bool // ids whose put is in flight
+
+	wakeUpload chan struct{}
+	wakePost   chan struct{}
+	now        func() time.Time
+}
+
+// New returns a pipeline over journal j that archives through gr.
+func New(j *journal.DB, gr Archive, o Options) *Pipeline {
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.MaxFileSize <= 0 {
+		o.MaxFileSize = 1 << 30
+	}
+	if o.MaxEventsPerRequest <= 0 {
+		o.MaxEventsPerRequest = 100
+	}
+	if o.MaxRequestBytes <= 0 {
+		o.MaxRequestBytes = 1_000_000
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
+	if o.Logger == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		o.Logger = l
+	}
+	if o.Recheck == nil {
+		o.Recheck = func(string, string) {}
+	}
+	p := &Pipeline{
+		j: j, gr: gr, o: o, log: o.Logger,
+		gate:       gate{backoff: o.Backoff},
+		putting:    map[uint64]bool{},
+		wakeUpload: make(chan struct{}, 1),
+		wakePost:   make(chan struct{}, 1),
+		now:        time.Now,
+	}
+	p.gate.notify = func() { wake(p.wakeUpload); wake(p.wakePost) }
+	p.SetWatches(o.Watches)
+	return p
+}
+
+// SetWatches replaces the set of watches (on start and on reload).
+func (p *Pipeline) SetWatches(ws []Watch) {
+	m := make(map[string]Watch, len(ws))
+	for _, w := range ws {
+		m[w.Name] = w
+	}
+	p.mu.Lock()
+	p.watches = m
+	p.mu.Unlock()
+	wake(p.wakeUpload)
+	wake(p.wakePost)
+}
+
+func (p *Pipeline) watch(name string) (Watch, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w, ok := p.watches[name]
+	return w, ok
+}
+
+// Health reports Global Relay's state as the pipeline sees it.
+func (p *Pipeline) Health() Health { return p.gate.health(p.now()) }
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Run uploads and posts due work until ctx ends, then lets in-flight requests finish for up to
+// ShutdownTimeout. It returns nil on a clean stop.
+func (p *Pipeline) Run(ctx context.Context) error {
+	// Requests run on their own context so that a stop lets them finish (bounded) instead of
+	// cutting them off mid-body; whatever is cut off stays due in the journal.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stopped := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(p.o.ShutdownTimeout, cancelWork)
+		context.AfterFunc(work, func() { t.Stop() })
+	})
+	defer stopped()
+
+	var wg sync.WaitGroup
+	jobs := make(chan job)
+	for range p.o.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				p.upload(work, j.id)
+				if j.probe {
+					p.gate.endProbe()
+				}
+				p.mu.Lock()
+				delete(p.putting, j.id)
+				p.mu.Unlock()
+				wake(p.wakeUpload)
+				wake(p.wakePost)
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.postLoop(ctx, work)
+	}()
+	p.dispatch(ctx, jobs)
+	close(jobs)
+	wg.Wait()
+	return nil
+}
+
+// job is one upload handed to a worker; probe marks the one request that tests a paused archive.
+type job struct {
+	id    uint64
+	probe bool
+}
+
+// dispatch hands due put work to the workers until ctx ends.
+func (p *Pipeline) dispatch(ctx context.Context, jobs chan<- job) {
+	for {
+		next := p.dispatchOnce(ctx, jobs)
+		if ctx.Err() != nil {
+			return
+		}
+		p.sleep(ctx, p.wakeUpload, next)
+	}
+}
+
+// dispatchOnce sends what is due now and returns when to look again (zero: on wake-up only).
+func (p *Pipeline) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time {
+	for ctx.Err() == nil {
+		p.mu.Lock()
+		free := p.o.Workers - len(p.putting)
+		p.mu.Unlock()
+		if free <= 0 {
+			return time.Time{}
+		}
+		now := p.now()
+		n, probe, retryAt := p.gate.allowance(now, free)
+		if n == 0 {
+			return retryAt
+		}
+		items, next, err := p.j.DueIn(journal.LanePut, now, n, p.inFlight)
+		if err != nil {
+			p.log.WithError(err).Error("read due uploads from the journal")
+			return now.Add(time.Second)
+		}
+		if len(items) == 0 {
+			if probe {
+				p.gate.endProbe()
+			}
+			return next
+		}
+		for _, it := range items {
+			p.mu.Lock()
+			p.putting[it.ID] = true
+			p.mu.Unlock()
+			select {
+			case jobs <- job{id: it.ID, probe: probe}:
+			case <-ctx.Done():
+				p.mu.Lock()
+				delete(p.putting, it.ID)
+				p.mu.Unlock()
+				if probe {
+					p.gate.endProbe()
+				}
+				return time.Time{}
+			}
+		}
+	}
+	return time.Time{}
+}
+
+func (p *Pipeline) inFlight(id uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.putting[id]
+}
+
+// sleep waits for a wake-up, the time next (if set), or the end of ctx.
+func (p *Pipeline) sleep(ctx context.Context, wakeCh <-chan struct{}, next time.Time) {
+	var timer <-chan time.Time
+	if !next.IsZero() {
+		d := max(time.Until(next), time.Millisecond)
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-wakeCh:
+	case <-timer:
+	}
+}
+
+// Intake records settled files in the journal. Files that can never be archived (not regular
+// files, too large) are recorded as held with the reason, so nothing the watcher saw is lost
+// from view. It is the watcher's Settled callback: an error makes the watcher offer the files
+// again later.
+func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
+	now := p.now()
+	recs := make([]*journal.Record, 0, len(files))
+	first := make([]journal.Entry, 0, len(files))
+	for _, f := range files {
+		r := &journal.Record{
+			Watch: f.Watch, Path: journal.RelPath(f.RelPath), Kind: f.Kind, Size: f.Size,
+			ModTime: f.ModTime, Inode: f.Inode, Dev: f.Dev, Nlink: f.Nlink,
+			State: journal.Discovered, DiscoveredAt: now,
+		}
+		e := journal.Entry{Time: now, Step: "discovered", Result: "ok",
+			Detail: fmt.Sprintf("%s of %d bytes settled", f.Kind, f.Size)}
+		if reason := p.refusal(f); reason != "" {
+			r.Hold(reason, now)
+			e.Result, e.Detail = "held", reason
+		} else {
+			r.Schedule(journal.LanePut, now)
+		}
+		recs = append(recs, r)
+		first = append(first, e)
+	}
+	stored, err := p.j.Insert(recs, first)
+	if err != nil {
+		return err
+	}
+	for _, r := range stored {
+		l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "size": r.Size})
+		if r.State == journal.Held {
+			l.WithField("reason", r.Reason).Warn("file held")
+		} else {
+			l.Info("file discovered")
+		}
+	}
+	if len(stored) > 0 {
+		wake(p.wakeUpload)
+	}
+	return nil
+}
+
+// refusal is why a settled entry can never be archived, or "".
+func (p *Pipeline) refusal(f watcher.File) string {
+	switch f.Kind {
+	case "file":
+	case "symlink":
+		return "symbolic link: archivist never follows links, so its target is not archived from here"
+	default:
+		return fmt.Sprintf("%s: not a regular file, never opened", f.Kind)
+	}
+	if f.Size > p.o.MaxFileSize {
+		return fmt.Sprintf("file is %d bytes, over the archive's limit of %d bytes (1.0 GB); not sent", f.Size, p.o.MaxFileSize)
+	}
+	return ""
+}
+
+// retryLater records a transient failure on lane of record id and reschedules it at when.
+func (p *Pipeline) retryLater(id uint64, lane string, err error, when time.Time) {
+	now := p.now()
+	uerr := p.j.Update(id, func(r *journal.Record) ([]journal.Entry, error) {
+		if _, ok := r.Due(lane); !ok {
+			return nil, journal.ErrSkip
+		}
+		r.Attempts++
+		r.LastError = err.Error()
+		r.Schedule(lane, when)
+		return []journal.Entry{{Time: now, Step: lane, Lane: lane, Result: "error", Status: statusOf(err),
+			Detail: fmt.Sprintf("%v; retry at %s", err, when.UTC().Format(time.RFC3339))}}, nil
+	})
+	if uerr != nil {
+		p.log.WithError(uerr).WithField("id", id).Error("record a failed attempt")
+	}
+}
+
+func statusOf(err error) int {
+	var he *failure.HTTPError
+	if errors.As(err, &he) {
+		return he.StatusCode
+	}
+	return 0
+}

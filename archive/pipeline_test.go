@@ -1,0 +1,540 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/archivist-project/archivist/archive/failure"
+	"github.com/archivist-project/archivist/archive/filekey"
+	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/archive/sandbox"
+	"github.com/archivist-project/archivist/journal"
+	"github.com/archivist-project/archivist/watcher"
+)
+
+const (
+	testCreds = "dGVzdDpzZWNyZXQ="
+	testType  = "test-type"
+)
+
+// harness is a pipeline over a real journal, talking real HTTP to the sandbox on loopback.
+type harness struct {
+	t       *testing.T
+	root    string
+	sb      *sandbox.Server
+	client  *globalrelay.Client
+	j       *journal.DB
+	p       *Pipeline
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+	mu      sync.Mutex
+	recheck []string
+}
+
+type harnessOpt func(*Options, *sandbox.Options)
+
+func newHarness(t *testing.T, opts ...harnessOpt) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	h := &harness{t: t, root: filepath.Join(dir, "drop"), done: make(chan struct{})}
+	if err := os.Mkdir(h.root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	so := sandbox.Options{Dir: filepath.Join(dir, "sandbox"), Credentials: testCreds, ConversationType: testType}
+	po := Options{
+		Watches:          []Watch{{Name: "teams", Root: h.root, SenderName: "Teams export", SenderEmail: "archive@example.com", InlineImages: true}},
+		ConversationType: testType,
+		Backoff:          failure.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		Recheck: func(w, rel string) {
+			h.mu.Lock()
+			h.recheck = append(h.recheck, w+":"+rel)
+			h.mu.Unlock()
+		},
+	}
+	for _, o := range opts {
+		o(&po, &so)
+	}
+	var err error
+	if h.sb, err = sandbox.New(so); err != nil {
+		t.Fatal(err)
+	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	url, err := h.sb.Start(h.ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.client, err = globalrelay.New(globalrelay.Options{BaseURL: url + "/v2", TokenURL: url + "/oauth2/token", Credentials: testCreds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.j, err = journal.Open(filepath.Join(dir, "journal.db"), journal.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	h.p = New(h.j, h.client, po)
+	t.Cleanup(func() {
+		h.cancel()
+		<-h.done
+		if err := h.j.Check(); err != nil {
+			t.Errorf("journal inconsistent: %v", err)
+		}
+		h.j.Close()
+	})
+	return h
+}
+
+// start runs the pipeline (separately from newHarness so a test can change files first).
+func (h *harness) start(archive Archive) {
+	if archive != nil {
+		h.p.gr = archive
+	}
+	go func() {
+		defer close(h.done)
+		h.p.Run(h.ctx)
+	}()
+}
+
+// drop writes a file under the root and hands it to Intake as the watcher would.
+func (h *harness) drop(rel string, content []byte) watcher.File {
+	h.t.Helper()
+	path := filepath.Join(h.root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	f := h.stat(rel)
+	if err := h.p.Intake(h.ctx, []watcher.File{f}); err != nil {
+		h.t.Fatal(err)
+	}
+	return f
+}
+
+func (h *harness) stat(rel string) watcher.File {
+	h.t.Helper()
+	fi, err := os.Lstat(filepath.Join(h.root, filepath.FromSlash(rel)))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	kind := "file"
+	if fi.Mode()&os.ModeSymlink != 0 {
+		kind = "symlink"
+	} else if fi.Mode()&os.ModeNamedPipe != 0 {
+		kind = "named pipe (FIFO)"
+	}
+	return watcher.File{Watch: "teams", RelPath: rel, Kind: kind, Size: fi.Size(), ModTime: fi.ModTime(), Inode: st.Ino, Dev: uint64(st.Dev), Nlink: uint64(st.Nlink)}
+}
+
+// await polls cond until it holds or the deadline passes.
+func await(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// record returns the newest record of rel.
+func (h *harness) record(rel string) *journal.Record {
+	h.t.Helper()
+	fp, ok := h.j.Current("teams", rel)
+	if !ok {
+		h.t.Fatalf("no record for %s", rel)
+	}
+	r, err := h.j.Get(fp.ID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+func (h *harness) awaitState(id uint64, want journal.State) *journal.Record {
+	h.t.Helper()
+	var r *journal.Record
+	await(h.t, fmt.Sprintf("record #%d to be %s", id, want), func() bool {
+		var err error
+		r, err = h.j.Get(id)
+		return err == nil && r.State == want
+	})
+	return r
+}
+
+// events returns every accepted File_transfer event in the sandbox, decoded.
+func (h *harness) events() []globalrelay.Event {
+	var out []globalrelay.Event
+	for _, c := range h.sb.Conversations() {
+		var conv globalrelay.Conversation
+		if err := json.Unmarshal(c.Raw, &conv); err != nil {
+			h.t.Fatal(err)
+		}
+		if conv.Overview.ConversationType != testType {
+			h.t.Errorf("conversationType = %q", conv.Overview.ConversationType)
+		}
+		out = append(out, conv.Events...)
+	}
+	return out
+}
+
+var (
+	pdf  = append([]byte("%PDF-1.7\n1 0 obj\n<<>>\nendobj\n"), bytes.Repeat([]byte("x"), 5000)...)
+	png  = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"), make([]byte, 64)...)
+	jpeg = append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"), make([]byte, 64)...)
+	zip  = []byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+)
+
+func TestArchivesExactBytesWithSniffedTypes(t *testing.T) {
+	h := newHarness(t)
+	h.start(nil)
+	cases := []struct {
+		rel     string
+		content []byte
+		mime    string
+		inline  bool
+	}{
+		{"reports/Q3 report.pdf", pdf, "application/pdf", false},
+		{"img/photo.png", png, "image/png", true},
+		{"img/deep/er/photo.jpg", jpeg, "image/jpeg", true},
+		{"notes.txt", []byte("hello archive\n"), "text/plain; charset=utf-8", false},
+		{"bundle.zip", zip, "application/zip", false},
+		{"empty.dat", nil, "text/plain", false},
+		{"ünïcødé/日本語 ファイル.txt", []byte("unicode name"), "text/plain; charset=utf-8", false},
+	}
+	for _, c := range cases {
+		h.drop(c.rel, c.content)
+	}
+	for _, c := range cases {
+		r := h.awaitState(h.record(c.rel).ID, journal.Posted)
+		if r.MIME != c.mime {
+			t.Errorf("%s: MIME %q, want %q", c.rel, r.MIME, c.mime)
+		}
+		if want := filekey.Build("teams", r.SHA256, c.rel); r.FileKey != want {
+			t.Errorf("%s: key %q, want %q", c.rel, r.FileKey, want)
+		}
+		f, ok := h.sb.File(r.FileKey)
+		if !ok {
+			t.Fatalf("%s: key %s not in the sandbox", c.rel, r.FileKey)
+		}
+		got, err := os.ReadFile(h.sb.FilePath(r.FileKey))
+		if err != nil || !bytes.Equal(got, c.content) {
+			t.Errorf("%s: stored bytes differ (%d vs %d bytes, %v)", c.rel, len(got), len(c.content), err)
+		}
+		if f.ContentType != c.mime {
+			t.Errorf("%s: sandbox content type %q, want %q", c.rel, f.ContentType, c.mime)
+		}
+	}
+	events := h.events()
+	if len(events) != len(cases) {
+		t.Fatalf("%d events, want %d", len(events), len(cases))
+	}
+	byName := map[string]globalrelay.Event{}
+	for _, e := range events {
+		byName[e.Files[0].Filename] = e
+	}
+	for _, c := range cases {
+		e, ok := byName[filepath.Base(c.rel)]
+		if !ok {
+			t.Errorf("no event for %s", c.rel)
+			continue
+		}
+		r := h.record(c.rel)
+		if e.EventType != "File_transfer" || e.Files[0].FileKey != r.FileKey || e.Files[0].IsInlined != c.inline {
+			t.Errorf("%s: event %+v", c.rel, e)
+		}
+		if e.EventTime != r.ModTime.UnixMilli() {
+			t.Errorf("%s: eventTime %d, want mtime %d", c.rel, e.EventTime, r.ModTime.UnixMilli())
+		}
+		if len(e.Participants) != 1 || e.Participants[0].UserType != "initiator" || e.Participants[0].CorporateEmail != "archive@example.com" {
+			t.Errorf("%s: participants %+v", c.rel, e.Participants)
+		}
+	}
+}
+
+func TestTouchedFileIsNotSentAgainRewrittenFileIs(t *testing.T) {
+	h := newHarness(t)
+	h.start(nil)
+	h.drop("a.txt", []byte("version one"))
+	first := h.awaitState(h.record("a.txt").ID, journal.Posted)
+
+	// Touch: same bytes, new mtime.
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(filepath.Join(h.root, "a.txt"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.p.Intake(h.ctx, []watcher.File{h.stat("a.txt")}); err != nil {
+		t.Fatal(err)
+	}
+	touched := h.awaitState(h.record("a.txt").ID, journal.Posted)
+	if touched.ID == first.ID || touched.DuplicateOf != first.ID {
+		t.Fatalf("touched version: %+v", touched)
+	}
+	if f, _ := h.sb.File(first.FileKey); f.Puts != 1 {
+		t.Fatalf("touched file PUT again: %d puts", f.Puts)
+	}
+	if n := len(h.events()); n != 1 {
+		t.Fatalf("touched file posted again: %d events", n)
+	}
+
+	// Rewrite: new bytes, new key; the old key keeps the old bytes.
+	h.drop("a.txt", []byte("version two, longer"))
+	second := h.awaitState(h.record("a.txt").ID, journal.Posted)
+	if second.FileKey == first.FileKey {
+		t.Fatal("new content reused the old key")
+	}
+	old, _ := os.ReadFile(h.sb.FilePath(first.FileKey))
+	if string(old) != "version one" {
+		t.Fatalf("old key now holds %q", old)
+	}
+	if n := len(h.events()); n != 2 {
+		t.Fatalf("%d events, want 2", n)
+	}
+}
+
+func TestSameBytesElsewhereGetAnEventButNoSecondPut(t *testing.T) {
+	h := newHarness(t)
+	h.start(nil)
+	h.drop("x/report.pdf", pdf)
+	a := h.awaitState(h.record("x/report.pdf").ID, journal.Posted)
+	h.drop("y/report.pdf", pdf)
+	b := h.awaitState(h.record("y/report.pdf").ID, journal.Posted)
+	if b.FileKey != a.FileKey || b.DuplicateOf != a.ID {
+		t.Fatalf("copy: %+v", b)
+	}
+	if f, _ := h.sb.File(a.FileKey); f.Puts != 1 {
+		t.Fatalf("%d puts of the same bytes", f.Puts)
+	}
+	if n := len(h.events()); n != 2 {
+		t.Fatalf("%d events, want 2 (one per place the file appeared)", n)
+	}
+}
+
+func TestRefusedFilesAreHeldNeverSent(t *testing.T) {
+	h := newHarness(t)
+	h.start(nil)
+	big := filepath.Join(h.root, "huge.mp4")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1<<30 + 1); err != nil { // sparse: costs no disk
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Symlink("/etc/passwd", filepath.Join(h.root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(h.root, "pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.p.Intake(h.ctx, []watcher.File{h.stat("huge.mp4"), h.stat("link"), h.stat("pipe")}); err != nil {
+		t.Fatal(err)
+	}
+	h.drop("ok.txt", []byte("fine"))
+	h.awaitState(h.record("ok.txt").ID, journal.Posted)
+	for rel, want := range map[string]string{"huge.mp4": "over the archive's limit", "link": "symbolic link", "pipe": "named pipe (FIFO): not a regular file"} {
+		r := h.record(rel)
+		if r.State != journal.Held || !strings.Contains(r.Reason, want) {
+			t.Errorf("%s: state %s reason %q, want held with %q", rel, r.State, r.Reason, want)
+		}
+	}
+	if st := h.sb.Stats(); st.Puts != 1 {
+		t.Fatalf("%d PUTs, want only ok.txt's", st.Puts)
+	}
+}
+
+func TestChangedOrDeletedBeforeUpload(t *testing.T) {
+	h := newHarness(t)
+	h.drop("grows.log", []byte("first line\n"))
+	h.drop("gone.txt", []byte("soon deleted"))
+	fh, _ := os.OpenFile(filepath.Join(h.root, "grows.log"), os.O_APPEND|os.O_WRONLY, 0)
+	fh.WriteString("second line\n")
+	fh.Close()
+	os.Remove(filepath.Join(h.root, "gone.txt"))
+	grows, gone := h.record("grows.log").ID, h.record("gone.txt").ID
+	h.start(nil)
+
+	r := h.awaitState(grows, journal.Superseded)
+	if !strings.Contains(r.Reason, "size is") {
+		t.Errorf("superseded reason %q", r.Reason)
+	}
+	r = h.awaitState(gone, journal.Vanished)
+	if !strings.Contains(r.Reason, "deleted") {
+		t.Errorf("vanished reason %q", r.Reason)
+	}
+	// The supersede is committed first (so the watcher may record the path again), then the
+	// watcher is asked to look at it.
+	var rechecked string
+	await(t, "recheck of the grown file", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		rechecked = strings.Join(h.recheck, ",")
+		return rechecked != ""
+	})
+	if rechecked != "teams:grows.log" {
+		t.Errorf("recheck calls %q, want only the grown file", rechecked)
+	}
+	if st := h.sb.Stats(); st.Puts != 0 || st.Posts != 0 {
+		t.Fatalf("changed files were sent: %+v", st)
+	}
+	// The new version of the grown file is archivable as usual.
+	if err := h.p.Intake(h.ctx, []watcher.File{h.stat("grows.log")}); err != nil {
+		t.Fatal(err)
+	}
+	h.awaitState(h.record("grows.log").ID, journal.Posted)
+}
+
+// mutatingArchive rewrites the file on disk in the middle of the PUT's body.
+type mutatingArchive struct {
+	Archive
+	path string
+	once sync.Once
+}
+
+func (m *mutatingArchive) PutFile(ctx context.Context, key, ct string, size int64, open func() (io.ReadCloser, error)) error {
+	wrapped := func() (io.ReadCloser, error) {
+		rc, err := open()
+		if err != nil {
+			return nil, err
+		}
+		return &mutateAfterFirstRead{ReadCloser: rc, m: m}, nil
+	}
+	return m.Archive.PutFile(ctx, key, ct, size, wrapped)
+}
+
+type mutateAfterFirstRead struct {
+	io.ReadCloser
+	m *mutatingArchive
+}
+
+func (r *mutateAfterFirstRead) Read(p []byte) (int, error) {
+	if len(p) > 1024 {
+		p = p[:1024]
+	}
+	n, err := r.ReadCloser.Read(p)
+	r.m.once.Do(func() {
+		// Same size and mtime afterwards: only the hash can tell.
+		f, _ := os.OpenFile(r.m.path, os.O_WRONLY, 0)
+		fi, _ := f.Stat()
+		f.WriteAt(bytes.Repeat([]byte("Z"), 1024), fi.Size()-1024)
+		f.Close()
+		os.Chtimes(r.m.path, fi.ModTime(), fi.ModTime())
+	})
+	return n, err
+}
+
+func TestContentChangedDuringUploadNeverCompletesTheKey(t *testing.T) {
+	h := newHarness(t)
+	content := bytes.Repeat([]byte("0123456789abcdef"), 64*1024) // 1 MiB
+	h.drop("big.bin", content)
+	id := h.record("big.bin").ID
+	h.start(&mutatingArchive{Archive: h.client, path: filepath.Join(h.root, "big.bin")})
+	r := h.awaitState(id, journal.Superseded)
+	if !strings.Contains(r.Reason, "content hash changed during upload") {
+		t.Fatalf("reason %q", r.Reason)
+	}
+	if files := h.sb.Files(); len(files) != 0 {
+		t.Fatalf("the sandbox stored %v: a key received bytes other than its hash", files)
+	}
+	if h.sb.Stats().Posts != 0 {
+		t.Fatal("an event was posted for an abandoned upload")
+	}
+}
+
+func TestOutagePausesArchiveAndResumes(t *testing.T) {
+	h := newHarness(t)
+	h.sb.SetFaults(sandbox.Faults{DownUntil: time.Now().Add(400 * time.Millisecond)})
+	h.start(nil)
+	var ids []uint64
+	for i := range 30 {
+		rel := fmt.Sprintf("burst/f%02d.txt", i)
+		h.drop(rel, []byte(strings.Repeat("x", i+1)))
+		ids = append(ids, h.record(rel).ID)
+	}
+	for _, id := range ids {
+		h.awaitState(id, journal.Posted)
+	}
+	st := h.sb.Stats()
+	// While the archive was down, only probes reached it: with min delay 20ms and max 200ms
+	// over 400ms that is a handful, not one per file per retry.
+	if st.FaultsInjected > 15 {
+		t.Fatalf("%d requests hit the archive while it was down; the pause did not hold", st.FaultsInjected)
+	}
+	if st.Puts != 30 {
+		t.Fatalf("%d accepted PUTs, want 30", st.Puts)
+	}
+	if got := len(h.events()); got != 30 {
+		t.Fatalf("%d events, want 30", got)
+	}
+}
+
+// holdingArchive blocks event posts until release is closed.
+type holdingArchive struct {
+	Archive
+	release chan struct{}
+	posts   atomic.Int32
+}
+
+func (a *holdingArchive) PostConversation(ctx context.Context, c *globalrelay.Conversation) (*globalrelay.PostResult, error) {
+	a.posts.Add(1)
+	<-a.release
+	return a.Archive.PostConversation(ctx, c)
+}
+
+func TestEventsOfOneFolderAreBatched(t *testing.T) {
+	h := newHarness(t, func(po *Options, _ *sandbox.Options) { po.MaxEventsPerRequest = 20 })
+	ha := &holdingArchive{Archive: h.client, release: make(chan struct{})}
+	h.start(ha)
+	var ids []uint64
+	for i := range 45 {
+		rel := fmt.Sprintf("folder/f%02d.txt", i)
+		h.drop(rel, []byte(rel))
+		ids = append(ids, h.record(rel).ID)
+	}
+	await(t, "all uploads committed", func() bool {
+		counts, _ := h.j.Counts()
+		return counts[journal.Uploaded] == 45
+	})
+	close(ha.release)
+	for _, id := range ids {
+		h.awaitState(id, journal.Posted)
+	}
+	// The first request may have left with the first upload; the other 44 events wait for it
+	// and then go in requests of at most 20: at most 1 + 3 requests.
+	if n := ha.posts.Load(); n > 4 {
+		t.Fatalf("%d event requests for 45 files of one folder, want at most 4", n)
+	}
+	if got := len(h.events()); got != 45 {
+		t.Fatalf("%d events, want 45", got)
+	}
+}
+
+func TestRefusedEventsAreIsolatedAndHeld(t *testing.T) {
+	h := newHarness(t, func(po *Options, so *sandbox.Options) { po.ConversationType = "wrong-type" })
+	h.start(nil)
+	h.drop("a.txt", []byte("a"))
+	h.drop("b.txt", []byte("b"))
+	for _, rel := range []string{"a.txt", "b.txt"} {
+		r := h.awaitState(h.record(rel).ID, journal.Held)
+		if !strings.Contains(r.Reason, "refused the File_transfer event") || !strings.Contains(r.Reason, "400") {
+			t.Errorf("%s: reason %q", rel, r.Reason)
+		}
+		if r.FileKey == "" {
+			t.Errorf("%s: the upload itself succeeded and must stay recorded", rel)
+		}
+	}
+}

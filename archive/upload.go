@@ -1,0 +1,306 @@
+package archive
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gabriel-vasile/mimetype"
+	"github.com/sirupsen/logrus"
+
+	"github.com/archivist-project/archivist/archive/failure"
+	"github.com/archivist-project/archivist/archive/filekey"
+	"github.com/archivist-project/archivist/journal"
+	"github.com/archivist-project/archivist/watcher/beneath"
+)
+
+// sniffLen is how much of a file MIME detection looks at (mimetype's own default limit).
+const sniffLen = 3072
+
+// errChanged means the file is no longer the version that settled.
+var errChanged = errors.New("file changed while being archived")
+
+// upload archives the file of record id: verify, hash, key, PUT, commit "uploaded".
+func (p *Pipeline) upload(ctx context.Context, id uint64) {
+	r, err := p.j.Get(id)
+	if err != nil {
+		p.log.WithError(err).Error("load record for upload")
+		return
+	}
+	if r.State != journal.Discovered {
+		return
+	}
+	if _, due := r.Due(journal.LanePut); !due {
+		return
+	}
+	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path)})
+	w, ok := p.watch(r.Watch)
+	if !ok {
+		// The watch left the configuration; keep the work and look again later.
+		p.retryLater(id, journal.LanePut, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
+		return
+	}
+
+	f, err := beneath.Open(w.Root, string(r.Path))
+	if err != nil {
+		p.openFailed(r, l, err)
+		return
+	}
+	defer f.Close()
+
+	if err := sameVersion(f, r); err != nil {
+		p.supersede(r, l, err)
+		return
+	}
+	sum, mime, err := identify(f, r.Size)
+	if err != nil {
+		if errors.Is(err, errChanged) {
+			p.supersede(r, l, err)
+			return
+		}
+		p.retryLater(id, journal.LanePut, fmt.Errorf("read %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
+		return
+	}
+	if err := sameVersion(f, r); err != nil {
+		p.supersede(r, l, err)
+		return
+	}
+	key := filekey.Build(r.Watch, sum, string(r.Path))
+	l = l.WithField("key", key)
+
+	// The same bytes under the same name are in the archive already: no second PUT.
+	if owner, ok := p.j.KeyOwner(key); ok && owner != r.ID {
+		p.duplicate(r, l, owner, sum, mime, key)
+		return
+	}
+
+	var sent *verifyingReader
+	open := func() (io.ReadCloser, error) {
+		sent = &verifyingReader{f: f, r: io.NewSectionReader(f, 0, r.Size), size: r.Size, want: sum, rec: r, h: sha256.New()}
+		return io.NopCloser(sent), nil
+	}
+	start := p.now()
+	err = p.gr.PutFile(ctx, key, mime, r.Size, open)
+	if changed := sent.verdict(); changed != nil {
+		p.supersede(r, l, changed)
+		return
+	}
+	if err != nil {
+		p.putFailed(r, l, key, err)
+		return
+	}
+	p.gate.succeeded()
+
+	now := p.now()
+	err = p.j.Update(id, func(r *journal.Record) ([]journal.Entry, error) {
+		r.State = journal.Uploaded
+		r.SHA256, r.MIME, r.FileKey = sum, mime, key
+		r.UploadedAt = now
+		r.Attempts, r.LastError = 0, ""
+		r.Done(journal.LanePut)
+		r.Schedule(journal.LanePost, now)
+		return []journal.Entry{{Time: now, Step: "put", Lane: journal.LanePut, Result: "ok", FileKey: key, Status: 200,
+			Detail: fmt.Sprintf("%d bytes, %s, sha256 %s, in %s", r.Size, mime, sum, now.Sub(start).Round(time.Millisecond))}}, nil
+	})
+	if err != nil {
+		// Not committed: the record stays due and the next attempt repeats the same idempotent PUT.
+		l.WithError(err).Error("file uploaded but the journal commit failed; it will be sent again")
+		return
+	}
+	l.WithFields(logrus.Fields{"mime": mime, "size": r.Size}).Info("file uploaded")
+}
+
+// identify reads f once from the start: SHA-256 of all bytes and MIME type of the first ones.
+func identify(f *os.File, size int64) (sum, mime string, err error) {
+	h := sha256.New()
+	head := make([]byte, sniffLen)
+	r := io.NewSectionReader(f, 0, size)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", "", err
+	}
+	head = head[:n]
+	h.Write(head)
+	rest, err := io.Copy(h, r)
+	if err != nil {
+		return "", "", err
+	}
+	if int64(n)+rest != size {
+		return "", "", fmt.Errorf("%w: read %d bytes, expected %d", errChanged, int64(n)+rest, size)
+	}
+	return hex.EncodeToString(h.Sum(nil)), mimetype.Detect(head).String(), nil
+}
+
+// sameVersion checks that the open file is still the version r recorded.
+func sameVersion(f *os.File, r *journal.Record) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case st != nil && st.Ino != r.Inode:
+		return fmt.Errorf("%w: replaced by another file (inode %d, was %d)", errChanged, st.Ino, r.Inode)
+	case fi.Size() != r.Size:
+		return fmt.Errorf("%w: size is %d bytes, was %d when it settled", errChanged, fi.Size(), r.Size)
+	case !fi.ModTime().Equal(r.ModTime):
+		return fmt.Errorf("%w: modified at %s after it settled", errChanged, fi.ModTime().UTC().Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+// verifyingReader streams the file to the PUT while hashing it again. It holds back the last
+// bytes until the hash of everything read matches the hash in the key and the file is still the
+// settled version; otherwise it fails the read, the request is aborted short of its
+// Content-Length, and the server stores nothing under the key.
+type verifyingReader struct {
+	mu      sync.Mutex // Read runs on the transport's goroutine; the verdict is read after PutFile
+	f       *os.File
+	r       io.Reader
+	h       hash.Hash
+	size    int64
+	read    int64
+	want    string
+	rec     *journal.Record
+	changed error
+}
+
+// verdict is why the bytes were refused, or nil.
+func (v *verifyingReader) verdict() error {
+	if v == nil {
+		return nil
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.changed
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.changed != nil {
+		return 0, v.changed
+	}
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	v.read += int64(n)
+	if v.read < v.size {
+		if errors.Is(err, io.EOF) {
+			v.changed = fmt.Errorf("%w: shrank to %d bytes during upload, was %d", errChanged, v.read, v.size)
+			return 0, v.changed
+		}
+		return n, err
+	}
+	// The final bytes: release them only if the content is what the key says.
+	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
+		v.changed = fmt.Errorf("%w: content hash changed during upload (sha256 %s, key says %s)", errChanged, got, v.want)
+		return 0, v.changed
+	}
+	if cerr := sameVersion(v.f, v.rec); cerr != nil {
+		v.changed = cerr
+		return 0, v.changed
+	}
+	return n, io.EOF
+}
+
+// openFailed decides what a failure to open the file means for its record.
+func (p *Pipeline) openFailed(r *journal.Record, l *logrus.Entry, err error) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		p.finish(r, l, journal.Vanished, "deleted before it was archived", err)
+	case errors.Is(err, beneath.ErrSymlink), errors.Is(err, beneath.ErrNotRegular):
+		p.supersede(r, l, fmt.Errorf("%w: %w", errChanged, err))
+	case errors.Is(err, fs.ErrPermission):
+		p.hold(r, l, fmt.Sprintf("permission denied: archivist (uid %d) cannot read it; fix its permissions, then run archivist retry", os.Getuid()), err)
+	default:
+		p.retryLater(r.ID, journal.LanePut, fmt.Errorf("open %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
+	}
+}
+
+// putFailed applies the failure model to a failed PUT.
+func (p *Pipeline) putFailed(r *journal.Record, l *logrus.Entry, key string, err error) {
+	switch failure.Classify(err) {
+	case failure.Canceled:
+		// Shutting down: the record stays due.
+	case failure.Permanent:
+		p.gate.succeeded() // the archive answered; only this file is refused
+		p.hold(r, l, fmt.Sprintf("archive refused the file: %v", err), err)
+	default:
+		until := p.gate.failed(p.now(), err)
+		l.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).Warn("upload failed; archive paused until then")
+		p.retryLater(r.ID, journal.LanePut, err, until)
+	}
+}
+
+// supersede abandons a version that changed; the watcher records the new version once it settles.
+func (p *Pipeline) supersede(r *journal.Record, l *logrus.Entry, err error) {
+	p.finish(r, l, journal.Superseded, err.Error()+"; it will be archived again once it settles", err)
+	p.o.Recheck(r.Watch, string(r.Path))
+}
+
+func (p *Pipeline) hold(r *journal.Record, l *logrus.Entry, reason string, err error) {
+	p.finish(r, l, journal.Held, reason, err)
+}
+
+// finish moves a record that will not be archived in this version to a final state.
+func (p *Pipeline) finish(r *journal.Record, l *logrus.Entry, state journal.State, reason string, cause error) {
+	now := p.now()
+	err := p.j.Update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+		if state == journal.Held {
+			r.Hold(reason, now)
+		} else {
+			r.State, r.Reason = state, reason
+			r.Done(journal.LanePut)
+			r.Done(journal.LanePost)
+		}
+		r.LastError = cause.Error()
+		return []journal.Entry{{Time: now, Step: string(state), Result: string(state), Detail: reason, Status: statusOf(cause)}}, nil
+	})
+	if err != nil {
+		l.WithError(err).Error("record state change")
+		return
+	}
+	l = l.WithField("reason", reason)
+	if state == journal.Held {
+		l.Warn("file held")
+	} else {
+		l.Info("file " + string(state))
+	}
+}
+
+// duplicate settles a record whose bytes are already archived under key by record owner.
+// The same path touched again needs nothing more; the same bytes at another path get an event
+// of their own that references the stored key, without a second PUT.
+func (p *Pipeline) duplicate(r *journal.Record, l *logrus.Entry, owner uint64, sum, mime, key string) {
+	o, err := p.j.Get(owner)
+	samePath := err == nil && o.Watch == r.Watch && o.Path == r.Path
+	now := p.now()
+	err = p.j.Update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+		r.SHA256, r.MIME, r.FileKey, r.DuplicateOf = sum, mime, key, owner
+		r.Done(journal.LanePut)
+		r.Attempts, r.LastError = 0, ""
+		if samePath {
+			r.State, r.PostedAt = journal.Posted, now
+			r.Reason = fmt.Sprintf("content unchanged since #%d archived it; nothing sent", owner)
+			return []journal.Entry{{Time: now, Step: "put", Lane: journal.LanePut, Result: "skipped", FileKey: key, Detail: r.Reason}}, nil
+		}
+		r.State, r.UploadedAt = journal.Uploaded, now
+		r.Schedule(journal.LanePost, now)
+		return []journal.Entry{{Time: now, Step: "put", Lane: journal.LanePut, Result: "skipped", FileKey: key,
+			Detail: fmt.Sprintf("same bytes already stored under this key by #%d", owner)}}, nil
+	})
+	if err != nil {
+		l.WithError(err).Error("record duplicate")
+		return
+	}
+	l.WithField("duplicate_of", owner).Info("file content already archived")
+}
