@@ -1,0 +1,133 @@
+// Command archivist watches drop folders and archives every complete file to Global Relay.
+//
+// main builds the command named by the first argument, runs it with a context that the first
+// SIGINT/SIGTERM cancels (a second one aborts at once), and maps its error to an exit code.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Version is stamped by the Makefile with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+// command is one subcommand: it parses its own flags from args.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"run", "watch the configured folders and archive every complete file", runCommand},
+		{"sandbox", "serve the built-in emulator of the remote APIs (or list what it stored)", sandboxCommand},
+		{"version", "print the version", versionCommand},
+	}
+}
+
+// usageError marks errors in how the command was called: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stderr))
+}
+
+func realMain(args []string, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		ctx, stop := signalContext()
+		defer stop()
+		err := c.run(ctx, args[1:])
+		switch {
+		case err == nil, errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, new(usageError)):
+			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
+			return 2
+		default:
+			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "archivist: unknown command %q\n\n", args[0])
+	printUsage(stderr)
+	return 2
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: archivist COMMAND [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'archivist COMMAND --help' for a command's flags.")
+}
+
+// signalContext is canceled by the first SIGINT or SIGTERM; a second one exits at once,
+// abandoning the drain (work in flight stays due in the journal).
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-ch:
+			cancel()
+		case <-ctx.Done():
+			return
+		}
+		<-ch
+		fmt.Fprintln(os.Stderr, "archivist: second signal, exiting without draining")
+		os.Exit(1)
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting, with a usage line.
+func newFlagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("archivist "+name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: archivist %s %s\n\nflags:\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args, turning flag errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
+func versionCommand(ctx context.Context, args []string) error {
+	fs := newFlagSet("version", "")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	fmt.Println("archivist", Version)
+	return nil
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/archivist-project/archivist/archive"
+	"github.com/archivist-project/archivist/archive/failure"
+	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/config"
+	"github.com/archivist-project/archivist/journal"
+	"github.com/archivist-project/archivist/watcher"
+)
+
+func runCommand(ctx context.Context, args []string) error {
+	fs := newFlagSet("run", "--config FILE")
+	cfgPath := fs.String("config", "/etc/archivist/archivist.yml", "configuration `file`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.Log, os.Stderr)
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	return run(ctx, cfg, log)
+}
+
+// run is the daemon: journal, Global Relay client, pipeline and watcher, until ctx ends.
+func run(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
+	j, err := journal.Open(cfg.Journal, journal.Options{})
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+
+	gr := cfg.GlobalRelay
+	if gr.InsecureSkipVerify {
+		log.Warn("TLS certificate verification is OFF (globalrelay.insecure_skip_verify): use only for testing")
+	}
+	client, err := globalrelay.New(globalrelay.Options{
+		BaseURL:     gr.URL,
+		TokenURL:    gr.TokenURL,
+		Credentials: gr.Credentials.Reveal(),
+		HTTPClient:  globalrelay.NewHTTPClient(gr.InsecureSkipVerify, gr.ResponseTimeout.Std(), cfg.Workers+2),
+	})
+	if err != nil {
+		return fmt.Errorf("globalrelay: %w", err)
+	}
+
+	var w *watcher.Watcher
+	watches := make([]archive.Watch, 0, len(cfg.Watches))
+	roots := make([]watcher.Root, 0, len(cfg.Watches))
+	for _, cw := range cfg.Watches {
+		watches = append(watches, archive.Watch{
+			Name: cw.Name, Root: cw.Path, SenderName: cw.Sender.Name, SenderEmail: cw.Sender.Email,
+			InlineImages: cw.InlineImages,
+		})
+		roots = append(roots, watcher.Root{
+			Name: cw.Name, Path: cw.Path, Settle: cw.Settle.Std(), ScanInterval: cw.ScanInterval.Std(), Ignore: cw.Ignore,
+		})
+	}
+	p := archive.New(j, client, archive.Options{
+		Watches:             watches,
+		Workers:             cfg.Workers,
+		MaxFileSize:         gr.MaxFileSize,
+		ConversationType:    gr.ConversationType,
+		MaxEventsPerRequest: gr.MaxEventsPerRequest,
+		MaxRequestBytes:     gr.MaxRequestBytes,
+		Backoff:             failure.Backoff{Min: cfg.Retry.MinDelay.Std(), Max: cfg.Retry.MaxDelay.Std()},
+		ShutdownTimeout:     cfg.ShutdownTimeout.Std(),
+		Logger:              log,
+		Recheck:             func(watch, rel string) { w.Recheck(watch, rel) },
+	})
+	w, err = watcher.New(roots, watcher.Options{
+		Logger: log,
+		Known: func(f watcher.File) bool {
+			return j.Known(f.Watch, f.RelPath, f.Size, f.ModTime, f.Inode, f.Kind)
+		},
+		Settled: p.Intake,
+	})
+	if err != nil {
+		return err
+	}
+
+	log.WithFields(logrus.Fields{"version": Version, "journal": cfg.Journal, "watches": len(cfg.Watches),
+		"archive": gr.URL}).Info("archivist started")
+	watchDone := make(chan error, 1)
+	go func() { watchDone <- w.Run(ctx) }()
+	perr := p.Run(ctx)
+	werr := <-watchDone
+	if err := errors.Join(perr, werr); err != nil {
+		return err
+	}
+	log.Info("archivist stopped")
+	return nil
+}
+
+// newLogger builds the logger: text on a terminal, JSON otherwise, unless the config says.
+func newLogger(c config.Log, out *os.File) (*logrus.Logger, error) {
+	log := logrus.New()
+	log.SetOutput(out)
+	level, err := logrus.ParseLevel(c.Level)
+	if err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	log.SetLevel(level)
+	format := c.Format
+	if format == "" || format == "auto" {
+		format = "json"
+		if _, err := unix.IoctlGetTermios(int(out.Fd()), unix.TCGETS); err == nil {
+			format = "text"
+		}
+	}
+	if format == "json" {
+		log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano})
+	} else {
+		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: time.RFC3339})
+	}
+	return log, nil
+}
