@@ -53,11 +53,12 @@ type Options struct {
 // Pipeline moves journaled files to the archive. Create it with New, feed it with Intake, run
 // it with Run.
 type Pipeline struct {
-	j    *journal.DB
-	gr   Archive
-	o    Options
-	log  logrus.FieldLogger
-	gate gate
+	j     *journal.DB
+	gr    Archive
+	o     Options
+	log   logrus.FieldLogger
+	gate  gate // Global Relay's health
+	jgate gate // the journal's health: a failed write pauses new work until a commit succeeds
 
 	mu      sync.Mutex
 	watches map[string]Watch
@@ -96,12 +97,14 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 	p := &Pipeline{
 		j: j, gr: gr, o: o, log: o.Logger,
 		gate:       gate{backoff: o.Backoff},
+		jgate:      gate{backoff: o.Backoff},
 		putting:    map[uint64]bool{},
 		wakeUpload: make(chan struct{}, 1),
 		wakePost:   make(chan struct{}, 1),
 		now:        time.Now,
 	}
 	p.gate.notify = func() { wake(p.wakeUpload); wake(p.wakePost) }
+	p.jgate.notify = p.gate.notify
 	p.SetWatches(o.Watches)
 	return p
 }
@@ -128,6 +131,83 @@ func (p *Pipeline) watch(name string) (Watch, bool) {
 
 // Health reports Global Relay's state as the pipeline sees it.
 func (p *Pipeline) Health() Health { return p.gate.health(p.now()) }
+
+// JournalHealth reports whether journal writes succeed.
+func (p *Pipeline) JournalHealth() Health { return p.jgate.health(p.now()) }
+
+// admission is what the gates allow: n requests, and whether the one request is a probe of a
+// paused archive or of a failing journal (its end must be reported with release).
+type admission struct {
+	n             int
+	probe, jprobe bool
+}
+
+// admit asks the journal's gate, then the archive's, how many of want requests may start now,
+// and when to ask again if none may.
+func (p *Pipeline) admit(now time.Time, want int) (admission, time.Time) {
+	n, jprobe, retryAt := p.jgate.allowance(now, want)
+	if n == 0 {
+		return admission{}, retryAt
+	}
+	m, probe, retryAt := p.gate.allowance(now, n)
+	if m == 0 {
+		if jprobe {
+			p.jgate.endProbe()
+		}
+		return admission{}, retryAt
+	}
+	return admission{n: m, probe: probe, jprobe: jprobe}, time.Time{}
+}
+
+// release ends the probes an admission carried.
+func (p *Pipeline) release(a admission) {
+	if a.probe {
+		p.gate.endProbe()
+	}
+	if a.jprobe {
+		p.jgate.endProbe()
+	}
+}
+
+// update commits a change to one record; a failed write pauses new work (see jgate).
+func (p *Pipeline) update(id uint64, fn func(r *journal.Record) ([]journal.Entry, error)) error {
+	return p.journalResult(p.j.Update(id, fn))
+}
+
+// updateMany commits a change to several records in one transaction.
+func (p *Pipeline) updateMany(ids []uint64, fn func(r *journal.Record) ([]journal.Entry, error)) error {
+	return p.journalResult(p.j.UpdateMany(ids, fn))
+}
+
+func (p *Pipeline) journalResult(err error) error {
+	if err == nil {
+		p.jgate.succeeded()
+		return nil
+	}
+	until := p.jgate.failed(p.now(), err)
+	p.log.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).
+		Error("journal write failed; new work paused until it succeeds again (nothing is marked done that was not committed)")
+	return err
+}
+
+// ReleaseOnConfigChange puts held files back to work when the configuration differs from the
+// one the journal last ran with (fingerprint), since a new token, URL or limit may cure them.
+func (p *Pipeline) ReleaseOnConfigChange(fingerprint string) error {
+	prev := p.j.Meta("config")
+	if prev == fingerprint {
+		return nil
+	}
+	if prev != "" {
+		n, err := p.j.ReleaseHeld("configuration changed since the file was held", p.now(), nil)
+		if err != nil {
+			return fmt.Errorf("release held files: %w", err)
+		}
+		if n > 0 {
+			p.log.WithField("released", n).Info("configuration changed: held files are tried again")
+		}
+	}
+	return p.j.SetMeta("config", fingerprint)
+}
 
 func wake(ch chan struct{}) {
 	select {
@@ -157,9 +237,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			defer wg.Done()
 			for j := range jobs {
 				p.upload(work, j.id)
-				if j.probe {
-					p.gate.endProbe()
-				}
+				p.release(j.admission)
 				p.mu.Lock()
 				delete(p.putting, j.id)
 				p.mu.Unlock()
@@ -179,10 +257,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return nil
 }
 
-// job is one upload handed to a worker; probe marks the one request that tests a paused archive.
+// job is one upload handed to a worker, with the probes it carries.
 type job struct {
-	id    uint64
-	probe bool
+	id uint64
+	admission
 }
 
 // dispatch hands due put work to the workers until ctx ends.
@@ -206,18 +284,16 @@ func (p *Pipeline) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time 
 			return time.Time{}
 		}
 		now := p.now()
-		n, probe, retryAt := p.gate.allowance(now, free)
-		if n == 0 {
+		a, retryAt := p.admit(now, free)
+		if a.n == 0 {
 			return retryAt
 		}
-		items, next, err := p.j.DueIn(journal.LanePut, now, n, p.inFlight)
-		if err != nil {
-			p.log.WithError(err).Error("read due uploads from the journal")
-			return now.Add(time.Second)
-		}
-		if len(items) == 0 {
-			if probe {
-				p.gate.endProbe()
+		items, next, err := p.j.DueIn(journal.LanePut, now, a.n, p.inFlight)
+		if err != nil || len(items) == 0 {
+			p.release(a)
+			if err != nil {
+				p.log.WithError(err).Error("read due uploads from the journal")
+				return now.Add(time.Second)
 			}
 			return next
 		}
@@ -226,14 +302,12 @@ func (p *Pipeline) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time 
 			p.putting[it.ID] = true
 			p.mu.Unlock()
 			select {
-			case jobs <- job{id: it.ID, probe: probe}:
+			case jobs <- job{id: it.ID, admission: a}:
 			case <-ctx.Done():
 				p.mu.Lock()
 				delete(p.putting, it.ID)
 				p.mu.Unlock()
-				if probe {
-					p.gate.endProbe()
-				}
+				p.release(a)
 				return time.Time{}
 			}
 		}
@@ -289,7 +363,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 		first = append(first, e)
 	}
 	stored, err := p.j.Insert(recs, first)
-	if err != nil {
+	if err := p.journalResult(err); err != nil {
 		return err
 	}
 	for _, r := range stored {
@@ -324,7 +398,7 @@ func (p *Pipeline) refusal(f watcher.File) string {
 // retryLater records a transient failure on lane of record id and reschedules it at when.
 func (p *Pipeline) retryLater(id uint64, lane string, err error, when time.Time) {
 	now := p.now()
-	uerr := p.j.Update(id, func(r *journal.Record) ([]journal.Entry, error) {
+	uerr := p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
 		if _, ok := r.Due(lane); !ok {
 			return nil, journal.ErrSkip
 		}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,7 +49,16 @@ type harnessOpt func(*Options, *sandbox.Options)
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
+	return newHarnessAt(t, "", opts...)
+}
+
+// newHarnessAt is newHarness with the journal at journalPath ("" for the test's temp dir).
+func newHarnessAt(t *testing.T, journalPath string, opts ...harnessOpt) *harness {
+	t.Helper()
 	dir := t.TempDir()
+	if journalPath == "" {
+		journalPath = filepath.Join(dir, "journal.db")
+	}
 	h := &harness{t: t, root: filepath.Join(dir, "drop"), done: make(chan struct{})}
 	if err := os.Mkdir(h.root, 0o755); err != nil {
 		t.Fatal(err)
@@ -79,7 +90,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.j, err = journal.Open(filepath.Join(dir, "journal.db"), journal.Options{}); err != nil {
+	if h.j, err = journal.Open(journalPath, journal.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	h.p = New(h.j, h.client, po)
@@ -536,5 +547,252 @@ func TestRefusedEventsAreIsolatedAndHeld(t *testing.T) {
 		if r.FileKey == "" {
 			t.Errorf("%s: the upload itself succeeded and must stay recorded", rel)
 		}
+	}
+}
+
+// TestJournalWriteFailurePausesWork fails every journal write (as a read-only or full disk
+// does) and checks that nothing is marked done that was not committed, that no event is posted
+// that could not be recorded, that work pauses instead of hammering the archive, and that
+// everything is archived once writes succeed again.
+func TestJournalWriteFailurePausesWork(t *testing.T) {
+	var broken atomic.Bool
+	h := newHarness(t)
+	h.j.Close()
+	j, err := journal.Open(h.j.Path(), journal.Options{WriteFault: func() error {
+		if broken.Load() {
+			return syscall.EROFS
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.j = j
+	h.p.j = j
+	var ids []uint64
+	for i := range 5 {
+		rel := fmt.Sprintf("f%d.txt", i)
+		h.drop(rel, []byte(strings.Repeat(rel, 100)))
+		ids = append(ids, h.record(rel).ID)
+	}
+	broken.Store(true)
+	h.start(nil)
+	await(t, "the journal gate to close", func() bool { return !h.p.JournalHealth().Up })
+	if err := os.WriteFile(filepath.Join(h.root, "late.txt"), []byte("late"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	late := h.stat("late.txt")
+	if err := h.p.Intake(h.ctx, []watcher.File{late}); !errors.Is(err, syscall.EROFS) {
+		t.Fatalf("Intake on a failing journal: %v", err)
+	}
+	// Let the paused pipeline probe a few times (min delay 20ms, max 200ms).
+	await(t, "a few failed probes", func() bool { return h.p.JournalHealth().Failures >= 4 })
+	for _, id := range ids {
+		if r, _ := h.j.Get(id); r.State != journal.Discovered {
+			t.Fatalf("record #%d is %s although nothing could be committed", id, r.State)
+		}
+	}
+	st := h.sb.Stats()
+	if st.Posts != 0 {
+		t.Fatalf("%d event requests posted while the journal could not record them", st.Posts)
+	}
+	if st.Puts > 5+h.p.JournalHealth().Failures {
+		t.Fatalf("%d PUTs with %d failed commits: the pipeline did not pause", st.Puts, h.p.JournalHealth().Failures)
+	}
+
+	broken.Store(false)
+	for _, id := range ids {
+		h.awaitState(id, journal.Posted)
+	}
+	if err := h.p.Intake(h.ctx, []watcher.File{late}); err != nil {
+		t.Fatalf("Intake after the journal recovered: %v", err)
+	}
+	h.awaitState(h.record("late.txt").ID, journal.Posted)
+}
+
+// TestJournalOnFullDisk puts the journal on a real 4 MB file system and fills it. Some commits
+// may still fit in pages bbolt already owns, so the test asserts what must hold either way:
+// every state the journal records was confirmed remotely, and everything ends archived once
+// space returns.
+func TestJournalOnFullDisk(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs (a real full disk under the journal)")
+	}
+	mnt := filepath.Join(t.TempDir(), "small")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=4m"); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
+	h := newHarnessAt(t, filepath.Join(mnt, "journal.db"))
+	var ids []uint64
+	for i := range 20 {
+		rel := fmt.Sprintf("f%02d.txt", i)
+		h.drop(rel, []byte(strings.Repeat(rel, 100)))
+		ids = append(ids, h.record(rel).ID)
+	}
+	filler := filepath.Join(mnt, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			break // ENOSPC
+		}
+	}
+	f.Close()
+	h.start(nil)
+	check := func() {
+		for _, id := range ids {
+			r, err := h.j.Get(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.State == journal.Uploaded || r.State == journal.Posted {
+				if _, ok := h.sb.File(r.FileKey); !ok {
+					t.Fatalf("record #%d is %s but its key was never stored", id, r.State)
+				}
+			}
+		}
+	}
+	await(t, "the pipeline to meet the full disk", func() bool {
+		check()
+		counts, _ := h.j.Counts()
+		return !h.p.JournalHealth().Up || counts[journal.Posted] == int64(len(ids))
+	})
+	os.Remove(filler)
+	for _, id := range ids {
+		h.awaitState(id, journal.Posted)
+	}
+	check()
+}
+
+func TestOddNamesAreArchived(t *testing.T) {
+	h := newHarness(t)
+	h.start(nil)
+	names := []string{
+		"with spaces/and more spaces.txt",
+		"line\nbreak.txt",
+		"bad\xff\xfeutf8.txt",
+		"-leading-dash.txt",
+		"ünïcødé/日本語.txt",
+		strings.Repeat("long", 60) + ".txt",
+	}
+	for i, n := range names {
+		h.drop(n, []byte(fmt.Sprintf("content %d", i)))
+	}
+	for i, n := range names {
+		r := h.awaitState(h.record(n).ID, journal.Posted)
+		if !filekey.Valid(r.FileKey) {
+			t.Errorf("%q: key %q has unsafe characters", n, r.FileKey)
+		}
+		got, _ := os.ReadFile(h.sb.FilePath(r.FileKey))
+		if string(got) != fmt.Sprintf("content %d", i) {
+			t.Errorf("%q: stored %q", n, got)
+		}
+		if string(r.Path) != n {
+			t.Errorf("journal path %q, want %q byte for byte", r.Path, n)
+		}
+	}
+}
+
+func TestSocketsAndDevicesAreHeldNeverOpened(t *testing.T) {
+	h := newHarness(t)
+	h.start(nil)
+	sock := filepath.Join(h.root, "app.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	files := []watcher.File{{Watch: "teams", RelPath: "app.sock", Kind: "socket"}}
+	if err := syscall.Mknod(filepath.Join(h.root, "null-dev"), syscall.S_IFCHR|0o644, 1<<8|3); err == nil {
+		files = append(files, watcher.File{Watch: "teams", RelPath: "null-dev", Kind: "device"})
+	} else {
+		t.Logf("no device node test: %v", err)
+	}
+	if err := h.p.Intake(h.ctx, files); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		r := h.record(f.RelPath)
+		if r.State != journal.Held || !strings.Contains(r.Reason, f.Kind+": not a regular file, never opened") {
+			t.Errorf("%s: %s %q", f.RelPath, r.State, r.Reason)
+		}
+	}
+}
+
+// truncatingArchive truncates the file on disk after the first part of the PUT's body.
+type truncatingArchive struct {
+	Archive
+	path string
+	once sync.Once
+}
+
+func (m *truncatingArchive) PutFile(ctx context.Context, key, ct string, size int64, open func() (io.ReadCloser, error)) error {
+	return m.Archive.PutFile(ctx, key, ct, size, func() (io.ReadCloser, error) {
+		rc, err := open()
+		if err != nil {
+			return nil, err
+		}
+		return &truncateAfterFirstRead{ReadCloser: rc, m: m}, nil
+	})
+}
+
+type truncateAfterFirstRead struct {
+	io.ReadCloser
+	m *truncatingArchive
+}
+
+func (r *truncateAfterFirstRead) Read(p []byte) (int, error) {
+	if len(p) > 4096 {
+		p = p[:4096]
+	}
+	n, err := r.ReadCloser.Read(p)
+	r.m.once.Do(func() { os.Truncate(r.m.path, 8192) })
+	return n, err
+}
+
+func TestTruncatedDuringUploadIsNotArchivedInThatState(t *testing.T) {
+	h := newHarness(t)
+	h.drop("video.mp4", bytes.Repeat([]byte("frame"), 100_000))
+	id := h.record("video.mp4").ID
+	h.start(&truncatingArchive{Archive: h.client, path: filepath.Join(h.root, "video.mp4")})
+	r := h.awaitState(id, journal.Superseded)
+	if !strings.Contains(r.Reason, "during upload") {
+		t.Fatalf("reason %q", r.Reason)
+	}
+	if n := len(h.sb.Files()); n != 0 {
+		t.Fatalf("%d files stored from a truncated upload", n)
+	}
+}
+
+func TestHardLinksAreEachArchived(t *testing.T) {
+	h := newHarness(t)
+	h.start(nil)
+	h.drop("a/report.pdf", pdf)
+	if err := os.MkdirAll(filepath.Join(h.root, "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, link := range []string{"b/report.pdf", "b/renamed.pdf"} {
+		if err := os.Link(filepath.Join(h.root, "a/report.pdf"), filepath.Join(h.root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.p.Intake(h.ctx, []watcher.File{h.stat("b/report.pdf"), h.stat("b/renamed.pdf")}); err != nil {
+		t.Fatal(err)
+	}
+	a := h.awaitState(h.record("a/report.pdf").ID, journal.Posted)
+	b := h.awaitState(h.record("b/report.pdf").ID, journal.Posted)
+	c := h.awaitState(h.record("b/renamed.pdf").ID, journal.Posted)
+	if b.FileKey != a.FileKey || c.FileKey == a.FileKey {
+		t.Fatalf("keys: %s %s %s", a.FileKey, b.FileKey, c.FileKey)
+	}
+	if len(h.events()) != 3 {
+		t.Fatalf("%d events, want one per name", len(h.events()))
 	}
 }

@@ -52,13 +52,12 @@ func (p *Pipeline) postOnce(ctx context.Context) time.Time {
 // if it is being probed. more reports whether another round may find work now.
 func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 	now := p.now()
-	n, probe, retryAt := p.gate.allowance(now, 1)
-	if n == 0 {
+	a, retryAt := p.admit(now, 1)
+	if a.n == 0 {
 		return retryAt, false
 	}
-	if probe {
-		defer p.gate.endProbe()
-	}
+	defer p.release(a)
+	probe := a.probe || a.jprobe
 	items, next, err := p.j.DueIn(journal.LanePost, now, postScan, nil)
 	if err != nil {
 		p.log.WithError(err).Error("read due events from the journal")
@@ -143,7 +142,7 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 	}
 	p.gate.succeeded()
 	now := p.now()
-	err = p.j.UpdateMany(ids, func(r *journal.Record) ([]journal.Entry, error) {
+	err = p.updateMany(ids, func(r *journal.Record) ([]journal.Entry, error) {
 		if _, due := r.Due(journal.LanePost); !due {
 			return nil, journal.ErrSkip
 		}
@@ -155,9 +154,10 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 			Detail: fmt.Sprintf("File_transfer event accepted in a conversation of %d events", len(recs))}}, nil
 	})
 	if err != nil {
-		// Accepted but not committed: the events will be posted again (see docs on duplicates).
+		// Accepted but not committed: the events stay due and will be posted again once the
+		// journal works (README: when an event can be posted twice).
 		l.WithError(err).Error("events accepted but the journal commit failed; they will be posted again")
-		return true
+		return false
 	}
 	for _, r := range recs {
 		p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "key": r.FileKey,
@@ -175,7 +175,7 @@ func (p *Pipeline) postFailed(l *logrus.Entry, recs []*journal.Record, ids []uin
 		if len(recs) > 1 {
 			// Find which event the refusal is about: post each alone.
 			now := p.now()
-			uerr := p.j.UpdateMany(ids, func(r *journal.Record) ([]journal.Entry, error) {
+			uerr := p.updateMany(ids, func(r *journal.Record) ([]journal.Entry, error) {
 				r.PostAlone, r.LastError = true, err.Error()
 				return []journal.Entry{{Time: now, Step: "post", Lane: journal.LanePost, Result: "error", Status: statusOf(err),
 					Detail: fmt.Sprintf("a request of %d events was refused (%v); posting each alone", len(recs), err)}}, nil

@@ -50,6 +50,10 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) {
 		return
 	}
 
+	if r.Size > p.o.MaxFileSize { // held at intake; checked again for records released later
+		p.hold(r, l, fmt.Sprintf("file is %d bytes, over the archive's limit of %d bytes; not sent", r.Size, p.o.MaxFileSize), failure.Refuse("too large"))
+		return
+	}
 	f, err := beneath.Open(w.Root, string(r.Path))
 	if err != nil {
 		p.openFailed(r, l, err)
@@ -101,7 +105,7 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) {
 	p.gate.succeeded()
 
 	now := p.now()
-	err = p.j.Update(id, func(r *journal.Record) ([]journal.Entry, error) {
+	err = p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
 		r.State = journal.Uploaded
 		r.SHA256, r.MIME, r.FileKey = sum, mime, key
 		r.UploadedAt = now
@@ -254,7 +258,7 @@ func (p *Pipeline) hold(r *journal.Record, l *logrus.Entry, reason string, err e
 // finish moves a record that will not be archived in this version to a final state.
 func (p *Pipeline) finish(r *journal.Record, l *logrus.Entry, state journal.State, reason string, cause error) {
 	now := p.now()
-	err := p.j.Update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+	err := p.update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
 		if state == journal.Held {
 			r.Hold(reason, now)
 		} else {
@@ -284,7 +288,7 @@ func (p *Pipeline) duplicate(r *journal.Record, l *logrus.Entry, owner uint64, s
 	o, err := p.j.Get(owner)
 	samePath := err == nil && o.Watch == r.Watch && o.Path == r.Path
 	now := p.now()
-	err = p.j.Update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+	err = p.update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
 		r.SHA256, r.MIME, r.FileKey, r.DuplicateOf = sum, mime, key, owner
 		r.Done(journal.LanePut)
 		r.Attempts, r.LastError = 0, ""

@@ -45,12 +45,16 @@ type Options struct {
 	ReadOnly bool
 	// NoSync skips fsync on commit. Only for benchmarks and tests that measure something else.
 	NoSync bool
+	// WriteFault, if set, is asked before every write transaction; an error it returns fails the
+	// transaction as a full or read-only disk would. For tests of what the daemon does then.
+	WriteFault func() error
 }
 
 // DB is an open journal.
 type DB struct {
-	bolt *bolt.DB
-	path string
+	bolt  *bolt.DB
+	path  string
+	fault func() error
 }
 
 // Open opens or creates the journal at path.
@@ -70,7 +74,7 @@ func Open(path string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
-	db := &DB{bolt: b, path: path}
+	db := &DB{bolt: b, path: path, fault: o.WriteFault}
 	if o.ReadOnly {
 		err = b.View(db.checkSchema)
 	} else {
@@ -109,6 +113,21 @@ func (db *DB) checkSchema(tx *bolt.Tx) error {
 		return fmt.Errorf("%w: schema %d is newer than this archivist supports (%d)", ErrSchema, n, SchemaVersion)
 	}
 	return nil
+}
+
+// write runs fn in a write transaction.
+func (db *DB) write(fn func(tx *bolt.Tx) error) error {
+	if err := db.injected(); err != nil {
+		return err
+	}
+	return db.bolt.Update(fn)
+}
+
+func (db *DB) injected() error {
+	if db.fault == nil {
+		return nil
+	}
+	return db.fault()
 }
 
 // Path is the journal file's path.
@@ -201,7 +220,7 @@ func getRecord(tx *bolt.Tx, id uint64) (*Record, error) {
 // that were stored.
 func (db *DB) Insert(recs []*Record, first []Entry) ([]*Record, error) {
 	var stored []*Record
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.write(func(tx *bolt.Tx) error {
 		stored = stored[:0]
 		records := tx.Bucket(bucketRecords)
 		for i, r := range recs {
@@ -240,6 +259,9 @@ var ErrSkip = errors.New("skip update")
 // transactions (bbolt Batch), so fn may run more than once and must only change r.
 func (db *DB) Update(id uint64, fn func(r *Record) ([]Entry, error)) error {
 	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+		if err := db.injected(); err != nil {
+			return err
+		}
 		return update(tx, id, fn)
 	})
 	if errors.Is(err, ErrSkip) {
@@ -253,7 +275,7 @@ func (db *DB) Update(id uint64, fn func(r *Record) ([]Entry, error)) error {
 
 // UpdateMany is Update for several records in one transaction: all change, or none.
 func (db *DB) UpdateMany(ids []uint64, fn func(r *Record) ([]Entry, error)) error {
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.write(func(tx *bolt.Tx) error {
 		for _, id := range ids {
 			if err := update(tx, id, fn); err != nil && !errors.Is(err, ErrSkip) {
 				return err
@@ -422,6 +444,51 @@ func (db *DB) KeyOwner(fileKey string) (uint64, bool) {
 		return nil
 	})
 	return id, id != 0
+}
+
+// ReleaseHeld puts every releasable held record (and only those matching match, if not nil)
+// back to work, with an audit entry giving why. It returns how many were released.
+func (db *DB) ReleaseHeld(why string, now time.Time, match func(r *Record) bool) (int, error) {
+	var ids []uint64
+	err := db.Each(func(r *Record) bool {
+		if r.Releasable() && (match == nil || match(r)) {
+			ids = append(ids, r.ID)
+		}
+		return true
+	})
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = db.UpdateMany(ids, func(r *Record) ([]Entry, error) {
+		if !r.Releasable() {
+			return nil, ErrSkip
+		}
+		r.Release(now)
+		n++
+		return []Entry{{Time: now, Step: "released", Result: "ok", Detail: why}}, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Meta returns a value the daemon stored with SetMeta ("" if none).
+func (db *DB) Meta(key string) string {
+	var v string
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		v = string(tx.Bucket(bucketMeta).Get([]byte("daemon/" + key)))
+		return nil
+	})
+	return v
+}
+
+// SetMeta stores a small value for the daemon (config fingerprint, last reconciliation).
+func (db *DB) SetMeta(key, value string) error {
+	return db.write(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put([]byte("daemon/"+key), []byte(value))
+	})
 }
 
 // DueItem is one pending lane of one record.

@@ -238,3 +238,46 @@ func TestReopenKeepsEverythingAndRefusesNewerSchema(t *testing.T) {
 		t.Fatalf("newer schema: %v", err)
 	}
 }
+
+func TestReleaseHeldResumesWhereItWasHeld(t *testing.T) {
+	db := openTest(t)
+	recs := insert(t, db, newRec("put-held", 1), newRec("post-held", 2), newRec("fifo", 0))
+	now := time.Now()
+	hold := func(id uint64, fn func(r *Record)) {
+		t.Helper()
+		if err := db.Update(id, func(r *Record) ([]Entry, error) { fn(r); return nil, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold(recs[0].ID, func(r *Record) { r.Hold("403 Forbidden", now) })
+	hold(recs[1].ID, func(r *Record) {
+		r.State, r.FileKey = Uploaded, "default/teams/k/post-held"
+		r.Done(LanePut)
+		r.Hold("400 bad event", now)
+	})
+	hold(recs[2].ID, func(r *Record) { r.Kind = "named pipe (FIFO)"; r.Hold("not a regular file", now) })
+
+	n, err := db.ReleaseHeld("configuration changed", now, nil)
+	if err != nil || n != 2 {
+		t.Fatalf("released %d, %v; want 2 (the FIFO stays held)", n, err)
+	}
+	a, _ := db.Get(recs[0].ID)
+	b, _ := db.Get(recs[1].ID)
+	c, _ := db.Get(recs[2].ID)
+	if _, due := a.Due(LanePut); a.State != Discovered || !due {
+		t.Errorf("put-held: %s %v", a.State, a.Lanes)
+	}
+	if _, due := b.Due(LanePost); b.State != Uploaded || !due {
+		t.Errorf("post-held: %s %v", b.State, b.Lanes)
+	}
+	if c.State != Held {
+		t.Errorf("fifo released: %s", c.State)
+	}
+	trail, _ := db.Audit(a.ID)
+	if last := trail[len(trail)-1]; last.Step != "released" || last.Detail != "configuration changed" {
+		t.Errorf("audit %+v", last)
+	}
+	if err := db.SetMeta("config", "abc"); err != nil || db.Meta("config") != "abc" {
+		t.Fatalf("meta round trip: %v %q", err, db.Meta("config"))
+	}
+}

@@ -66,6 +66,8 @@ type Record struct {
 	PostAlone bool `json:"postAlone,omitempty"`
 	// RequestID is what Global Relay returned for the accepted event request.
 	RequestID string `json:"requestId,omitempty"`
+	// HeldLane is the lane whose work was held (put or post), so a release resumes there.
+	HeldLane string `json:"heldLane,omitempty"`
 
 	DiscoveredAt time.Time `json:"discoveredAt"`
 	UploadedAt   time.Time `json:"uploadedAt,omitzero"`
@@ -91,13 +93,36 @@ func (r *Record) Schedule(lane string, t time.Time) {
 // Done removes lane from the pending work.
 func (r *Record) Done(lane string) { delete(r.Lanes, lane) }
 
-// Hold moves the record to Held with reason, clearing its archive lanes.
+// Hold moves the record to Held with reason, clearing its archive lanes and remembering which
+// one was held.
 func (r *Record) Hold(reason string, now time.Time) {
+	switch {
+	case r.State == Uploaded:
+		r.HeldLane = LanePost
+	default:
+		r.HeldLane = LanePut
+	}
 	r.State = Held
 	r.Reason = reason
 	r.HeldAt = now
 	r.Done(LanePut)
 	r.Done(LanePost)
+}
+
+// Releasable reports whether a held record can be tried again: files can; symlinks, FIFOs and
+// other entries that are never opened cannot.
+func (r *Record) Releasable() bool { return r.State == Held && r.Kind == "file" }
+
+// Release puts a held record back to work where it was held, due at now.
+func (r *Record) Release(now time.Time) {
+	if r.HeldLane == LanePost && r.FileKey != "" {
+		r.State = Uploaded
+		r.Schedule(LanePost, now)
+	} else {
+		r.State = Discovered
+		r.Schedule(LanePut, now)
+	}
+	r.Reason, r.HeldLane, r.Attempts = "", "", 0
 }
 
 // String names the record for logs: "#12 teams:reports/a.pdf".
