@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	os.Chmod(dir, 0o755) // a test may run the binary as an unprivileged user
 	binary = filepath.Join(dir, "archivist")
 	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
 	if err != nil {
@@ -115,8 +116,17 @@ type daemon struct {
 
 func (e *env) start() *daemon {
 	e.t.Helper()
+	return e.startAs(nil)
+}
+
+// startAs starts the daemon, as the user cred names if not nil.
+func (e *env) startAs(cred *syscall.Credential) *daemon {
+	e.t.Helper()
 	d := &daemon{t: e.t, done: make(chan error, 1)}
 	d.cmd = exec.Command(binary, "run", "--config", e.config)
+	if cred != nil {
+		d.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
 		e.t.Fatal(err)
@@ -476,5 +486,132 @@ func TestE2EBadConfigs(t *testing.T) {
 				t.Fatalf("message does not name %q:\n%s", c.want, out)
 			}
 		})
+	}
+}
+
+func TestE2ESecondDaemonOnTheSameJournalFailsFast(t *testing.T) {
+	e := newEnv(t)
+	d := e.start()
+	await(t, 10*time.Second, "first daemon started", func() bool { return d.logCount("archivist started") == 1 })
+	start := time.Now()
+	out, err := exec.Command(binary, "run", "--config", e.config).CombinedOutput()
+	if err == nil {
+		t.Fatal("second daemon on the same journal exited 0")
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatalf("second daemon took %s to fail", time.Since(start))
+	}
+	if !strings.Contains(string(out), "in use by another process") || !strings.Contains(string(out), "another archivist") {
+		t.Fatalf("unclear message:\n%s", out)
+	}
+	d.stop()
+}
+
+func TestE2EDeepTreesAndDirectoryReplacedByFile(t *testing.T) {
+	e := newEnv(t)
+	deep := strings.Repeat("level/", 60) + "bottom.txt"
+	e.write(deep, []byte("at the bottom"))
+	e.write("swap/inner.txt", []byte("inside a directory"))
+	d := e.start()
+	await(t, 20*time.Second, "deep file and inner file archived", func() bool {
+		return e.archived("bottom.txt", []byte("at the bottom")) && e.archived("inner.txt", []byte("inside a directory"))
+	})
+	// The directory becomes a file of the same name.
+	os.RemoveAll(filepath.Join(e.inbox, "swap"))
+	e.write("swap", []byte("now a file"))
+	e.write("after.txt", []byte("still served"))
+	await(t, 20*time.Second, "replacement file archived", func() bool {
+		return e.archived("swap", []byte("now a file")) && e.archived("after.txt", []byte("still served"))
+	})
+	d.stop()
+	e.checkJournal()
+}
+
+func TestE2EHeldFilesReleasedAfterConfigChange(t *testing.T) {
+	e := newEnv(t)
+	// A conversation type the archive does not accept: every event is refused, so files are
+	// uploaded but held at the event step.
+	good, _ := os.ReadFile(e.config)
+	bad := strings.Replace(string(good), "conversation_type: "+e2eType, "conversation_type: not-enrolled", 1)
+	os.WriteFile(e.config, []byte(bad), 0o644)
+	e.write("report.txt", []byte("needs a config fix"))
+	d := e.start()
+	await(t, 20*time.Second, "file held", func() bool { return d.logCount("file held") >= 1 })
+	d.stop()
+	if counts := e.checkJournal(); counts[journal.Held] != 1 {
+		t.Fatalf("counts %v, want 1 held", counts)
+	}
+
+	// Restart with the same (bad) config: nothing is retried.
+	d = e.start()
+	await(t, 10*time.Second, "start-up scan", func() bool { return d.logCount("scan done") >= 1 })
+	d.stop()
+	if counts := e.checkJournal(); counts[journal.Held] != 1 {
+		t.Fatalf("held file retried without a config change: %v", counts)
+	}
+
+	os.WriteFile(e.config, good, 0o644)
+	d = e.start()
+	await(t, 20*time.Second, "held file archived after the fix", func() bool {
+		return e.archived("report.txt", []byte("needs a config fix"))
+	})
+	d.stop()
+	if puts := e.sb.Stats().Puts; puts != 1 {
+		t.Errorf("%d PUTs: the release re-uploaded a file whose upload had succeeded", puts)
+	}
+}
+
+// TestE2EUnreadableFileHeld runs the daemon as an unprivileged user (nobody, when the tests
+// run as root) so that a file only root can read is really unreadable to it.
+func TestE2EUnreadableFileHeld(t *testing.T) {
+	e := newEnv(t)
+	e.write("secret.txt", []byte("only root reads this"))
+	e.write("public.txt", []byte("anyone reads this"))
+	if err := os.Chmod(filepath.Join(e.inbox, "secret.txt"), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	var cred *syscall.Credential
+	if os.Getuid() == 0 {
+		const nobody = 65534
+		cred = &syscall.Credential{Uid: nobody, Gid: nobody}
+		// nobody must reach its config, journal folder and drop folder.
+		for p := e.dir; strings.HasPrefix(p, os.TempDir()+"/"); p = filepath.Dir(p) {
+			os.Chmod(p, 0o755) // the test's own temp folders, never the system's
+		}
+		os.MkdirAll(filepath.Dir(e.journal), 0o755)
+		os.Chown(filepath.Dir(e.journal), nobody, nobody)
+		os.Chown(filepath.Join(e.dir, "gr.credentials"), nobody, nobody)
+	}
+	d := e.startAs(cred)
+	await(t, 20*time.Second, "readable file archived", func() bool { return e.archived("public.txt", []byte("anyone reads this")) })
+	await(t, 10*time.Second, "unreadable file held", func() bool { return d.logCount("file held") >= 1 })
+	d.stop()
+	if !strings.Contains(d.output(), "permission denied") {
+		t.Fatalf("the log does not say why:\n%s", d.output())
+	}
+	if counts := e.checkJournal(); counts[journal.Held] != 1 || counts[journal.Posted] != 1 {
+		t.Fatalf("counts %v", counts)
+	}
+}
+
+func TestE2ENoSecretInLogsOrJournal(t *testing.T) {
+	e := newEnv(t)
+	os.Chmod(filepath.Join(e.dir, "gr.credentials"), 0o644) // also provokes the permissions warning
+	e.write("a.txt", []byte("a"))
+	d := e.start()
+	await(t, 20*time.Second, "file archived", func() bool { return e.archived("a.txt", []byte("a")) })
+	d.stop()
+	if strings.Contains(d.output(), e2eCreds) {
+		t.Fatal("the credential appears in the logs")
+	}
+	if !strings.Contains(d.output(), "readable by group or others") {
+		t.Errorf("no warning about the credentials file's permissions:\n%s", d.output())
+	}
+	raw, err := os.ReadFile(e.journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(e2eCreds)) {
+		t.Fatal("the credential is stored in the journal")
 	}
 }

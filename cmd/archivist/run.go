@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -87,6 +89,9 @@ func run(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
 		Logger:              log,
 		Recheck:             func(watch, rel string) { w.Recheck(watch, rel) },
 	})
+	if err := p.ReleaseOnConfigChange(configFingerprint(cfg)); err != nil {
+		return err
+	}
 	w, err = watcher.New(roots, watcher.Options{
 		Logger: log,
 		Known: func(f watcher.File) bool {
@@ -133,4 +138,16 @@ func newLogger(c config.Log, out *os.File) (*logrus.Logger, error) {
 		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: time.RFC3339})
 	}
 	return log, nil
+}
+
+// configFingerprint identifies the configuration a run used: the file's bytes and the secrets
+// it names (a new credential can cure a 403). A change releases held files once.
+func configFingerprint(cfg *config.Config) string {
+	h := sha256.New()
+	if b, err := os.ReadFile(cfg.File); err == nil {
+		h.Write(b)
+	}
+	h.Write([]byte{0})
+	h.Write([]byte(cfg.GlobalRelay.Credentials.Reveal()))
+	return hex.EncodeToString(h.Sum(nil))
 }
