@@ -44,3 +44,45 @@ run: build
 
 clean:
 	rm -rf bin var
+
+# Installation as a systemd service (see systemd/README.md). DESTDIR stages into a folder (for
+# packages); PREFIX is where the files end up on the target system, and the installed unit's
+# ExecStart= and Documentation= are rewritten to match it. Packagers: PREFIX=/usr.
+# The configuration always goes to /etc/archivist, and only if there is none yet.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+ARCHIVIST_UNITDIR     = $(PREFIX)/lib/systemd/system
+ARCHIVIST_SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+ARCHIVIST_DOCDIR      = $(PREFIX)/share/doc/archivist
+
+.PHONY: install uninstall
+
+install: build
+	install -D -m 0755 $(BIN) "$(DESTDIR)$(PREFIX)/bin/archivist"
+	install -d -m 0755 "$(DESTDIR)$(ARCHIVIST_UNITDIR)"
+	sed -e 's|/usr/bin/archivist|$(PREFIX)/bin/archivist|g' \
+	    -e 's|/usr/share/doc/archivist|$(ARCHIVIST_DOCDIR)|g' \
+	    systemd/archivist.service > "$(DESTDIR)$(ARCHIVIST_UNITDIR)/archivist.service"
+	chmod 0644 "$(DESTDIR)$(ARCHIVIST_UNITDIR)/archivist.service"
+	install -D -m 0644 systemd/sysusers.d/archivist.conf "$(DESTDIR)$(ARCHIVIST_SYSUSERSDIR)/archivist.conf"
+	install -D -m 0644 README.md "$(DESTDIR)$(ARCHIVIST_DOCDIR)/README.md"
+	install -D -m 0644 systemd/README.md "$(DESTDIR)$(ARCHIVIST_DOCDIR)/systemd.md"
+	install -D -m 0644 systemd/archivist.yml "$(DESTDIR)$(ARCHIVIST_DOCDIR)/archivist.yml.example"
+	@if [ -e "$(DESTDIR)/etc/archivist/archivist.yml" ]; then \
+		echo "kept $(DESTDIR)/etc/archivist/archivist.yml (the new example is $(DESTDIR)$(ARCHIVIST_DOCDIR)/archivist.yml.example)"; \
+	else \
+		echo install -D -m 0644 systemd/archivist.yml "$(DESTDIR)/etc/archivist/archivist.yml"; \
+		install -D -m 0644 systemd/archivist.yml "$(DESTDIR)/etc/archivist/archivist.yml"; \
+	fi
+	@echo "next: systemd-sysusers; systemctl daemon-reload; put the credentials in /etc/archivist; systemctl enable --now archivist (see systemd/README.md)"
+
+# Removes what install put in place except /etc/archivist and /var/lib/archivist (the journal):
+# configuration and records outlive the program.
+uninstall:
+	rm -f "$(DESTDIR)$(PREFIX)/bin/archivist" \
+	      "$(DESTDIR)$(ARCHIVIST_UNITDIR)/archivist.service" \
+	      "$(DESTDIR)$(ARCHIVIST_SYSUSERSDIR)/archivist.conf" \
+	      "$(DESTDIR)$(ARCHIVIST_DOCDIR)/README.md" \
+	      "$(DESTDIR)$(ARCHIVIST_DOCDIR)/systemd.md" \
+	      "$(DESTDIR)$(ARCHIVIST_DOCDIR)/archivist.yml.example"
+	rmdir "$(DESTDIR)$(ARCHIVIST_DOCDIR)" 2>/dev/null || true
