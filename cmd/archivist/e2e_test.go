@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,11 +120,12 @@ func (e *env) start() *daemon {
 	return e.startAs(nil)
 }
 
-// startAs starts the daemon, as the user cred names if not nil.
-func (e *env) startAs(cred *syscall.Credential) *daemon {
+// startAs starts the daemon, as the user cred names if not nil, with extra environment.
+func (e *env) startAs(cred *syscall.Credential, environ ...string) *daemon {
 	e.t.Helper()
 	d := &daemon{t: e.t, done: make(chan error, 1)}
 	d.cmd = exec.Command(binary, "run", "--config", e.config)
+	d.cmd.Env = append(os.Environ(), environ...)
 	if cred != nil {
 		d.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
@@ -614,4 +616,47 @@ func TestE2ENoSecretInLogsOrJournal(t *testing.T) {
 	if bytes.Contains(raw, []byte(e2eCreds)) {
 		t.Fatal("the credential is stored in the journal")
 	}
+}
+
+func TestE2ENotifiesSystemd(t *testing.T) {
+	e := newEnv(t)
+	sock := filepath.Join(e.dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msgs := make(chan string, 16)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(msgs)
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	next := func(prefix string) string {
+		t.Helper()
+		timeout := time.After(15 * time.Second)
+		for {
+			select {
+			case m := <-msgs:
+				if strings.HasPrefix(m, prefix) {
+					return m
+				}
+			case <-timeout:
+				t.Fatalf("no %s message from the daemon", prefix)
+			}
+		}
+	}
+	d := e.startAs(nil, "NOTIFY_SOCKET="+sock)
+	next("READY=1")
+	if st := next("STATUS="); !strings.Contains(st, "pending") || !strings.Contains(st, "archive up") {
+		t.Errorf("status line %q lacks the queue figures", st)
+	}
+	d.stop()
+	next("STOPPING=1")
 }

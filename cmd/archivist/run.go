@@ -17,6 +17,7 @@ import (
 	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/config"
 	"github.com/archivist-project/archivist/journal"
+	"github.com/archivist-project/archivist/systemd"
 	"github.com/archivist-project/archivist/watcher"
 )
 
@@ -107,13 +108,45 @@ func run(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
 		"archive": gr.URL}).Info("archivist started")
 	watchDone := make(chan error, 1)
 	go func() { watchDone <- w.Run(ctx) }()
+
+	// systemd: ready once the journal is open and the watches are set up (not after the first
+	// scan, which may take long), a status line with the queue, and watchdog pings while the
+	// journal answers.
+	sd := systemd.NewNotifier()
+	_ = sd.Ready()
+	go sd.RunWatchdog(ctx, func() bool { _, err := j.Counts(); return err == nil })
+	go reportStatus(ctx, sd, j, p)
+
 	perr := p.Run(ctx)
+	_ = sd.Stopping()
 	werr := <-watchDone
 	if err := errors.Join(perr, werr); err != nil {
 		return err
 	}
 	log.Info("archivist stopped")
 	return nil
+}
+
+// reportStatus keeps systemd's STATUS= line current with the queue figures.
+func reportStatus(ctx context.Context, sd *systemd.Notifier, j *journal.DB, p *archive.Pipeline) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		if counts, err := j.Counts(); err == nil {
+			h := p.Health()
+			state := "archive up"
+			if !h.Up {
+				state = fmt.Sprintf("archive paused (%d failures): %s", h.Failures, h.LastError)
+			}
+			_ = sd.Status(fmt.Sprintf("%d pending, %d held, %d archived; %s",
+				counts[journal.Discovered]+counts[journal.Uploaded], counts[journal.Held], counts[journal.Posted], state))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // newLogger builds the logger: text on a terminal, JSON otherwise, unless the config says.
