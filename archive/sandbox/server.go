@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,23 @@ type Options struct {
 	MaxRequestBytes int64
 	// Faults are injected from the start; see SetFaults.
 	Faults Faults
+
+	// SalesforcePublicKey verifies the signature of JWT bearer assertions at
+	// /services/oauth2/token. Nil means any well-formed RS256 assertion is accepted.
+	SalesforcePublicKey *rsa.PublicKey
+	// SalesforceClientID, SalesforceUsername and SalesforceAudience are the only iss, sub
+	// and aud an assertion may carry. Empty means any non-empty value.
+	SalesforceClientID string
+	SalesforceUsername string
+	SalesforceAudience string
+	// GenesysUser and GenesysPassword are the only Basic credentials the Genesys API
+	// accepts. Empty means any non-empty user and password.
+	GenesysUser     string
+	GenesysPassword string
+	// TalkdeskClientID and TalkdeskClientSecret are the only client credentials the
+	// Talkdesk token endpoint accepts. Empty means any non-empty pair.
+	TalkdeskClientID     string
+	TalkdeskClientSecret string
 	// Logger receives one line per accepted or rejected request. Nil means discard.
 	Logger logrus.FieldLogger
 }
@@ -59,6 +77,11 @@ type Server struct {
 	stats  Stats
 	tokens map[string]time.Time // token -> expiry
 	fails  int                  // alternates injected 500 and 503
+
+	// The forwarding destinations' emulators (salesforce.go, genesys.go, talkdesk.go).
+	sf *sfEmulator
+	gn *gnEmulator
+	td *tdEmulator
 }
 
 // Stats count requests since New (they are not persisted).
@@ -71,6 +94,19 @@ type Stats struct {
 	PostsRejected  int `json:"postsRejected"`  // conversation requests answered 4xx (401 included)
 	Unauthorized   int `json:"unauthorized"`   // 401 answers, any endpoint
 	FaultsInjected int `json:"faultsInjected"` // requests that met an injected fault
+
+	SalesforceTokens           int `json:"salesforceTokens"`           // Salesforce access tokens issued
+	SalesforceInteractions     int `json:"salesforceInteractions"`     // AttachmentInteractions accepted
+	SalesforceDeliveryFailures int `json:"salesforceDeliveryFailures"` // MessageDeliveryFailed entries accepted
+	SalesforceRejected         int `json:"salesforceRejected"`         // Salesforce requests refused (token and 401 included)
+	GenesysUploads             int `json:"genesysUploads"`             // attachments stored
+	GenesysShares              int `json:"genesysShares"`              // UploadFile operations accepted
+	GenesysRejected            int `json:"genesysRejected"`            // Genesys requests refused (401 included)
+	TalkdeskTokens             int `json:"talkdeskTokens"`             // Talkdesk tokens issued
+	TalkdeskLinks              int `json:"talkdeskLinks"`              // upload links issued
+	TalkdeskPuts               int `json:"talkdeskPuts"`               // uploads stored through a link
+	TalkdeskAttachments        int `json:"talkdeskAttachments"`        // attachments created
+	TalkdeskRejected           int `json:"talkdeskRejected"`           // Talkdesk requests refused (token, 401 and 409 included)
 }
 
 // New opens (or creates) o.Dir, reloads what it holds and returns a Server.
@@ -104,7 +140,13 @@ func New(o Options) (*Server, error) {
 		faults: o.Faults,
 		tokens: make(map[string]time.Time),
 	}
+	if err := s.openForwardEmulators(); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
 	s.routes = append(s.routes, s.globalRelayRoutes()...)
+	s.routes = append(s.routes, s.salesforceRoutes()...)
+	s.routes = append(s.routes, s.genesysRoutes()...)
+	s.routes = append(s.routes, s.talkdeskRoutes()...)
 	s.routes = append(s.routes, s.adminRoutes()...)
 	n, c := st.counts()
 	log.WithFields(logrus.Fields{"files": n, "conversations": c}).Debug("sandbox: state loaded")
@@ -159,7 +201,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Start serves s on addr (e.g. "127.0.0.1:0") until ctx is done and returns the base URL,
 // e.g. "http://127.0.0.1:43123". The Global Relay API is then at base+"/v2" and its token
-// endpoint at base+"/oauth2/token".
+// endpoint at base+"/oauth2/token". The forwarding emulators are at the same base URL:
+// Salesforce at /api/v1/interactions (token /services/oauth2/token), Genesys at
+// /api/v2/me/..., Talkdesk at /attachments/2023-03 (token /oauth/token).
 func (s *Server) Start(ctx context.Context, addr string) (baseURL string, err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -230,6 +274,8 @@ func (s *Server) RevokeTokens() {
 	s.mu.Lock()
 	clear(s.tokens)
 	s.mu.Unlock()
+	s.sf.revokeTokens()
+	s.td.revokeTokens()
 }
 
 func (s *Server) count(f func(*Stats)) {

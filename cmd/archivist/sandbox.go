@@ -42,6 +42,12 @@ func sandboxCommand(ctx context.Context, args []string) error {
 	downFor := fs.Duration("down-for", 0, "answer every API request 503 for this long after start")
 	fs.BoolVar(&f.TokenToo, "token-faults", false, "inject faults into the token endpoint too")
 	verbose := fs.Bool("verbose", false, "log every request, not only refusals and faults")
+	sfKeyFile := fs.String("salesforce-public-key", "", "PEM certificate or public key that verifies Salesforce JWT assertions (default: any well-formed RS256 assertion)")
+	sfClientID := fs.String("salesforce-client-id", "", "the only Salesforce assertion iss accepted (default: any)")
+	gnUser := fs.String("genesys-user", "", "the only Genesys Basic user accepted (default: any)")
+	gnPassFile := fs.String("genesys-password-file", "", "file holding the only Genesys password accepted (default: any)")
+	tdClientID := fs.String("talkdesk-client-id", "", "the only Talkdesk client id accepted (default: any)")
+	tdSecretFile := fs.String("talkdesk-client-secret-file", "", "file holding the only Talkdesk client secret accepted (default: any)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -67,6 +73,32 @@ func sandboxCommand(ctx context.Context, args []string) error {
 		}
 	}
 
+	fwd := sandbox.Options{SalesforceClientID: *sfClientID, GenesysUser: *gnUser, TalkdeskClientID: *tdClientID}
+	if *sfKeyFile != "" {
+		b, err := os.ReadFile(*sfKeyFile)
+		if err != nil {
+			return fmt.Errorf("salesforce public key: %w", err)
+		}
+		if fwd.SalesforcePublicKey, err = sandbox.ParseRSAPublicKeyPEM(b); err != nil {
+			return fmt.Errorf("salesforce public key %s: %w", *sfKeyFile, err)
+		}
+	}
+	for _, sec := range []struct {
+		flag, file string
+		dst        *string
+	}{{"genesys-password-file", *gnPassFile, &fwd.GenesysPassword}, {"talkdesk-client-secret-file", *tdSecretFile, &fwd.TalkdeskClientSecret}} {
+		if sec.file == "" {
+			continue
+		}
+		b, err := os.ReadFile(sec.file)
+		if err != nil {
+			return fmt.Errorf("--%s: %w", sec.flag, err)
+		}
+		if *sec.dst = strings.TrimSpace(string(b)); *sec.dst == "" {
+			return fmt.Errorf("--%s: %s is empty", sec.flag, sec.file)
+		}
+	}
+
 	log := logrus.New()
 	log.SetOutput(os.Stderr)
 	log.SetLevel(logrus.WarnLevel)
@@ -76,6 +108,9 @@ func sandboxCommand(ctx context.Context, args []string) error {
 	s, err := sandbox.New(sandbox.Options{
 		Dir: *dir, Credentials: creds, ConversationType: *convType, TokenTTL: *ttl,
 		MaxFileSize: *maxFile, Faults: f, Logger: log,
+		SalesforcePublicKey: fwd.SalesforcePublicKey, SalesforceClientID: fwd.SalesforceClientID,
+		GenesysUser: fwd.GenesysUser, GenesysPassword: fwd.GenesysPassword,
+		TalkdeskClientID: fwd.TalkdeskClientID, TalkdeskClientSecret: fwd.TalkdeskClientSecret,
 	})
 	if err != nil {
 		return err
@@ -87,7 +122,7 @@ func sandboxCommand(ctx context.Context, args []string) error {
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(os.Stderr, "sandbox: serving Global Relay emulator on http://%s (files in %s)\n", ln.Addr(), *dir)
+	fmt.Fprintf(os.Stderr, "sandbox: serving Global Relay, Salesforce, Genesys and Talkdesk emulators on http://%s (files in %s)\n", ln.Addr(), *dir)
 
 	select {
 	case err := <-served:

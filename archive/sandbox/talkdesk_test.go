@@ -1,0 +1,95 @@
+package sandbox_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/archivist-project/archivist/archive/sandbox"
+)
+
+func (e *env) tdToken(scope string) string {
+	e.t.Helper()
+	a := e.do("POST", "/oauth/token", map[string]string{
+		"Authorization": genesysAuth("td-id", "td-secret"), "Content-Type": "application/x-www-form-urlencoded",
+	}, strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}.Encode()), -1)
+	var r struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	if a.status != 200 || json.Unmarshal(a.body, &r) != nil || r.AccessToken == "" || r.ExpiresIn != 600 {
+		e.t.Fatalf("token: %d %s", a.status, a.body)
+	}
+	return r.AccessToken
+}
+
+func (e *env) tdPost(tok, path, body string) answer {
+	e.t.Helper()
+	return e.do("POST", path, map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"},
+		strings.NewReader(body), -1)
+}
+
+// tdLink asks for an upload link and returns its request id and its path and query on
+// the sandbox.
+func (e *env) tdLink(tok string) (string, string) {
+	e.t.Helper()
+	a := e.tdPost(tok, "/attachments/2023-03/upload-link", `{}`)
+	var r struct {
+		RequestID string `json:"request_id"`
+		URL       string `json:"url"`
+	}
+	if a.status != 200 || json.Unmarshal(a.body, &r) != nil || r.RequestID == "" {
+		e.t.Fatalf("upload-link: %d %s", a.status, a.body)
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r.RequestID, u.RequestURI()
+}
+
+func TestTalkdeskUploadFlow(t *testing.T) {
+	e := start(t, sandbox.Options{TalkdeskClientID: "td-id", TalkdeskClientSecret: "td-secret"})
+	tok := e.tdToken("attachments:request attachments:write")
+	data := []byte("image bytes")
+
+	if a := e.tdPost(e.tdToken("attachments:write"), "/attachments/2023-03/upload-link", `{}`); a.status != 403 {
+		t.Errorf("upload-link without attachments:request: %d", a.status)
+	}
+	reqID, link := e.tdLink(tok)
+	if a := e.do("PUT", link, map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "image/png"}, bytes.NewReader(data), int64(len(data))); a.status != 400 {
+		t.Errorf("PUT with Authorization: %d, want 400", a.status)
+	}
+	create := func(name string, size int) answer {
+		return e.tdPost(tok, "/attachments/2023-03", `{"name":"`+name+`","request_id":"`+reqID+`","metadata":{"name":"a.png","size":`+itoa(size)+`,"type":"image/png","flow_id":"F1"}}`)
+	}
+	if a := create("a.png", len(data)); a.status != 400 {
+		t.Errorf("create before the PUT: %d %s, want 400", a.status, a.body)
+	}
+	if a := e.do("PUT", link, map[string]string{"Content-Type": "image/png"}, bytes.NewReader(data), int64(len(data))); a.status != 200 {
+		t.Fatalf("PUT: %d %s", a.status, a.body)
+	}
+	if a := e.do("PUT", link, map[string]string{"Content-Type": "image/png"}, bytes.NewReader(data), int64(len(data))); a.status != 403 {
+		t.Errorf("second PUT: %d, want 403 (one-time link)", a.status)
+	}
+	if a := create("a.png", len(data)+1); a.status != 400 || !strings.Contains(string(a.body), "metadata.size") {
+		t.Errorf("wrong size: %d %s", a.status, a.body)
+	}
+	if a := create("a.png", len(data)); a.status != 200 {
+		t.Fatalf("create: %d %s", a.status, a.body)
+	}
+	// Same name from a new upload: 409.
+	reqID, link = e.tdLink(tok)
+	e.do("PUT", link, map[string]string{"Content-Type": "image/png"}, bytes.NewReader(data), int64(len(data)))
+	if a := create("a.png", len(data)); a.status != 409 {
+		t.Errorf("duplicate name: %d %s, want 409", a.status, a.body)
+	}
+	as := e.s.TalkdeskAttachments()
+	if len(as) != 1 || as[0].Size != int64(len(data)) || as[0].Name != "a.png" {
+		t.Errorf("attachments = %+v", as)
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
