@@ -10,3 +10,5 @@ require (
 	golang.org/x/sys v0.49.0
 	gopkg.in/yaml.v3 v3.0.1
 )
+
+require github.com/robfig/cron/v3 v3.0.1

@@ -28,9 +28,35 @@ type Config struct {
 	GlobalRelay     GlobalRelay `yaml:"globalrelay"`
 	Retry           Retry       `yaml:"retry"`
 	Watches         []Watch     `yaml:"watches"` // at least one
+	// Destinations are where watches forward files to, by name ([a-z0-9-]+). Optional.
+	Destinations map[string]Destination `yaml:"destinations"`
+	Control      Control                `yaml:"control"`
+	Reconcile    Reconcile              `yaml:"reconcile"`
+	Metrics      Metrics                `yaml:"metrics"`
 	// Warnings are non-fatal findings for the caller to log, such as a credentials file
 	// that group or others can read. Validate recomputes them.
 	Warnings []string `yaml:"-"`
+}
+
+// Control configures the control socket the commands talk to.
+type Control struct {
+	// Socket is the unix socket's path. Default: $RUNTIME_DIRECTORY/control.sock under
+	// systemd, /run/archivist/control.sock if that folder exists, else control.sock next to
+	// the journal.
+	Socket string `yaml:"socket"`
+}
+
+// Reconcile schedules the reconciliation that proves everything on disk reached the archive.
+type Reconcile struct {
+	Schedule   string   `yaml:"schedule"`    // cron spec (5 fields or @hourly/@daily/@every 30m); default "@hourly"; "off" disables
+	Timezone   string   `yaml:"timezone"`    // IANA zone of the schedule; default the machine's local time
+	StaleAfter Duration `yaml:"stale_after"` // pending longer than this is reported stale; default 1h
+}
+
+// Metrics configures the optional Prometheus endpoint on TCP (it is always on the control
+// socket at /metrics).
+type Metrics struct {
+	Listen string `yaml:"listen"` // e.g. 127.0.0.1:9464; empty (default) means the socket only
 }
 
 // Log configures the daemon's own log output.
@@ -68,6 +94,26 @@ type Watch struct {
 	Sender       Sender   `yaml:"sender"`        // required: name and email both non-empty; email must contain "@"
 	Ignore       []string `yaml:"ignore"`        // path.Match patterns on base names; absent -> DefaultIgnore; an explicit list replaces it
 	InlineImages bool     `yaml:"inline_images"` // default true
+	// Forward names the destinations this watch's files are also forwarded to; each must
+	// be a key of destinations, at most once. Empty (the default) forwards nothing.
+	Forward []string `yaml:"forward"`
+	// Mode is "files" (default: every file is a loose file) or "transcripts" (transcripts
+	// drive the work; see docs/transcript-format.md).
+	Mode string `yaml:"mode"`
+	// AttachmentWait is how long a transcript waits for its attachments before it is held
+	// with the list of missing files; default 10m.
+	AttachmentWait Duration `yaml:"attachment_wait"`
+	// UnreferencedAfter is how long a file of a transcripts watch waits for a transcript to
+	// reference it before it is archived as a loose file (and flagged); default 1h.
+	UnreferencedAfter Duration `yaml:"unreferenced_after"`
+	// After is what happens to a file once it is archived and forwarded everywhere: "keep"
+	// (default), "move" (into DoneDir, keeping its relative path) or "delete".
+	After string `yaml:"after"`
+	// DoneDir is where after: move puts files; default "<path>.done" beside the watch folder.
+	// It must not be inside the watch.
+	DoneDir string `yaml:"done_dir"`
+	// Retention delays move or delete until the file was archived this long ago; default 0.
+	Retention Duration `yaml:"retention"`
 }
 
 // Sender is the person or system a watch's files are archived as coming from.
@@ -108,7 +154,16 @@ func (r *Retry) setDefaults() {
 	r.MaxDelay = Duration(5 * time.Minute)
 }
 
+func (r *Reconcile) setDefaults() {
+	r.Schedule = "@hourly"
+	r.StaleAfter = Duration(time.Hour)
+}
+
 func (w *Watch) setDefaults() {
+	w.Mode = "files"
+	w.AttachmentWait = Duration(10 * time.Minute)
+	w.UnreferencedAfter = Duration(time.Hour)
+	w.After = "keep"
 	w.Settle = Duration(5 * time.Second)
 	w.ScanInterval = Duration(time.Minute)
 	w.Ignore = slices.Clone(DefaultIgnore)
@@ -211,9 +266,21 @@ var errEmpty = errors.New("the config is empty; it needs at least journal, globa
 func (c *Config) resolve(dir string) {
 	c.Journal = resolvePath(dir, c.Journal)
 	c.GlobalRelay.CredentialsFile = resolvePath(dir, c.GlobalRelay.CredentialsFile)
+	if c.Control.Socket != "" {
+		c.Control.Socket = resolvePath(dir, c.Control.Socket)
+	}
 	c.GlobalRelay.URL = strings.TrimRight(c.GlobalRelay.URL, "/")
 	for i := range c.Watches {
 		c.Watches[i].Path = resolvePath(dir, c.Watches[i].Path)
+		if w := &c.Watches[i]; w.DoneDir != "" {
+			w.DoneDir = resolvePath(dir, w.DoneDir)
+		} else if w.Path != "" {
+			w.DoneDir = w.Path + ".done"
+		}
+	}
+	for name, d := range c.Destinations {
+		d.resolve(dir)
+		c.Destinations[name] = d
 	}
 }
 

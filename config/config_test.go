@@ -95,7 +95,10 @@ func TestLoadMinimalAppliesEveryDefault(t *testing.T) {
 			Sender:       Sender{Name: "Teams Export", Email: "teams-export@example.com"},
 			Ignore:       []string{".*", "*.part", "*.tmp", "*.crdownload", "~$*"},
 			InlineImages: true,
+			Mode:         "files", AttachmentWait: Duration(10 * time.Minute), UnreferencedAfter: Duration(time.Hour),
+			After: "keep", DoneDir: filepath.Join(dir, "inbox.done"),
 		}},
+		Reconcile: Reconcile{Schedule: "@hourly", StaleAfter: Duration(time.Hour)},
 	}
 	assertConfig(t, got, want)
 	if got.GlobalRelay.Credentials.Reveal() != testCredentials {
@@ -134,6 +137,8 @@ func TestLoadFullOverridesEveryDefault(t *testing.T) {
 			Sender:       Sender{Name: "Teams Export", Email: "teams-export@example.com"},
 			Ignore:       []string{"*.bak", "~*"},
 			InlineImages: false,
+			Mode:         "transcripts", AttachmentWait: Duration(20 * time.Minute), UnreferencedAfter: Duration(2 * time.Hour),
+			After: "move", DoneDir: filepath.Join(dir, "archived"), Retention: Duration(24 * time.Hour),
 		}, {
 			Name:         "slack-2",
 			Path:         filepath.Join(dir, "outbox"),
@@ -142,7 +147,12 @@ func TestLoadFullOverridesEveryDefault(t *testing.T) {
 			Sender:       Sender{Name: "Slack Export", Email: "slack@example.com"},
 			Ignore:       []string{},
 			InlineImages: true,
+			Mode:         "files", AttachmentWait: Duration(10 * time.Minute), UnreferencedAfter: Duration(time.Hour),
+			After: "keep", DoneDir: filepath.Join(dir, "outbox.done"),
 		}},
+		Control:   Control{Socket: filepath.Join(dir, "run", "control.sock")},
+		Reconcile: Reconcile{Schedule: "30 2 * * *", Timezone: "Europe/London", StaleAfter: Duration(3 * time.Hour)},
+		Metrics:   Metrics{Listen: "127.0.0.1:9464"},
 	}
 	assertConfig(t, got, want)
 	if got.Watches[1].Ignore == nil {
@@ -314,6 +324,15 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"watches empty", "watches:\n", "watches: []\nx:\n", nil, `watches: at least one watch is required`},
 		{"sender name missing", "      name: Teams Export\n", "", nil, `watches[0].sender.name: required`},
 		{"watch name missing", "  - name: teams\n    path", "  - path", nil, `watches[0].name: required`},
+
+		// keys of transcripts mode, after-archiving, reconciliation and metrics
+		{"bad mode", "    path: inbox\n", "    path: inbox\n    mode: chats\n", nil, `watches[0].mode: "chats": want files or transcripts`},
+		{"bad after", "    path: inbox\n", "    path: inbox\n    after: shred\n", nil, `watches[0].after: "shred": want keep, move or delete`},
+		{"done_dir inside watch", "    path: inbox\n", "    path: inbox\n    after: move\n    done_dir: inbox/done\n", nil, `watches[0].done_dir: "$DIR/inbox/done" is inside the watch folder`},
+		{"zero attachment_wait", "    path: inbox\n", "    path: inbox\n    attachment_wait: 0s\n", nil, `watches[0].attachment_wait: must be greater than 0`},
+		{"bad cron", "", "reconcile: {schedule: every day}\n", nil, `reconcile.schedule: "every day" is not a cron schedule`},
+		{"bad timezone", "", "reconcile: {timezone: Mars/Olympus}\n", nil, `reconcile.timezone: "Mars/Olympus"`},
+		{"bad metrics address", "", "metrics: {listen: 9464}\n", nil, `metrics.listen: "9464" is not host:port`},
 
 		// watch checks
 		{"duplicate watch name", "", strings.Replace(secondWatch, "slack", "teams", 1), nil, `watches[1].name: duplicate watch name "teams" (also watches[0])`},

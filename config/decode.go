@@ -72,6 +72,11 @@ func (d *decoder) fail(key string, n *yaml.Node, format string, args ...any) {
 	d.errs = append(d.errs, &KeyError{Key: key, Line: n.Line, Err: fmt.Errorf(format, args...)})
 }
 
+// keyRecorder is implemented by structs that need to know which of their keys the file
+// set, even to a zero value (a destination rejects the keys of another type). The decoder
+// calls sawKey with each known key present in the mapping, null values included.
+type keyRecorder interface{ sawKey(name string) }
+
 var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 
 // decode stores n into v, which must be settable. A null node leaves v unchanged, so a key
@@ -198,9 +203,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) {
 		return
 	}
 	fields, names := structFields(v.Type())
+	rec, _ := v.Addr().Interface().(keyRecorder)
 	for _, p := range d.pairs(n, key) {
 		name := p.key.Value
 		index, ok := fields[name]
+		if ok && rec != nil {
+			rec.sawKey(name)
+		}
 		if !ok {
 			msg := "unknown key"
 			if s := suggest(name, names); s != "" {

@@ -2,8 +2,12 @@ package config
 
 import (
 	"cmp"
+	"net"
+	"time"
+
 	"errors"
 	"fmt"
+	"github.com/robfig/cron/v3"
 	"io"
 	"io/fs"
 	"net/url"
@@ -66,7 +70,14 @@ func (c *Config) Validate() error {
 	c.Log.validate(p, "log")
 	c.GlobalRelay.validate(p, "globalrelay")
 	c.Retry.validate(p, "retry")
+	c.validateDestinations(p)
 	c.validateWatches(p)
+	c.Reconcile.validate(p, "reconcile")
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			p.add("metrics.listen", "%q is not host:port: %v", c.Metrics.Listen, err)
+		}
+	}
 	c.Warnings = p.warnings
 	return errors.Join(p.errs...)
 }
@@ -133,52 +144,73 @@ func checkURL(p *problems, key, raw string, base bool) {
 
 // loadCredentials reads the credentials file into g.Credentials.
 func (g *GlobalRelay) loadCredentials(p *problems, key string) {
-	name := g.CredentialsFile
+	if s, ok := readSecretFile(p, key, g.CredentialsFile); ok {
+		g.Credentials = Secret(s)
+	}
+}
+
+// readSecretFile reads a file holding one secret (a credential, a password, a key) and
+// returns its content with surrounding white space trimmed. It reports, under key, a
+// missing name, a file that is missing, not regular, unreadable, too large or empty, and
+// warns when group or others can read it.
+func readSecretFile(p *problems, key, name string) (string, bool) {
+	b, ok := readPrivateFile(p, key, name)
+	if !ok {
+		return "", false
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		p.add(key, "%q: file is empty", name)
+		return "", false
+	}
+	return s, true
+}
+
+// readPrivateFile reads a small file that only its owner should be able to read; see
+// readSecretFile. Under systemd, the copy LoadCredential= placed in $CREDENTIALS_DIRECTORY
+// under the file's base name is read instead (see CredentialPath).
+func readPrivateFile(p *problems, key, name string) ([]byte, bool) {
 	if name == "" {
 		p.add(key, "required")
-		return
+		return nil, false
 	}
+	name = CredentialPath(filepath.Base(name), name)
 	// Stat first: opening a FIFO for reading would block until a writer appears.
 	fi, err := os.Stat(name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		p.wrap(key, &causeError{fmt.Sprintf("%q: no such file", name), err})
-		return
+		return nil, false
 	case err != nil:
 		p.wrap(key, err)
-		return
+		return nil, false
 	case !fi.Mode().IsRegular():
 		p.add(key, "%q: not a regular file", name)
-		return
+		return nil, false
 	}
 	f, err := os.Open(name)
 	if err != nil {
 		p.wrap(key, err)
-		return
+		return nil, false
 	}
 	defer f.Close()
 	if fi, err = f.Stat(); err != nil {
 		p.wrap(key, err)
-		return
+		return nil, false
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxCredentialsSize+1))
 	if err != nil {
 		p.wrap(key, err)
-		return
+		return nil, false
 	}
 	if len(b) > maxCredentialsSize {
 		p.add(key, "%q: larger than %d KiB; a credential is a short string, is this the right file?", name, maxCredentialsSize>>10)
-		return
+		return nil, false
 	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		p.add(key, "%q: file is empty", name)
-		return
-	}
-	g.Credentials = Secret(s)
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		p.warn(key, "%s is readable by group or others (mode %04o); chmod 600 it", name, perm)
 	}
+	return b, true
 }
 
 func (r *Retry) validate(p *problems, key string) {
@@ -200,6 +232,7 @@ func (c *Config) validateWatches(p *problems) {
 		w := &c.Watches[i]
 		key := fmt.Sprintf("watches[%d]", i)
 		w.validate(p, key)
+		c.validateForward(p, key, w)
 		if w.Name == "" {
 			continue
 		}
@@ -234,7 +267,45 @@ func isWithin(dir, sub string) bool {
 	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
+func (r *Reconcile) validate(p *problems, key string) {
+	if r.Timezone != "" {
+		if _, err := time.LoadLocation(r.Timezone); err != nil {
+			p.add(key+".timezone", "%q: %v", r.Timezone, err)
+		}
+	}
+	if r.Schedule != "off" {
+		if _, err := cron.ParseStandard(r.Schedule); err != nil {
+			p.add(key+".schedule", "%q is not a cron schedule: %v", r.Schedule, err)
+		}
+	}
+	if r.StaleAfter <= 0 {
+		p.add(key+".stale_after", "must be greater than 0, got %v", r.StaleAfter)
+	}
+}
+
 func (w *Watch) validate(p *problems, key string) {
+	switch w.Mode {
+	case "files", "transcripts":
+	default:
+		p.add(key+".mode", "%q: want files or transcripts", w.Mode)
+	}
+	if w.AttachmentWait <= 0 {
+		p.add(key+".attachment_wait", "must be greater than 0, got %v", w.AttachmentWait)
+	}
+	if w.UnreferencedAfter <= 0 {
+		p.add(key+".unreferenced_after", "must be greater than 0, got %v", w.UnreferencedAfter)
+	}
+	switch w.After {
+	case "keep", "move", "delete":
+	default:
+		p.add(key+".after", "%q: want keep, move or delete", w.After)
+	}
+	if w.Retention < 0 {
+		p.add(key+".retention", "must not be negative, got %v", w.Retention)
+	}
+	if w.After == "move" && w.Path != "" && w.DoneDir != "" && (w.DoneDir == w.Path || isWithin(w.Path, w.DoneDir)) {
+		p.add(key+".done_dir", "%q is inside the watch folder; moved files would be archived again", w.DoneDir)
+	}
 	switch {
 	case w.Name == "":
 		p.add(key+".name", "required")
@@ -291,3 +362,22 @@ type causeError struct {
 
 func (e *causeError) Error() string { return e.msg }
 func (e *causeError) Unwrap() error { return e.err }
+
+// CredentialPath resolves a secret file for systemd's LoadCredential=: if $CREDENTIALS_DIRECTORY is set and contains name
+// (the base name given to LoadCredential=), that path; else fallback.
+//
+// A name that is not a plain base name always yields fallback. When the entry exists but
+// cannot be examined (say, the directory is not readable), the credential path is returned
+// anyway, so that reading it fails loudly instead of falling back to a file the unit meant to
+// replace.
+func CredentialPath(name, fallback string) string {
+	dir := os.Getenv("CREDENTIALS_DIRECTORY")
+	if dir == "" || name == "" || name == "." || name == ".." || strings.ContainsRune(name, '/') {
+		return fallback
+	}
+	p := filepath.Join(dir, name)
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return fallback
+	}
+	return p
+}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -133,23 +131,4 @@ func firstLine(s string) string {
 		return s[:40] + "..."
 	}
 	return s
-}
-
-// CredentialPath resolves a secret file: if $CREDENTIALS_DIRECTORY is set and contains name
-// (the base name given to LoadCredential=), that path; else fallback.
-//
-// A name that is not a plain base name always yields fallback. When the entry exists but
-// cannot be examined (say, the directory is not readable), the credential path is returned
-// anyway, so that reading it fails loudly instead of falling back to a file the unit meant to
-// replace.
-func CredentialPath(name, fallback string) string {
-	dir := os.Getenv("CREDENTIALS_DIRECTORY")
-	if dir == "" || name == "" || name == "." || name == ".." || strings.ContainsRune(name, '/') {
-		return fallback
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-		return fallback
-	}
-	return p
 }
