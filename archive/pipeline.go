@@ -27,10 +27,18 @@ var _ Archive = (*globalrelay.Client)(nil)
 // Watch is what the pipeline needs to know about one watch.
 type Watch struct {
 	Name         string
-	Root         string // absolute path of the watch root
-	SenderName   string // initiator of loose-file events
+	Ignore       []string // name patterns the watcher ignores (reconciliation skips them too)
+	Root         string   // absolute path of the watch root
+	SenderName   string   // initiator of loose-file events
 	SenderEmail  string
 	InlineImages bool // images are shown inline in the archive
+	// Mode is ModeFiles (every file is a loose file) or ModeTranscripts.
+	Mode string
+	// AttachmentWait is how long a transcript waits for its attachments before it is held.
+	AttachmentWait time.Duration
+	// UnreferencedAfter is how long a file of a transcripts watch waits for a transcript to
+	// reference it before it is archived as a loose file.
+	UnreferencedAfter time.Duration
 }
 
 // Options configure a Pipeline. Zero values mean the documented defaults.
@@ -113,6 +121,15 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 func (p *Pipeline) SetWatches(ws []Watch) {
 	m := make(map[string]Watch, len(ws))
 	for _, w := range ws {
+		if w.Mode == "" {
+			w.Mode = ModeFiles
+		}
+		if w.AttachmentWait <= 0 {
+			w.AttachmentWait = 10 * time.Minute
+		}
+		if w.UnreferencedAfter <= 0 {
+			w.UnreferencedAfter = time.Hour
+		}
 		m[w.Name] = w
 	}
 	p.mu.Lock()
@@ -353,6 +370,9 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 		}
 		e := journal.Entry{Time: now, Step: "discovered", Result: "ok",
 			Detail: fmt.Sprintf("%s of %d bytes settled", f.Kind, f.Size)}
+		if w, ok := p.watch(f.Watch); ok {
+			r.Role = roleOf(w, f.RelPath)
+		}
 		if reason := p.refusal(f); reason != "" {
 			r.Hold(reason, now)
 			e.Result, e.Detail = "held", reason
@@ -419,4 +439,10 @@ func statusOf(err error) int {
 		return he.StatusCode
 	}
 	return 0
+}
+
+// Wake makes the workers look for due work now (after an operator's retry, say).
+func (p *Pipeline) Wake() {
+	wake(p.wakeUpload)
+	wake(p.wakePost)
 }

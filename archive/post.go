@@ -48,8 +48,10 @@ func (p *Pipeline) postOnce(ctx context.Context) time.Time {
 	return time.Time{}
 }
 
-// postRound posts one round of due events: everything due if the archive is up, one request
-// if it is being probed. more reports whether another round may find work now.
+// postRound does one round of the poster's lanes: loose files whose wait is over, transcripts,
+// then loose-file events, everything due if the archive is up, one request if it is being
+// probed. more reports whether another round may find work now; otherwise next is when the
+// earliest of these lanes comes due.
 func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 	now := p.now()
 	a, retryAt := p.admit(now, 1)
@@ -58,13 +60,18 @@ func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 	}
 	defer p.release(a)
 	probe := a.probe || a.jprobe
-	items, next, err := p.j.DueIn(journal.LanePost, now, postScan, nil)
+	p.looseRound(now)
+	worked, answered := p.convRound(ctx, now, probe)
+	if !answered || (probe && worked) {
+		return time.Time{}, ctx.Err() == nil // the next round asks the gates
+	}
+	items, _, err := p.j.DueIn(journal.LanePost, now, postScan, nil)
 	if err != nil {
 		p.log.WithError(err).Error("read due events from the journal")
 		return now.Add(time.Second), false
 	}
 	if len(items) == 0 {
-		return next, false
+		return p.nextPosterDue(now), false
 	}
 	batches := p.batches(items)
 	if probe && len(batches) > 1 {
@@ -76,6 +83,25 @@ func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 		}
 	}
 	return time.Time{}, true
+}
+
+// posterLanes are the lanes the poster serves.
+var posterLanes = []string{journal.LanePost, journal.LaneConv, journal.LaneLoose}
+
+// nextPosterDue is when the earliest item of the poster's lanes comes due. An item already due
+// that this round left (it cannot be served yet) is looked at again after a second, not in a
+// busy loop.
+func (p *Pipeline) nextPosterDue(now time.Time) time.Time {
+	var next time.Time
+	for _, lane := range posterLanes {
+		if t, ok := p.j.NextDue(lane); ok && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if !next.IsZero() && !next.After(now) {
+		next = now.Add(attachmentPoll)
+	}
+	return next
 }
 
 // batches loads the due records and groups them into requests.

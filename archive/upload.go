@@ -16,6 +16,7 @@ import (
 
 	"github.com/gabriel-vasile/mimetype"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/filekey"
@@ -111,7 +112,7 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) {
 		r.UploadedAt = now
 		r.Attempts, r.LastError = 0, ""
 		r.Done(journal.LanePut)
-		r.Schedule(journal.LanePost, now)
+		p.afterUpload(w, r, now)
 		return []journal.Entry{{Time: now, Step: "put", Lane: journal.LanePut, Result: "ok", FileKey: key, Status: 200,
 			Detail: fmt.Sprintf("%d bytes, %s, sha256 %s, in %s", r.Size, mime, sum, now.Sub(start).Round(time.Millisecond))}}, nil
 	})
@@ -286,7 +287,8 @@ func (p *Pipeline) finish(r *journal.Record, l *logrus.Entry, state journal.Stat
 // of their own that references the stored key, without a second PUT.
 func (p *Pipeline) duplicate(r *journal.Record, l *logrus.Entry, owner uint64, sum, mime, key string) {
 	o, err := p.j.Get(owner)
-	samePath := err == nil && o.Watch == r.Watch && o.Path == r.Path
+	samePath := err == nil && o.Watch == r.Watch && o.Path == r.Path && r.Role != journal.RoleTranscript
+	w, _ := p.watch(r.Watch)
 	now := p.now()
 	err = p.update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
 		r.SHA256, r.MIME, r.FileKey, r.DuplicateOf = sum, mime, key, owner
@@ -298,7 +300,7 @@ func (p *Pipeline) duplicate(r *journal.Record, l *logrus.Entry, owner uint64, s
 			return []journal.Entry{{Time: now, Step: "put", Lane: journal.LanePut, Result: "skipped", FileKey: key, Detail: r.Reason}}, nil
 		}
 		r.State, r.UploadedAt = journal.Uploaded, now
-		r.Schedule(journal.LanePost, now)
+		p.afterUpload(w, r, now)
 		return []journal.Entry{{Time: now, Step: "put", Lane: journal.LanePut, Result: "skipped", FileKey: key,
 			Detail: fmt.Sprintf("same bytes already stored under this key by #%d", owner)}}, nil
 	})
@@ -307,4 +309,15 @@ func (p *Pipeline) duplicate(r *journal.Record, l *logrus.Entry, owner uint64, s
 		return
 	}
 	l.WithField("duplicate_of", owner).Info("file content already archived")
+}
+
+// statOf returns the inode of a FileInfo from a stat call.
+func statOf(fi fs.FileInfo) (uint64, bool) {
+	switch st := fi.Sys().(type) {
+	case *syscall.Stat_t:
+		return st.Ino, true
+	case *unix.Stat_t:
+		return st.Ino, true
+	}
+	return 0, false
 }

@@ -88,7 +88,7 @@ func Open(path string, o Options) (*DB, error) {
 }
 
 func (db *DB) init(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketMeta, bucketRecords, bucketPaths, bucketDue, bucketKeys, bucketAudit} {
+	for _, name := range [][]byte{bucketMeta, bucketRecords, bucketPaths, bucketDue, bucketKeys, bucketAudit, bucketConversations} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
@@ -526,6 +526,22 @@ func (db *DB) DueIn(lane string, now time.Time, limit int, skip func(id uint64) 
 	return items, next, err
 }
 
+// NextDue returns the due time of lane's earliest item.
+func (db *DB) NextDue(lane string) (time.Time, bool) {
+	var t time.Time
+	var ok bool
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketDue).Bucket([]byte(lane)); b != nil {
+			if k, _ := b.Cursor().First(); k != nil {
+				t, _ = decodeDueKey(k)
+				ok = true
+			}
+		}
+		return nil
+	})
+	return t, ok
+}
+
 // Counts returns the number of records in each state.
 func (db *DB) Counts() (map[State]int64, error) {
 	out := map[State]int64{}
@@ -622,4 +638,54 @@ func dueKey(t time.Time, id uint64) []byte {
 
 func decodeDueKey(k []byte) (time.Time, uint64) {
 	return time.Unix(0, int64(binary.BigEndian.Uint64(k))), binary.BigEndian.Uint64(k[8:])
+}
+
+// Release puts record id back to work now: a held record where it was held, a pending one
+// with its waits cut short. It reports whether there was anything to do.
+func (db *DB) Release(id uint64, why string, now time.Time) (bool, error) {
+	changed := false
+	err := db.Update(id, func(r *Record) ([]Entry, error) {
+		switch {
+		case r.Releasable():
+			r.Release(now)
+		case len(r.Lanes) > 0:
+			for lane := range r.Lanes {
+				r.Schedule(lane, now)
+			}
+			r.Attempts = 0
+		default:
+			return nil, ErrSkip
+		}
+		changed = true
+		return []Entry{{Time: now, Step: "released", Result: "ok", Detail: why}}, nil
+	})
+	return changed, err
+}
+
+// LaneCounts returns how many items each lane has pending.
+func (db *DB) LaneCounts() (map[string]int, error) {
+	out := map[string]int{}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDue).ForEachBucket(func(name []byte) error {
+			out[string(name)] = tx.Bucket(bucketDue).Bucket(name).Stats().KeyN
+			return nil
+		})
+	})
+	return out, err
+}
+
+// FirstDue returns the earliest item of lane, if any.
+func (db *DB) FirstDue(lane string) (DueItem, bool) {
+	var it DueItem
+	var ok bool
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketDue).Bucket([]byte(lane)); b != nil {
+			if k, _ := b.Cursor().First(); k != nil {
+				it.Due, it.ID = decodeDueKey(k)
+				ok = true
+			}
+		}
+		return nil
+	})
+	return it, ok
 }

@@ -33,6 +33,39 @@ var States = []State{Discovered, Uploaded, Posted, Held, Vanished, Superseded}
 const (
 	LanePut  = "put"
 	LanePost = "post"
+	// LaneConv is a transcript's work: parse it, wait for its attachments, post its events.
+	LaneConv = "conv"
+	// LaneLoose is an attachment candidate waiting to be referenced by a transcript; when it
+	// comes due unreferenced, the file is posted as a loose file.
+	LaneLoose = "loose"
+)
+
+// ForwardLane is the lane of the work pending for forwarding destination name.
+func ForwardLane(name string) string { return "fwd/" + name }
+
+// Forward states.
+const (
+	ForwardPending = "pending"         // due (or waiting for a retry)
+	ForwardSent    = "sent"            // the destination accepted it
+	ForwardHeld    = "held"            // the destination refused it permanently; see Reason
+	ForwardRefused = "not forwardable" // outside the destination's limits; never attempted
+)
+
+// Forward is a file version's state at one forwarding destination.
+type Forward struct {
+	State     string    `json:"state"`
+	Reason    string    `json:"reason,omitempty"`
+	Attempts  int       `json:"attempts,omitempty"`
+	LastError string    `json:"lastError,omitempty"`
+	RemoteID  string    `json:"remoteId,omitempty"` // what the destination returned (interaction id, documentId, attachment id)
+	SentAt    time.Time `json:"sentAt,omitzero"`
+	HeldAt    time.Time `json:"heldAt,omitzero"`
+}
+
+// Roles of a record in a transcripts watch.
+const (
+	RoleTranscript = "transcript"
+	RoleAttachment = "attachment" // any other file of a transcripts watch
 )
 
 // Record is one file version and everything done with it.
@@ -69,6 +102,21 @@ type Record struct {
 	// HeldLane is the lane whose work was held (put or post), so a release resumes there.
 	HeldLane string `json:"heldLane,omitempty"`
 
+	// Role is "" for loose files, RoleTranscript or RoleAttachment in a transcripts watch.
+	Role string `json:"role,omitempty"`
+	// Conversation is the conversation id of a transcript.
+	Conversation string `json:"conversation,omitempty"`
+	// Events and EventsPosted count a transcript's events and how many of them are archived
+	// (by this transcript or an earlier export of the same conversation).
+	Events       int `json:"events,omitempty"`
+	EventsPosted int `json:"eventsPosted,omitempty"`
+	// ReferencedBy is the transcript record whose events reference this attachment.
+	ReferencedBy uint64 `json:"referencedBy,omitempty"`
+
+	// Forwards is the file's state at each forwarding destination, by destination name. Its
+	// pending work is the lane ForwardLane(name).
+	Forwards map[string]*Forward `json:"forwards,omitempty"`
+
 	DiscoveredAt time.Time `json:"discoveredAt"`
 	UploadedAt   time.Time `json:"uploadedAt,omitzero"`
 	PostedAt     time.Time `json:"postedAt,omitzero"`
@@ -97,16 +145,19 @@ func (r *Record) Done(lane string) { delete(r.Lanes, lane) }
 // one was held.
 func (r *Record) Hold(reason string, now time.Time) {
 	switch {
-	case r.State == Uploaded:
-		r.HeldLane = LanePost
-	default:
+	case r.State != Uploaded:
 		r.HeldLane = LanePut
+	case r.Role == RoleTranscript:
+		r.HeldLane = LaneConv
+	default:
+		r.HeldLane = LanePost
 	}
 	r.State = Held
 	r.Reason = reason
 	r.HeldAt = now
-	r.Done(LanePut)
-	r.Done(LanePost)
+	for _, l := range []string{LanePut, LanePost, LaneConv, LaneLoose} {
+		r.Done(l)
+	}
 }
 
 // Releasable reports whether a held record can be tried again: files can; symlinks, FIFOs and
@@ -115,9 +166,9 @@ func (r *Record) Releasable() bool { return r.State == Held && r.Kind == "file" 
 
 // Release puts a held record back to work where it was held, due at now.
 func (r *Record) Release(now time.Time) {
-	if r.HeldLane == LanePost && r.FileKey != "" {
+	if (r.HeldLane == LanePost || r.HeldLane == LaneConv) && r.FileKey != "" {
 		r.State = Uploaded
-		r.Schedule(LanePost, now)
+		r.Schedule(r.HeldLane, now)
 	} else {
 		r.State = Discovered
 		r.Schedule(LanePut, now)

@@ -8,6 +8,8 @@
 package filekey
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"path"
 	"strings"
 )
@@ -86,4 +88,12 @@ func Valid(key string) bool {
 		}
 	}
 	return true
+}
+
+// External is the placeholder fileKey of a file kept outside the archive (a fileHref): Global
+// Relay requires a fileKey next to fileHref but never looks it up. It is stable per watch and
+// link: "default/<watch>/external/<sha256 of href, 32 hex>/<name>".
+func External(watch, href, name string) string {
+	sum := sha256.Sum256([]byte(href))
+	return Prefix + watch + "/external/" + hex.EncodeToString(sum[:16]) + "/" + SafeName(name)
 }

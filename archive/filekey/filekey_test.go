@@ -61,3 +61,13 @@ func TestDisplayName(t *testing.T) {
 		t.Fatalf("DisplayName = %q", got)
 	}
 }
+
+func TestExternalIsStableAndValid(t *testing.T) {
+	a := External("teams", "https://files.example.com/big.zip", "big.zip")
+	if a != External("teams", "https://files.example.com/big.zip", "big.zip") || !Valid(a) {
+		t.Fatalf("External = %q", a)
+	}
+	if a == External("teams", "https://files.example.com/other.zip", "big.zip") {
+		t.Fatal("different links share a placeholder key")
+	}
+}

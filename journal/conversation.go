@@ -1,0 +1,143 @@
+package journal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var bucketConversations = []byte("conversations")
+
+// Conversation is what the archive holds of one conversation of one watch: which of its events
+// were accepted, and by which requests. Exports of the same conversation id share it, so a
+// transcript dropped again sends nothing and a re-export with more events sends only those.
+type Conversation struct {
+	Watch    string          `json:"watch"`
+	ID       string          `json:"id"`
+	Posted   map[string]bool `json:"posted"` // event ids accepted by the archive
+	Requests []ConvRequest   `json:"requests"`
+}
+
+// ConvRequest is one accepted chunk of a conversation's events.
+type ConvRequest struct {
+	Time       time.Time `json:"time"`
+	RequestID  string    `json:"requestId,omitempty"`
+	Events     int       `json:"events"`
+	Transcript uint64    `json:"transcript"` // the transcript record that posted it
+}
+
+func convKey(watch, id string) []byte { return pathKey(watch, id) }
+
+// Conversation returns the state of watch's conversation id (empty if never posted).
+func (db *DB) Conversation(watch, id string) (*Conversation, error) {
+	c := &Conversation{Watch: watch, ID: id, Posted: map[string]bool{}}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketConversations)
+		if b == nil {
+			return nil
+		}
+		if v := b.Get(convKey(watch, id)); v != nil {
+			return json.Unmarshal(v, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("conversation %s/%s: %w", watch, id, err)
+	}
+	if c.Posted == nil {
+		c.Posted = map[string]bool{}
+	}
+	return c, nil
+}
+
+// Chunk is one accepted request of a transcript's events, to be committed at once.
+type Chunk struct {
+	Transcript  uint64   // the transcript record
+	Watch       string   // its watch
+	Conv        string   // conversation id
+	EventIDs    []string // the events the request carried
+	RequestID   string
+	Attachments []uint64 // records whose keys the request referenced
+	Last        bool     // the transcript has nothing left to post after this chunk
+	// Total is the transcript's number of events; Before how many of them an earlier export
+	// of the same conversation had archived already.
+	Total, Before int
+}
+
+// CommitChunk records an accepted chunk in one transaction: the conversation's posted events,
+// the transcript's progress (posted and done when Last) and the attachments it referenced
+// (posted, no longer waiting to go loose). A crash before this commit re-posts the chunk; none
+// after it does.
+func (db *DB) CommitChunk(c Chunk, now time.Time) error {
+	err := db.write(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketConversations)
+		if err != nil {
+			return err
+		}
+		conv := &Conversation{Watch: c.Watch, ID: c.Conv, Posted: map[string]bool{}}
+		if v := b.Get(convKey(c.Watch, c.Conv)); v != nil {
+			if err := json.Unmarshal(v, conv); err != nil {
+				return err
+			}
+			if conv.Posted == nil {
+				conv.Posted = map[string]bool{}
+			}
+		}
+		for _, id := range c.EventIDs {
+			conv.Posted[id] = true
+		}
+		conv.Requests = append(conv.Requests, ConvRequest{Time: now, RequestID: c.RequestID, Events: len(c.EventIDs), Transcript: c.Transcript})
+		v, err := json.Marshal(conv)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(convKey(c.Watch, c.Conv), v); err != nil {
+			return err
+		}
+		err = update(tx, c.Transcript, func(r *Record) ([]Entry, error) {
+			if r.Conversation == "" {
+				r.Conversation, r.Events, r.EventsPosted = c.Conv, c.Total, c.Before
+			}
+			r.EventsPosted += len(c.EventIDs)
+			r.RequestID = c.RequestID
+			e := Entry{Time: now, Step: "post", Lane: LaneConv, Result: "ok", RequestID: c.RequestID,
+				Detail: fmt.Sprintf("%d events of conversation %s accepted", len(c.EventIDs), c.Conv)}
+			if c.Last {
+				r.State, r.PostedAt = Posted, now
+				r.Attempts, r.LastError = 0, ""
+				r.Done(LaneConv)
+			}
+			return []Entry{e}, nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, id := range c.Attachments {
+			err := update(tx, id, func(r *Record) ([]Entry, error) {
+				if r.State != Uploaded && r.State != Posted {
+					return nil, ErrSkip
+				}
+				r.ReferencedBy = c.Transcript
+				r.Done(LaneLoose)
+				if r.State == Posted {
+					return []Entry{{Time: now, Step: "post", Result: "ok", FileKey: r.FileKey, RequestID: c.RequestID,
+						Detail: fmt.Sprintf("referenced again by transcript #%d", c.Transcript)}}, nil
+				}
+				r.State, r.PostedAt, r.RequestID = Posted, now, c.RequestID
+				return []Entry{{Time: now, Step: "post", Result: "ok", FileKey: r.FileKey, RequestID: c.RequestID,
+					Detail: fmt.Sprintf("File_transfer event of transcript #%d accepted", c.Transcript)}}, nil
+			})
+			if err != nil && !errors.Is(err, ErrSkip) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("journal: commit chunk of conversation %s: %w", c.Conv, err)
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package journal
+
+// Benchmarks of journal commits. They run with the default options (fsync on every commit,
+// as the daemon does), so their numbers depend on the disk under the test's temp folder; run
+// them where the journal will live. "make bench" runs them; "go test" alone does not.
+
+import (
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// benchJournal opens a journal in b.TempDir with n posted-like records already in it.
+func benchJournal(b *testing.B, n int) (*DB, []uint64) {
+	b.Helper()
+	db, err := Open(b.TempDir()+"/journal.db", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	var ids []uint64
+	for start := 0; start < n; start += 1000 {
+		recs, first := benchRecords(start, min(1000, n-start))
+		stored, err := db.Insert(recs, first)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range stored {
+			ids = append(ids, r.ID)
+		}
+	}
+	return db, ids
+}
+
+// benchRecords returns n records as the pipeline's Intake makes them, numbered from start.
+func benchRecords(start, n int) ([]*Record, []Entry) {
+	now := time.Now()
+	recs := make([]*Record, n)
+	first := make([]Entry, n)
+	for i := range n {
+		k := start + i
+		recs[i] = &Record{
+			Watch: "bench", Path: RelPath(fmt.Sprintf("export-%03d/file-%07d.txt", k/1000, k)), Kind: "file",
+			Size: 4096, ModTime: now.Add(-time.Duration(k) * time.Millisecond), Inode: uint64(1_000_000 + k), Dev: 2049, Nlink: 1,
+			State: Discovered, DiscoveredAt: now,
+		}
+		recs[i].Schedule(LanePut, now)
+		first[i] = Entry{Time: now, Step: "discovered", Result: "ok", Detail: "file of 4096 bytes settled"}
+	}
+	return recs, first
+}
+
+// touch is a typical small state change: a failed attempt recorded and rescheduled, with one
+// audit entry, the same shape of write as "uploaded" or "posted".
+func touch(r *Record) ([]Entry, error) {
+	r.Attempts++
+	r.LastError = "put default/bench/...: 503 Service Unavailable"
+	r.Schedule(LanePut, time.Now().Add(time.Second))
+	return []Entry{{Step: "put", Lane: LanePut, Result: "error", Status: 503, Detail: "503 Service Unavailable; retry"}}, nil
+}
+
+func reportCommits(b *testing.B, commits int64) {
+	b.ReportMetric(float64(commits)/b.Elapsed().Seconds(), "commits/s")
+}
+
+// BenchmarkUpdateOneTxPerCommit is the floor of a durable commit: one write transaction (one
+// fsync) per record change, from one goroutine (UpdateMany with a single id).
+func BenchmarkUpdateOneTxPerCommit(b *testing.B) {
+	db, ids := benchJournal(b, 1000)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := db.UpdateMany(ids[i%len(ids):i%len(ids)+1], touch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCommits(b, int64(b.N))
+}
+
+// BenchmarkUpdateBatchedSingleCaller is Update (bbolt Batch) from one goroutine: nothing to
+// coalesce with, so each call also waits for the batch timer (bbolt's MaxBatchDelay, 10ms).
+func BenchmarkUpdateBatchedSingleCaller(b *testing.B) {
+	db, ids := benchJournal(b, 1000)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := db.Update(ids[i%len(ids)], touch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCommits(b, int64(b.N))
+}
+
+// BenchmarkUpdateBatchedConcurrent is Update from many goroutines at once, as the upload
+// workers call it: bbolt Batch coalesces them into shared transactions.
+func BenchmarkUpdateBatchedConcurrent(b *testing.B) {
+	for _, callers := range []int{4, 32} {
+		b.Run("callers="+strconv.Itoa(callers), func(b *testing.B) {
+			db, ids := benchJournal(b, 1000)
+			var next, done atomic.Int64
+			// RunParallel starts GOMAXPROCS*p goroutines; aim at about callers of them.
+			b.SetParallelism(max(1, callers/max(1, runtimeProcs())))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					id := ids[int(next.Add(1))%len(ids)]
+					if err := db.Update(id, touch); err != nil {
+						b.Error(err)
+						return
+					}
+					done.Add(1)
+				}
+			})
+			reportCommits(b, done.Load())
+		})
+	}
+}
+
+// BenchmarkInsertBatch is the watcher's intake: one transaction per batch of new records.
+func BenchmarkInsertBatch(b *testing.B) {
+	for _, size := range []int{1, 100, 1000} {
+		b.Run("records="+strconv.Itoa(size), func(b *testing.B) {
+			db, err := Open(b.TempDir()+"/journal.db", Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			n := 0
+			for b.Loop() {
+				recs, first := benchRecords(n, size)
+				if _, err := db.Insert(recs, first); err != nil {
+					b.Fatal(err)
+				}
+				n += size
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkKnown is the rescan's only journal work per file: one read transaction.
+func BenchmarkKnown(b *testing.B) {
+	db, ids := benchJournal(b, 10_000)
+	recs := make([]*Record, len(ids))
+	for i, id := range ids {
+		r, err := db.Get(id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs[i] = r
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		r := recs[i%len(recs)]
+		if !db.Known(r.Watch, string(r.Path), r.Size, r.ModTime, r.Inode, r.Kind) {
+			b.Fatal("a recorded version is not known")
+		}
+	}
+}
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
