@@ -796,3 +796,37 @@ func TestHardLinksAreEachArchived(t *testing.T) {
 		t.Fatalf("%d events, want one per name", len(h.events()))
 	}
 }
+
+// TestReconcileRequeuesWhatTheWatcherMissed: the harness has no watcher, so a file written
+// to disk without Intake is exactly a file whose events were lost.
+func TestReconcileRequeuesWhatTheWatcherMissed(t *testing.T) {
+	h := newHarness(t)
+	h.start(nil)
+	h.drop("seen.txt", []byte("seen"))
+	h.awaitState(h.record("seen.txt").ID, journal.Posted)
+	missed := filepath.Join(h.root, "sub/missed.txt")
+	os.MkdirAll(filepath.Dir(missed), 0o755)
+	os.WriteFile(missed, []byte("missed"), 0o644)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(missed, old, old)
+	os.WriteFile(filepath.Join(h.root, ".ignored"), []byte("x"), 0o644)
+	h.p.o.Watches[0].Ignore = []string{".*"}
+	h.p.SetWatches(h.p.o.Watches)
+
+	s, err := h.p.Reconcile(h.ctx, time.Hour, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.OnDisk != 2 || s.Archived != 1 || s.Unexplained != 1 || len(s.Examples) != 1 || s.Examples[0] != "teams:sub/missed.txt" {
+		t.Fatalf("summary %+v", s)
+	}
+	await(t, "the missed file handed to the watcher", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return len(h.recheck) == 1 && h.recheck[0] == "teams:sub/missed.txt"
+	})
+	last, ok := LastReconciliation(h.j)
+	if !ok || last.Unexplained != 1 {
+		t.Fatalf("last reconciliation not recorded: %+v", last)
+	}
+}

@@ -28,6 +28,12 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "watch the configured folders and archive every complete file", runCommand},
+		{"status", "watches, queue counts, destination health, last reconciliation", statusCommand},
+		{"queue", "list files not archived yet (or --state held), like mailq", queueCommand},
+		{"show", "one file's record and whole history", showCommand},
+		{"retry", "put a held file (or --all-held) back to work", retryCommand},
+		{"reconcile", "compare disk with the journal now; requeue what is missing", reconcileCommand},
+		{"report", "chain-of-custody report of files discovered in a period (CSV or JSON)", reportCommand},
 		{"sandbox", "serve the built-in emulator of the remote APIs (or list what it stored)", sandboxCommand},
 		{"version", "print the version", versionCommand},
 	}

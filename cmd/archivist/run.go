@@ -9,12 +9,14 @@ import (
 	"os"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/archivist-project/archivist/archive"
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/cmd/archivist/control"
 	"github.com/archivist-project/archivist/config"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/systemd"
@@ -67,19 +69,8 @@ func run(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
 	}
 
 	var w *watcher.Watcher
-	watches := make([]archive.Watch, 0, len(cfg.Watches))
-	roots := make([]watcher.Root, 0, len(cfg.Watches))
-	for _, cw := range cfg.Watches {
-		watches = append(watches, archive.Watch{
-			Name: cw.Name, Root: cw.Path, SenderName: cw.Sender.Name, SenderEmail: cw.Sender.Email,
-			InlineImages: cw.InlineImages,
-		})
-		roots = append(roots, watcher.Root{
-			Name: cw.Name, Path: cw.Path, Settle: cw.Settle.Std(), ScanInterval: cw.ScanInterval.Std(), Ignore: cw.Ignore,
-		})
-	}
 	p := archive.New(j, client, archive.Options{
-		Watches:             watches,
+		Watches:             pipelineWatches(cfg),
 		Workers:             cfg.Workers,
 		MaxFileSize:         gr.MaxFileSize,
 		ConversationType:    gr.ConversationType,
@@ -93,7 +84,7 @@ func run(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
 	if err := p.ReleaseOnConfigChange(configFingerprint(cfg)); err != nil {
 		return err
 	}
-	w, err = watcher.New(roots, watcher.Options{
+	w, err = watcher.New(watcherRoots(cfg), watcher.Options{
 		Logger: log,
 		Known: func(f watcher.File) bool {
 			return j.Known(f.Watch, f.RelPath, f.Size, f.ModTime, f.Inode, f.Kind)
@@ -112,6 +103,17 @@ func run(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
 	// systemd: ready once the journal is open and the watches are set up (not after the first
 	// scan, which may take long), a status line with the queue, and watchdog pings while the
 	// journal answers.
+	svc := &control.Service{J: j, P: p, Watches: watchInfos(cfg), Version: Version, Started: time.Now(),
+		StaleAfter: cfg.Reconcile.StaleAfter.Std()}
+	socket := controlSocket(cfg)
+	controlDone := make(chan error, 1)
+	go func() { controlDone <- control.Serve(ctx, socket, svc, nil) }()
+	stopCron, err := scheduleReconcile(ctx, cfg, p, log)
+	if err != nil {
+		return err
+	}
+	defer stopCron()
+
 	sd := systemd.NewNotifier()
 	_ = sd.Ready()
 	go sd.RunWatchdog(ctx, func() bool { _, err := j.Counts(); return err == nil })
@@ -120,7 +122,8 @@ func run(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
 	perr := p.Run(ctx)
 	_ = sd.Stopping()
 	werr := <-watchDone
-	if err := errors.Join(perr, werr); err != nil {
+	cerr := <-controlDone
+	if err := errors.Join(perr, werr, cerr); err != nil {
 		return err
 	}
 	log.Info("archivist stopped")
@@ -183,4 +186,51 @@ func configFingerprint(cfg *config.Config) string {
 	h.Write([]byte{0})
 	h.Write([]byte(cfg.GlobalRelay.Credentials.Reveal()))
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// pipelineWatches is what the pipeline needs of each configured watch.
+func pipelineWatches(cfg *config.Config) []archive.Watch {
+	out := make([]archive.Watch, 0, len(cfg.Watches))
+	for _, cw := range cfg.Watches {
+		out = append(out, archive.Watch{
+			Name: cw.Name, Root: cw.Path, Ignore: cw.Ignore, SenderName: cw.Sender.Name, SenderEmail: cw.Sender.Email,
+			InlineImages: cw.InlineImages, Mode: cw.Mode,
+			AttachmentWait: cw.AttachmentWait.Std(), UnreferencedAfter: cw.UnreferencedAfter.Std(),
+		})
+	}
+	return out
+}
+
+// watcherRoots is what the watcher needs of each configured watch.
+func watcherRoots(cfg *config.Config) []watcher.Root {
+	out := make([]watcher.Root, 0, len(cfg.Watches))
+	for _, cw := range cfg.Watches {
+		out = append(out, watcher.Root{
+			Name: cw.Name, Path: cw.Path, Settle: cw.Settle.Std(), ScanInterval: cw.ScanInterval.Std(), Ignore: cw.Ignore,
+		})
+	}
+	return out
+}
+
+// scheduleReconcile runs a reconciliation on reconcile.schedule (in reconcile.timezone).
+func scheduleReconcile(ctx context.Context, cfg *config.Config, p *archive.Pipeline, log *logrus.Logger) (stop func(), err error) {
+	if cfg.Reconcile.Schedule == "off" {
+		return func() {}, nil
+	}
+	loc := time.Local
+	if cfg.Reconcile.Timezone != "" {
+		if loc, err = time.LoadLocation(cfg.Reconcile.Timezone); err != nil {
+			return nil, fmt.Errorf("reconcile.timezone: %w", err)
+		}
+	}
+	c := cron.New(cron.WithLocation(loc))
+	if _, err := c.AddFunc(cfg.Reconcile.Schedule, func() {
+		if _, err := p.Reconcile(ctx, cfg.Reconcile.StaleAfter.Std(), true); err != nil && ctx.Err() == nil {
+			log.WithError(err).Error("scheduled reconciliation failed")
+		}
+	}); err != nil {
+		return nil, fmt.Errorf("reconcile.schedule: %w", err)
+	}
+	c.Start()
+	return func() { <-c.Stop().Done() }, nil
 }

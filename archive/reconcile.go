@@ -1,0 +1,205 @@
+package archive
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/archivist-project/archivist/journal"
+	"github.com/archivist-project/archivist/watcher/beneath"
+)
+
+// Reconciliation proves that what is on disk reached the archive: it walks every watch (lstat
+// only, no reading), compares each entry with the journal's record of its current version, and
+// requeues every file the journal does not account for.
+
+// Summary is the outcome of one reconciliation.
+type Summary struct {
+	Time     time.Time     `json:"time"`
+	Duration time.Duration `json:"duration"`
+	OnDisk   int           `json:"onDisk"`   // entries found under the watches (ignored names excluded)
+	Archived int           `json:"archived"` // their current version is posted
+	Held     int           `json:"held"`     // held with a reason (see archivist queue --state held)
+	Pending  int           `json:"pending"`  // recorded and in progress
+	Failed   int           `json:"failed"`   // in progress after failed attempts
+	Stale    int           `json:"stale"`    // in progress for longer than the stale threshold
+	Vanished int           `json:"vanished"` // records whose file was deleted before it was archived (all time)
+	// Unexplained entries are on disk but not accounted for by the journal: never recorded,
+	// or recorded only in an older version. They are requeued; a non-zero count means
+	// something was missed (lost events, a watch that could not be watched) and is logged as
+	// a warning.
+	Unexplained int      `json:"unexplained"`
+	Examples    []string `json:"examples,omitempty"` // up to 20 unexplained entries, watch:path
+	Errors      []string `json:"errors,omitempty"`   // folders that could not be read
+}
+
+// maxExamples bounds the unexplained entries a summary names.
+const maxExamples = 20
+
+// Reconcile compares every watch with the journal. With requeue, unexplained files are handed
+// to the watcher (Recheck) to settle and be recorded; due work is woken. The summary is stored
+// in the journal (LastReconciliation) and logged.
+func (p *Pipeline) Reconcile(ctx context.Context, staleAfter time.Duration, requeue bool) (*Summary, error) {
+	start := p.now()
+	s := &Summary{Time: start}
+	p.mu.Lock()
+	watches := make([]Watch, 0, len(p.watches))
+	for _, w := range p.watches {
+		watches = append(watches, w)
+	}
+	p.mu.Unlock()
+	for _, w := range watches {
+		if err := p.reconcileWatch(ctx, w, s, staleAfter, requeue); err != nil {
+			return nil, err
+		}
+	}
+	if counts, err := p.j.Counts(); err == nil {
+		s.Vanished = int(counts[journal.Vanished])
+	}
+	s.Duration = p.now().Sub(start)
+	if b, err := json.Marshal(s); err == nil {
+		if err := p.journalResult(p.j.SetMeta(metaLastReconcile, string(b))); err != nil {
+			return s, fmt.Errorf("record reconciliation: %w", err)
+		}
+	}
+	if requeue {
+		wake(p.wakeUpload)
+		wake(p.wakePost)
+	}
+	l := p.log.WithFields(logrus.Fields{"on_disk": s.OnDisk, "archived": s.Archived, "held": s.Held, "pending": s.Pending,
+		"failed": s.Failed, "stale": s.Stale, "vanished": s.Vanished, "unexplained": s.Unexplained, "duration": s.Duration.Round(time.Millisecond)})
+	if s.Unexplained > 0 {
+		l.WithField("examples", s.Examples).Warn("RECONCILIATION: files on disk were neither archived nor queued; they are requeued now")
+	} else {
+		l.Info("reconciliation: every file on disk is accounted for")
+	}
+	return s, nil
+}
+
+const metaLastReconcile = "reconcile/last"
+
+// LastReconciliation returns the summary of the most recent reconciliation, if any.
+func LastReconciliation(j *journal.DB) (*Summary, bool) {
+	v := j.Meta(metaLastReconcile)
+	if v == "" {
+		return nil, false
+	}
+	var s Summary
+	if json.Unmarshal([]byte(v), &s) != nil {
+		return nil, false
+	}
+	return &s, true
+}
+
+func (p *Pipeline) reconcileWatch(ctx context.Context, w Watch, s *Summary, staleAfter time.Duration, requeue bool) error {
+	root, err := beneath.OpenRoot(w.Root)
+	if err != nil {
+		s.Errors = append(s.Errors, fmt.Sprintf("%s: %v", w.Name, err))
+		return nil
+	}
+	defer root.Close()
+	now := p.now()
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d, err := root.OpenDir(dir)
+		if err != nil {
+			s.Errors = append(s.Errors, fmt.Sprintf("%s:%s: %v", w.Name, dir, err))
+			return nil
+		}
+		names, err := d.Names()
+		if err != nil {
+			d.Close()
+			s.Errors = append(s.Errors, fmt.Sprintf("%s:%s: %v", w.Name, dir, err))
+			return nil
+		}
+		var subdirs []string
+		for _, name := range names {
+			if ignored(name, w.Ignore) {
+				continue
+			}
+			fi, err := d.Lstat(name)
+			if err != nil {
+				continue // gone meanwhile
+			}
+			rel := name
+			if dir != "." {
+				rel = dir + "/" + name
+			}
+			if fi.IsDir() {
+				subdirs = append(subdirs, rel)
+				continue
+			}
+			p.reconcileEntry(w, rel, fi, s, now, staleAfter, requeue)
+		}
+		d.Close()
+		for _, sub := range subdirs {
+			if err := walk(sub); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(".")
+}
+
+func (p *Pipeline) reconcileEntry(w Watch, rel string, fi fs.FileInfo, s *Summary, now time.Time, staleAfter time.Duration, requeue bool) {
+	s.OnDisk++
+	kind := beneath.Kind(fi)
+	var ino uint64
+	if st, ok := statOf(fi); ok {
+		ino = st
+	}
+	if p.j.Known(w.Name, rel, fi.Size(), fi.ModTime(), ino, kind) {
+		fp, _ := p.j.Current(w.Name, rel)
+		r, err := p.j.Get(fp.ID)
+		if err == nil {
+			switch r.State {
+			case journal.Posted:
+				s.Archived++
+				return
+			case journal.Held:
+				s.Held++
+				return
+			case journal.Discovered, journal.Uploaded:
+				s.Pending++
+				if r.Attempts > 0 {
+					s.Failed++
+				}
+				if now.Sub(r.DiscoveredAt) > staleAfter {
+					s.Stale++
+				}
+				return
+			}
+		}
+	}
+	// A file still settling (written in the last moments) is not yet expected in the journal.
+	if now.Sub(fi.ModTime()) < 2*time.Minute && kind == "file" {
+		s.Pending++
+		return
+	}
+	s.Unexplained++
+	if len(s.Examples) < maxExamples {
+		s.Examples = append(s.Examples, w.Name+":"+rel)
+	}
+	if requeue {
+		p.o.Recheck(w.Name, rel)
+	}
+}
+
+// ignored reports whether a path element matches one of the watch's ignore patterns.
+func ignored(name string, patterns []string) bool {
+	for _, pat := range patterns {
+		if ok, _ := path.Match(pat, name); ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/archivist-project/archivist/cmd/archivist/control"
+	"github.com/archivist-project/archivist/config"
+	"github.com/archivist-project/archivist/journal"
+)
+
+// configFlag adds the --config flag every command shares.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", "/etc/archivist/archivist.yml", "configuration `file`")
+}
+
+// controlSocket is where the daemon serves its control API: the configured path, else
+// /run/archivist/control.sock when that runtime directory exists (systemd's
+// RuntimeDirectory=archivist), else control.sock next to the journal.
+func controlSocket(cfg *config.Config) string {
+	if cfg.Control.Socket != "" {
+		return cfg.Control.Socket
+	}
+	if dir := os.Getenv("RUNTIME_DIRECTORY"); dir != "" {
+		return filepath.Join(dir, "control.sock")
+	}
+	if fi, err := os.Stat("/run/archivist"); err == nil && fi.IsDir() {
+		return "/run/archivist/control.sock"
+	}
+	return filepath.Join(filepath.Dir(cfg.Journal), "control.sock")
+}
+
+// connect returns the API of the running daemon, or, when none answers, a Service working on
+// the journal directly (read-only unless write). close releases what it opened.
+func connect(cfgPath string, write bool) (api control.API, cfg *config.Config, close func(), err error) {
+	cfg, err = config.Load(cfgPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if c, err := control.Dial(controlSocket(cfg)); err == nil {
+		return c, cfg, func() {}, nil
+	}
+	j, err := journal.Open(cfg.Journal, journal.Options{ReadOnly: !write})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("the daemon does not answer on %s, and %w", controlSocket(cfg), err)
+	}
+	svc := &control.Service{J: j, Watches: watchInfos(cfg)}
+	return svc, cfg, func() { j.Close() }, nil
+}
+
+func watchInfos(cfg *config.Config) []control.WatchInfo {
+	out := make([]control.WatchInfo, 0, len(cfg.Watches))
+	for _, w := range cfg.Watches {
+		out = append(out, control.WatchInfo{Name: w.Name, Path: w.Path, Mode: w.Mode})
+	}
+	return out
+}

@@ -1,0 +1,358 @@
+package control
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/archivist-project/archivist/archive"
+	"github.com/archivist-project/archivist/journal"
+)
+
+// API is what the commands need, served by the daemon (Client) or done on the journal
+// directly (Service).
+type API interface {
+	Status(ctx context.Context) (*Status, error)
+	Queue(ctx context.Context, f Filter) ([]Item, error)
+	Show(ctx context.Context, ref string) (*Detail, error)
+	Retry(ctx context.Context, r RetryRequest) (*RetryResult, error)
+	Reconcile(ctx context.Context) (*archive.Summary, error)
+	Report(ctx context.Context, w io.Writer, q ReportQuery) error
+}
+
+var (
+	_ API = (*Service)(nil)
+	_ API = (*Client)(nil)
+)
+
+// ErrNotRunning is returned for operations only the running daemon can do.
+var ErrNotRunning = errors.New("the daemon is not running")
+
+// Pipeline is what the service needs from the running daemon's pipeline.
+type Pipeline interface {
+	Health() archive.Health
+	JournalHealth() archive.Health
+	Wake()
+	Reconcile(ctx context.Context, staleAfter time.Duration, requeue bool) (*archive.Summary, error)
+}
+
+// WatchInfo describes one configured watch.
+type WatchInfo struct {
+	Name string `json:"name"`
+	Path string `json:"path"`
+	Mode string `json:"mode"`
+}
+
+// Service answers the commands from the journal (and the pipeline, when the daemon runs).
+type Service struct {
+	J          *journal.DB
+	P          Pipeline // nil when the daemon is not running
+	Watches    []WatchInfo
+	Version    string
+	Started    time.Time
+	StaleAfter time.Duration // pending longer than this counts as stale; default 1h
+	// Extra adds daemon-only details to a status (destination health of forwards, watcher
+	// state); nil offline.
+	Extra func(*Status)
+}
+
+// Status is the overview `archivist status` prints.
+type Status struct {
+	Running            bool                      `json:"running"`
+	Version            string                    `json:"version,omitempty"`
+	Started            time.Time                 `json:"started,omitzero"`
+	Journal            string                    `json:"journal"`
+	Watches            []WatchInfo               `json:"watches"`
+	Counts             map[journal.State]int64   `json:"counts"`
+	Lanes              map[string]int            `json:"lanes"`
+	Destinations       map[string]archive.Health `json:"destinations,omitempty"`
+	JournalHealth      *archive.Health           `json:"journalHealth,omitempty"`
+	LastReconciliation *archive.Summary          `json:"lastReconciliation,omitempty"`
+	OldestPending      *Item                     `json:"oldestPending,omitempty"`
+}
+
+// Item is one record as the queue lists it.
+type Item struct {
+	ID           uint64               `json:"id"`
+	Watch        string               `json:"watch"`
+	Path         string               `json:"path"`
+	Size         int64                `json:"size"`
+	State        journal.State        `json:"state"`
+	Reason       string               `json:"reason,omitempty"`
+	LastError    string               `json:"lastError,omitempty"`
+	Attempts     int                  `json:"attempts,omitempty"`
+	FileKey      string               `json:"fileKey,omitempty"`
+	DiscoveredAt time.Time            `json:"discoveredAt"`
+	Lanes        map[string]time.Time `json:"lanes,omitempty"`
+}
+
+func itemOf(r *journal.Record) Item {
+	return Item{ID: r.ID, Watch: r.Watch, Path: string(r.Path), Size: r.Size, State: r.State, Reason: r.Reason,
+		LastError: r.LastError, Attempts: r.Attempts, FileKey: r.FileKey, DiscoveredAt: r.DiscoveredAt, Lanes: r.Lanes}
+}
+
+// Filter selects queue items. The zero value lists everything not yet archived.
+type Filter struct {
+	State       journal.State `json:"state,omitempty"`
+	Watch       string        `json:"watch,omitempty"`
+	Destination string        `json:"destination,omitempty"` // items with work pending for this forward destination
+	All         bool          `json:"all,omitempty"`         // include archived (posted) and finished records
+	Limit       int           `json:"limit,omitempty"`
+}
+
+// Detail is one record with its whole audit trail.
+type Detail struct {
+	Record *journal.Record `json:"record"`
+	Audit  []journal.Entry `json:"audit"`
+}
+
+// RetryRequest names what to try again.
+type RetryRequest struct {
+	ID          uint64 `json:"id,omitempty"`
+	AllHeld     bool   `json:"allHeld,omitempty"`
+	Destination string `json:"destination,omitempty"`
+}
+
+// RetryResult says how many records were put back to work.
+type RetryResult struct {
+	Released int `json:"released"`
+}
+
+// ReportQuery bounds a chain-of-custody report by discovery time.
+type ReportQuery struct {
+	Since  time.Time `json:"since,omitzero"`
+	Until  time.Time `json:"until,omitzero"`
+	Format string    `json:"format"` // csv (default) or json
+}
+
+func (s *Service) staleAfter() time.Duration {
+	if s.StaleAfter <= 0 {
+		return time.Hour
+	}
+	return s.StaleAfter
+}
+
+// Status gathers the overview.
+func (s *Service) Status(ctx context.Context) (*Status, error) {
+	counts, err := s.J.Counts()
+	if err != nil {
+		return nil, err
+	}
+	lanes, err := s.J.LaneCounts()
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Running: s.P != nil, Version: s.Version, Started: s.Started, Journal: s.J.Path(),
+		Watches: s.Watches, Counts: counts, Lanes: lanes}
+	if s.P != nil {
+		st.Destinations = map[string]archive.Health{"globalrelay": s.P.Health()}
+		jh := s.P.JournalHealth()
+		st.JournalHealth = &jh
+	}
+	if sum, ok := archive.LastReconciliation(s.J); ok {
+		st.LastReconciliation = sum
+	}
+	var oldest *journal.Record
+	for lane := range lanes {
+		it, ok := s.J.FirstDue(lane)
+		if !ok || lane == journal.LaneLoose {
+			continue
+		}
+		if r, err := s.J.Get(it.ID); err == nil && (oldest == nil || r.DiscoveredAt.Before(oldest.DiscoveredAt)) {
+			oldest = r
+		}
+	}
+	if oldest != nil {
+		it := itemOf(oldest)
+		st.OldestPending = &it
+	}
+	if s.Extra != nil {
+		s.Extra(st)
+	}
+	return st, nil
+}
+
+// Queue lists records like mailq: by default everything not archived yet.
+func (s *Service) Queue(ctx context.Context, f Filter) ([]Item, error) {
+	var out []Item
+	err := s.J.Each(func(r *journal.Record) bool {
+		if ctx.Err() != nil {
+			return false
+		}
+		switch {
+		case f.State != "" && r.State != f.State:
+			return true
+		case f.State == "" && !f.All && len(r.Lanes) == 0 && r.State != journal.Held:
+			return true
+		case f.Watch != "" && r.Watch != f.Watch:
+			return true
+		}
+		if f.Destination != "" {
+			if _, ok := r.Lanes["fwd/"+f.Destination]; !ok {
+				return true
+			}
+		}
+		out = append(out, itemOf(r))
+		return f.Limit <= 0 || len(out) < f.Limit
+	})
+	return out, err
+}
+
+// Show finds a record by id ("12" or "#12"), by "watch:path", or by an absolute path below a
+// watch, and returns it with its audit trail.
+func (s *Service) Show(ctx context.Context, ref string) (*Detail, error) {
+	id, err := s.resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.J.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	trail, err := s.J.Audit(id)
+	if err != nil {
+		return nil, err
+	}
+	return &Detail{Record: r, Audit: trail}, nil
+}
+
+func (s *Service) resolve(ref string) (uint64, error) {
+	if n, err := strconv.ParseUint(strings.TrimPrefix(ref, "#"), 10, 64); err == nil {
+		return n, nil
+	}
+	if filepath.IsAbs(ref) {
+		for _, w := range s.Watches {
+			if rel, err := filepath.Rel(w.Path, ref); err == nil && !strings.HasPrefix(rel, "..") {
+				if fp, ok := s.J.Current(w.Name, filepath.ToSlash(rel)); ok {
+					return fp.ID, nil
+				}
+			}
+		}
+		return 0, fmt.Errorf("%s: no record of this path", ref)
+	}
+	if watch, rel, ok := strings.Cut(ref, ":"); ok {
+		if fp, ok := s.J.Current(watch, rel); ok {
+			return fp.ID, nil
+		}
+	}
+	return 0, fmt.Errorf("%q: not a record id, watch:path or absolute path of a recorded file", ref)
+}
+
+// Retry puts held records (or one record) back to work and wakes the daemon.
+func (s *Service) Retry(ctx context.Context, req RetryRequest) (*RetryResult, error) {
+	now := time.Now()
+	res := &RetryResult{}
+	switch {
+	case req.ID != 0:
+		ok, err := s.J.Release(req.ID, "operator: archivist retry", now)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			res.Released = 1
+		}
+	case req.AllHeld:
+		n, err := s.J.ReleaseHeld("operator: archivist retry --all-held", now, nil)
+		if err != nil {
+			return nil, err
+		}
+		res.Released = n
+	default:
+		return nil, errors.New("name a record id or --all-held")
+	}
+	if s.P != nil {
+		s.P.Wake()
+	}
+	return res, nil
+}
+
+// Reconcile runs a reconciliation now; it needs the running daemon (its watcher requeues).
+func (s *Service) Reconcile(ctx context.Context) (*archive.Summary, error) {
+	if s.P == nil {
+		return nil, ErrNotRunning
+	}
+	return s.P.Reconcile(ctx, s.staleAfter(), true)
+}
+
+// reportColumns are the chain-of-custody report's columns, in order.
+var reportColumns = []string{"id", "watch", "path", "size", "sha256", "mime", "file_key", "state", "reason",
+	"discovered_at", "uploaded_at", "posted_at", "request_id", "duplicate_of", "forwarded"}
+
+// Report writes the chain-of-custody report: one row per file version discovered in the
+// period, with its identity, key, every step's time and its final state.
+func (s *Service) Report(ctx context.Context, w io.Writer, q ReportQuery) error {
+	format := q.Format
+	if format == "" {
+		format = "csv"
+	}
+	if format != "csv" && format != "json" {
+		return fmt.Errorf("report format %q: want csv or json", format)
+	}
+	var cw *csv.Writer
+	var enc *json.Encoder
+	if format == "csv" {
+		cw = csv.NewWriter(w)
+		if err := cw.Write(reportColumns); err != nil {
+			return err
+		}
+	} else {
+		enc = json.NewEncoder(w)
+	}
+	var werr error
+	err := s.J.Each(func(r *journal.Record) bool {
+		if ctx.Err() != nil {
+			werr = ctx.Err()
+			return false
+		}
+		if (!q.Since.IsZero() && r.DiscoveredAt.Before(q.Since)) || (!q.Until.IsZero() && !r.DiscoveredAt.Before(q.Until)) {
+			return true
+		}
+		row := reportRow(r)
+		if cw != nil {
+			werr = cw.Write(row)
+		} else {
+			obj := make(map[string]string, len(row))
+			for i, c := range reportColumns {
+				obj[c] = row[i]
+			}
+			werr = enc.Encode(obj)
+		}
+		return werr == nil
+	})
+	if cw != nil {
+		cw.Flush()
+		if werr == nil {
+			werr = cw.Error()
+		}
+	}
+	return errors.Join(err, werr)
+}
+
+func reportRow(r *journal.Record) []string {
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	dup := ""
+	if r.DuplicateOf != 0 {
+		dup = strconv.FormatUint(r.DuplicateOf, 10)
+	}
+	var fwd []string
+	for name, f := range r.Forwards {
+		fwd = append(fwd, name+"="+f.State)
+	}
+	slices.Sort(fwd)
+	return []string{strconv.FormatUint(r.ID, 10), r.Watch, strings.ToValidUTF8(string(r.Path), "\uFFFD"), strconv.FormatInt(r.Size, 10),
+		r.SHA256, r.MIME, r.FileKey, string(r.State), r.Reason, ts(r.DiscoveredAt), ts(r.UploadedAt), ts(r.PostedAt),
+		r.RequestID, dup, strings.Join(fwd, " ")}
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/archivist-project/archivist/cmd/archivist/control"
+	"github.com/archivist-project/archivist/journal"
+)
+
+func queueCommand(ctx context.Context, args []string) error {
+	fs := newFlagSet("queue", "[--config FILE] [--state STATE] [--watch NAME] [--destination NAME] [--all] [--json]")
+	cfgPath := configFlag(fs)
+	state := fs.String("state", "", "only records in this state ("+statesList()+")")
+	watch := fs.String("watch", "", "only records of this watch")
+	dest := fs.String("destination", "", "only records with work pending for this forwarding destination")
+	all := fs.Bool("all", false, "include archived records")
+	limit := fs.Int("limit", 0, "at most this many (0: all)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *state != "" && !validState(*state) {
+		return usageError{fmt.Errorf("--state %q: want one of %s", *state, statesList())}
+	}
+	api, _, done, err := connect(*cfgPath, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	items, err := api.Queue(ctx, control.Filter{State: journal.State(*state), Watch: *watch, Destination: *dest, All: *all, Limit: *limit})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(os.Stdout, items)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tSIZE\tAGE\tFILE\tWHY")
+	for _, it := range items {
+		why := it.Reason
+		if why == "" {
+			why = it.LastError
+		}
+		if it.Attempts > 0 {
+			why = fmt.Sprintf("%d attempts: %s", it.Attempts, why)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s:%q\t%s\n", it.ID, it.State, it.Size, age(it.DiscoveredAt), it.Watch, it.Path, why)
+	}
+	tw.Flush()
+	fmt.Printf("-- %d records\n", len(items))
+	return nil
+}
+
+func validState(s string) bool {
+	for _, st := range journal.States {
+		if string(st) == s {
+			return true
+		}
+	}
+	return false
+}
+
+func statesList() string {
+	var out []string
+	for _, st := range journal.States {
+		out = append(out, string(st))
+	}
+	return strings.Join(out, ", ")
+}

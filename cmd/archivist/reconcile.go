@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/archivist-project/archivist/archive"
+	"github.com/archivist-project/archivist/cmd/archivist/control"
+)
+
+func reconcileCommand(ctx context.Context, args []string) error {
+	fs := newFlagSet("reconcile", "[--config FILE] [--json]")
+	cfgPath := configFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	api, cfg, done, err := connect(*cfgPath, true)
+	if err != nil {
+		return err
+	}
+	defer done()
+	sum, err := api.Reconcile(ctx)
+	offline := errors.Is(err, control.ErrNotRunning)
+	if offline {
+		// Without the daemon nothing can be requeued; count and report only. The daemon's
+		// start-up scan picks up whatever is unexplained.
+		svc := api.(*control.Service)
+		p := archive.New(svc.J, nil, archive.Options{Watches: pipelineWatches(cfg)})
+		sum, err = p.Reconcile(ctx, cfg.Reconcile.StaleAfter.Std(), false)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(os.Stdout, sum)
+	}
+	fmt.Printf("reconciliation at %s (%s): %d on disk, %d archived, %d held, %d pending (%d failed, %d stale), %d vanished, %d unexplained\n",
+		sum.Time.Format(time.RFC3339), sum.Duration.Round(time.Millisecond), sum.OnDisk, sum.Archived, sum.Held, sum.Pending,
+		sum.Failed, sum.Stale, sum.Vanished, sum.Unexplained)
+	for _, e := range sum.Errors {
+		fmt.Println("could not read:", e)
+	}
+	if sum.Unexplained > 0 {
+		what := "requeued"
+		if offline {
+			what = "the daemon is not running: they will be picked up when it starts"
+		}
+		fmt.Printf("WARNING: %d files on disk were neither archived nor queued (%s): %v\n", sum.Unexplained, what, sum.Examples)
+	}
+	return nil
+}
