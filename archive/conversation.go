@@ -61,6 +61,7 @@ func (p *Pipeline) afterUpload(w Watch, r *journal.Record, now time.Time) {
 		}
 	default:
 		r.Schedule(journal.LanePost, now)
+		p.scheduleForwards(w, r, now)
 	}
 }
 
@@ -80,6 +81,7 @@ func (p *Pipeline) looseRound(now time.Time) {
 			w, _ = p.watch(r.Watch)
 			r.Done(journal.LaneLoose)
 			r.Schedule(journal.LanePost, now)
+			p.scheduleForwards(w, r, now)
 			r.Reason = fmt.Sprintf("no transcript referenced it within %s; archived as a loose file", w.UnreferencedAfter)
 			return []journal.Entry{{Time: now, Step: "loose", Lane: journal.LaneLoose, Result: "ok", Detail: r.Reason}}, nil
 		})
@@ -201,6 +203,12 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 			Transcript: id, Watch: r.Watch, Conv: conv.ID, EventIDs: ch.ids, RequestID: res.RequestID,
 			Attachments: ch.attachments, Last: i == len(chunks)-1,
 			Total: len(conv.Events), Before: countPosted(conv, state.Posted),
+			OnAttachment: func(a *journal.Record) {
+				if s, ok := ch.shares[a.ID]; ok {
+					a.Share = &s
+				}
+				p.scheduleForwards(w, a, p.now())
+			},
 		}, p.now()))
 		if err != nil {
 			l.WithError(err).Error("events accepted but the journal commit failed; they will be posted again")
@@ -277,6 +285,7 @@ type convChunk struct {
 	req         *globalrelay.Conversation
 	ids         []string
 	attachments []uint64
+	shares      map[uint64]journal.Share // how the transcript shared each attachment, for forwards
 }
 
 func (c convChunk) span() string {
@@ -336,6 +345,7 @@ func (p *Pipeline) chunks(w Watch, conv *transcript.Conversation, atts map[strin
 			ev.Participants = append(ev.Participants, person(to, globalrelay.UserRecipient))
 		}
 		var refs []uint64
+		shares := map[uint64]journal.Share{}
 		switch e.Type {
 		case transcript.EventFile:
 			ev.EventType = globalrelay.EventFileTransfer
@@ -348,6 +358,7 @@ func (p *Pipeline) chunks(w Watch, conv *transcript.Conversation, atts map[strin
 				ev.Files = append(ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: a.FileKey,
 					IsInlined: w.InlineImages && strings.HasPrefix(a.MIME, "image/")})
 				refs = append(refs, a.ID)
+				shares[a.ID] = journal.Share{ChatID: conv.ChatID, EndUser: endUser(conv), Text: e.Text, Time: e.Time}
 			}
 			if e.Text != "" {
 				ev.Content = &globalrelay.Content{Message: e.Text}
@@ -370,6 +381,12 @@ func (p *Pipeline) chunks(w Watch, conv *transcript.Conversation, atts map[strin
 		cur.req.Events = append(cur.req.Events, ev)
 		cur.ids = append(cur.ids, e.ID)
 		cur.attachments = append(cur.attachments, refs...)
+		for id, sh := range shares {
+			if cur.shares == nil {
+				cur.shares = map[uint64]journal.Share{}
+			}
+			cur.shares[id] = sh
+		}
 		size += len(b) + 1
 	}
 	flush()
@@ -416,4 +433,15 @@ func countPosted(conv *transcript.Conversation, posted map[string]bool) int {
 		}
 	}
 	return n
+}
+
+// endUser is the client participant of a conversation, the "from" of a Salesforce forward:
+// the first Genesys participant of type Client, else none (the destination's default).
+func endUser(conv *transcript.Conversation) string {
+	for _, pt := range conv.Participants {
+		if strings.EqualFold(pt.Role, "client") {
+			return pt.ID
+		}
+	}
+	return ""
 }

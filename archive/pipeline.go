@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/archivist-project/archivist/archive/failure"
+	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher"
@@ -39,6 +40,8 @@ type Watch struct {
 	// UnreferencedAfter is how long a file of a transcripts watch waits for a transcript to
 	// reference it before it is archived as a loose file.
 	UnreferencedAfter time.Duration
+	// Forward names the destinations (keys of Options.Forwarders) files are forwarded to.
+	Forward []string
 }
 
 // Options configure a Pipeline. Zero values mean the documented defaults.
@@ -56,6 +59,8 @@ type Options struct {
 	Logger          logrus.FieldLogger
 	// Recheck asks the watcher to observe a path again (it changed while being archived).
 	Recheck func(watch, rel string)
+	// Forwarders are the forwarding destinations, by name.
+	Forwarders map[string]forward.Forwarder
 }
 
 // Pipeline moves journaled files to the archive. Create it with New, feed it with Intake, run
@@ -75,6 +80,8 @@ type Pipeline struct {
 	wakeUpload chan struct{}
 	wakePost   chan struct{}
 	now        func() time.Time
+
+	dests map[string]*destination // forwarding destinations by name
 }
 
 // New returns a pipeline over journal j that archives through gr.
@@ -112,7 +119,13 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 		now:        time.Now,
 	}
 	p.gate.notify = func() { wake(p.wakeUpload); wake(p.wakePost) }
-	p.jgate.notify = p.gate.notify
+	p.initForwarders()
+	p.jgate.notify = func() {
+		p.gate.notify()
+		for _, d := range p.dests {
+			wake(d.wake)
+		}
+	}
 	p.SetWatches(o.Watches)
 	return p
 }
@@ -260,6 +273,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				p.mu.Unlock()
 				wake(p.wakeUpload)
 				wake(p.wakePost)
+				p.wakeForwards()
 			}
 		}()
 	}
@@ -268,6 +282,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		defer wg.Done()
 		p.postLoop(ctx, work)
 	}()
+	for name, d := range p.dests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.forwardLoop(ctx, work, name, d)
+		}()
+	}
 	p.dispatch(ctx, jobs)
 	close(jobs)
 	wg.Wait()
@@ -445,4 +466,5 @@ func statusOf(err error) int {
 func (p *Pipeline) Wake() {
 	wake(p.wakeUpload)
 	wake(p.wakePost)
+	p.wakeForwards()
 }

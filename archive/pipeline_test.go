@@ -33,6 +33,8 @@ const (
 // harness is a pipeline over a real journal, talking real HTTP to the sandbox on loopback.
 type harness struct {
 	t       *testing.T
+	po      Options // what the pipeline was built with (a test may rebuild it before start)
+	url     string  // the sandbox's base URL
 	root    string
 	sb      *sandbox.Server
 	client  *globalrelay.Client
@@ -86,6 +88,7 @@ func newHarnessAt(t *testing.T, journalPath string, opts ...harnessOpt) *harness
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.url = url
 	h.client, err = globalrelay.New(globalrelay.Options{BaseURL: url + "/v2", TokenURL: url + "/oauth2/token", Credentials: testCreds})
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +96,7 @@ func newHarnessAt(t *testing.T, journalPath string, opts ...harnessOpt) *harness
 	if h.j, err = journal.Open(journalPath, journal.Options{}); err != nil {
 		t.Fatal(err)
 	}
+	h.po = po
 	h.p = New(h.j, h.client, po)
 	t.Cleanup(func() {
 		h.cancel()

@@ -62,6 +62,7 @@ func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 	probe := a.probe || a.jprobe
 	p.looseRound(now)
 	worked, answered := p.convRound(ctx, now, probe)
+	p.wakeForwards() // loose files and referenced attachments may have forwards due now
 	if !answered || (probe && worked) {
 		return time.Time{}, ctx.Err() == nil // the next round asks the gates
 	}

@@ -65,6 +65,9 @@ type Chunk struct {
 	// Total is the transcript's number of events; Before how many of them an earlier export
 	// of the same conversation had archived already.
 	Total, Before int
+	// OnAttachment, if set, is applied to each referenced attachment in the same transaction
+	// (the pipeline schedules its forwards with the transcript's context there).
+	OnAttachment func(r *Record)
 }
 
 // CommitChunk records an accepted chunk in one transaction: the conversation's posted events,
@@ -122,6 +125,9 @@ func (db *DB) CommitChunk(c Chunk, now time.Time) error {
 				}
 				r.ReferencedBy = c.Transcript
 				r.Done(LaneLoose)
+				if c.OnAttachment != nil {
+					c.OnAttachment(r)
+				}
 				if r.State == Posted {
 					return []Entry{{Time: now, Step: "post", Result: "ok", FileKey: r.FileKey, RequestID: c.RequestID,
 						Detail: fmt.Sprintf("referenced again by transcript #%d", c.Transcript)}}, nil

@@ -662,6 +662,23 @@ func (db *DB) Release(id uint64, why string, now time.Time) (bool, error) {
 	return changed, err
 }
 
+// ReleaseForward puts record id's forward to destination back to work now, if it was held
+// or is waiting for a retry. It reports whether there was anything to do.
+func (db *DB) ReleaseForward(id uint64, destination, why string, now time.Time) (bool, error) {
+	changed := false
+	err := db.Update(id, func(r *Record) ([]Entry, error) {
+		f := r.Forwards[destination]
+		if f == nil || (f.State != ForwardHeld && f.State != ForwardPending) {
+			return nil, ErrSkip
+		}
+		f.State, f.Reason, f.Attempts = ForwardPending, "", 0
+		r.Schedule(ForwardLane(destination), now)
+		changed = true
+		return []Entry{{Time: now, Step: "released", Lane: ForwardLane(destination), Result: "ok", Detail: why}}, nil
+	})
+	return changed, err
+}
+
 // LaneCounts returns how many items each lane has pending.
 func (db *DB) LaneCounts() (map[string]int, error) {
 	out := map[string]int{}

@@ -62,6 +62,39 @@ type Forward struct {
 	HeldAt    time.Time `json:"heldAt,omitzero"`
 }
 
+// Share is the context a transcript gave a file: where and how it was shared.
+type Share struct {
+	ChatID  string    `json:"chatId,omitempty"`  // the source system's chat id (Genesys)
+	EndUser string    `json:"endUser,omitempty"` // the end user's client id (Salesforce "from")
+	Text    string    `json:"text,omitempty"`    // what the sender wrote with the file
+	Time    time.Time `json:"time,omitzero"`     // when it was shared
+}
+
+// ScheduleForwards makes every destination in names pending for this file, due at now,
+// unless it has a forward state already.
+func (r *Record) ScheduleForwards(names []string, now time.Time) {
+	for _, name := range names {
+		if r.Forwards[name] != nil {
+			continue
+		}
+		if r.Forwards == nil {
+			r.Forwards = map[string]*Forward{}
+		}
+		r.Forwards[name] = &Forward{State: ForwardPending}
+		r.Schedule(ForwardLane(name), now)
+	}
+}
+
+// ForwardsPending reports whether any forward still has work to do.
+func (r *Record) ForwardsPending() bool {
+	for name := range r.Forwards {
+		if _, ok := r.Lanes[ForwardLane(name)]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // Roles of a record in a transcripts watch.
 const (
 	RoleTranscript = "transcript"
@@ -116,6 +149,8 @@ type Record struct {
 	// Forwards is the file's state at each forwarding destination, by destination name. Its
 	// pending work is the lane ForwardLane(name).
 	Forwards map[string]*Forward `json:"forwards,omitempty"`
+	// Share is how a transcript shared this file (chat, end user, text, time), for forwards.
+	Share *Share `json:"share,omitempty"`
 
 	DiscoveredAt time.Time `json:"discoveredAt"`
 	UploadedAt   time.Time `json:"uploadedAt,omitzero"`

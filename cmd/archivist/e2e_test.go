@@ -60,6 +60,9 @@ type env struct {
 	journal string
 }
 
+// (newEnv substitutes nothing in vars["extra"]; a test that needs the sandbox's URL there
+// rewrites the config file after newEnv.)
+
 type envOpt func(*sandbox.Options, map[string]string)
 
 func newEnv(t *testing.T, opts ...envOpt) *env {

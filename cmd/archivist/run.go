@@ -15,7 +15,11 @@ import (
 
 	"github.com/archivist-project/archivist/archive"
 	"github.com/archivist-project/archivist/archive/failure"
+	"github.com/archivist-project/archivist/archive/forward"
+	"github.com/archivist-project/archivist/archive/genesys"
 	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/archive/salesforce"
+	"github.com/archivist-project/archivist/archive/talkdesk"
 	"github.com/archivist-project/archivist/cmd/archivist/control"
 	"github.com/archivist-project/archivist/config"
 	"github.com/archivist-project/archivist/journal"
@@ -68,8 +72,13 @@ func run(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
 		return fmt.Errorf("globalrelay: %w", err)
 	}
 
+	forwarders, err := newForwarders(cfg)
+	if err != nil {
+		return err
+	}
 	var w *watcher.Watcher
 	p := archive.New(j, client, archive.Options{
+		Forwarders:          forwarders,
 		Watches:             pipelineWatches(cfg),
 		Workers:             cfg.Workers,
 		MaxFileSize:         gr.MaxFileSize,
@@ -104,7 +113,12 @@ func run(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
 	// scan, which may take long), a status line with the queue, and watchdog pings while the
 	// journal answers.
 	svc := &control.Service{J: j, P: p, Watches: watchInfos(cfg), Version: Version, Started: time.Now(),
-		StaleAfter: cfg.Reconcile.StaleAfter.Std()}
+		StaleAfter: cfg.Reconcile.StaleAfter.Std(),
+		Extra: func(st *control.Status) {
+			for name, h := range p.DestinationHealth() {
+				st.Destinations[name] = h
+			}
+		}}
 	socket := controlSocket(cfg)
 	controlDone := make(chan error, 1)
 	go func() { controlDone <- control.Serve(ctx, socket, svc, nil) }()
@@ -194,7 +208,7 @@ func pipelineWatches(cfg *config.Config) []archive.Watch {
 	for _, cw := range cfg.Watches {
 		out = append(out, archive.Watch{
 			Name: cw.Name, Root: cw.Path, Ignore: cw.Ignore, SenderName: cw.Sender.Name, SenderEmail: cw.Sender.Email,
-			InlineImages: cw.InlineImages, Mode: cw.Mode,
+			InlineImages: cw.InlineImages, Mode: cw.Mode, Forward: cw.Forward,
 			AttachmentWait: cw.AttachmentWait.Std(), UnreferencedAfter: cw.UnreferencedAfter.Std(),
 		})
 	}
@@ -233,4 +247,32 @@ func scheduleReconcile(ctx context.Context, cfg *config.Config, p *archive.Pipel
 	}
 	c.Start()
 	return func() { <-c.Stop().Done() }, nil
+}
+
+// newForwarders builds a client for every configured destination.
+func newForwarders(cfg *config.Config) (map[string]forward.Forwarder, error) {
+	out := map[string]forward.Forwarder{}
+	for name, d := range cfg.Destinations {
+		var fw forward.Forwarder
+		var err error
+		switch d.Type {
+		case config.DestinationSalesforce:
+			fw, err = salesforce.New(salesforce.Options{Name: name, URL: d.URL, TokenURL: d.TokenURL, ClientID: d.ClientID,
+				Username: d.Username, PrivateKey: d.PrivateKey, Audience: d.Audience, OrgID: d.OrgID,
+				AuthorizationContext: d.AuthorizationContext, ChannelAddress: d.ChannelAddress, EndUser: d.EndUser,
+				DeliveryFailed: d.DeliveryFailed})
+		case config.DestinationGenesys:
+			fw, err = genesys.New(genesys.Options{Name: name, URL: d.URL, Username: d.Username, Password: d.Password.Reveal(), ChatID: d.ChatID})
+		case config.DestinationTalkdesk:
+			fw, err = talkdesk.New(talkdesk.Options{Name: name, URL: d.URL, TokenURL: d.TokenURL, ClientID: d.ClientID,
+				ClientSecret: d.ClientSecret.Reveal()})
+		default:
+			err = fmt.Errorf("unknown type %q", d.Type)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("destinations.%s: %w", name, err)
+		}
+		out[name] = fw
+	}
+	return out, nil
 }

@@ -188,17 +188,18 @@ func (s *Service) Queue(ctx context.Context, f Filter) ([]Item, error) {
 			return false
 		}
 		switch {
+		case f.Watch != "" && r.Watch != f.Watch:
+			return true
+		case f.Destination != "":
+			// The forwards to this destination that are not done: pending or held.
+			fw := r.Forwards[f.Destination]
+			if fw == nil || (fw.State != journal.ForwardPending && fw.State != journal.ForwardHeld && !f.All) {
+				return true
+			}
 		case f.State != "" && r.State != f.State:
 			return true
 		case f.State == "" && !f.All && len(r.Lanes) == 0 && r.State != journal.Held:
 			return true
-		case f.Watch != "" && r.Watch != f.Watch:
-			return true
-		}
-		if f.Destination != "" {
-			if _, ok := r.Lanes["fwd/"+f.Destination]; !ok {
-				return true
-			}
 		}
 		out = append(out, itemOf(r))
 		return f.Limit <= 0 || len(out) < f.Limit
@@ -251,6 +252,29 @@ func (s *Service) Retry(ctx context.Context, req RetryRequest) (*RetryResult, er
 	now := time.Now()
 	res := &RetryResult{}
 	switch {
+	case req.Destination != "":
+		ids := []uint64{req.ID}
+		if req.ID == 0 {
+			ids = nil
+			err := s.J.Each(func(r *journal.Record) bool {
+				if f := r.Forwards[req.Destination]; f != nil && f.State == journal.ForwardHeld {
+					ids = append(ids, r.ID)
+				}
+				return true
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		for _, id := range ids {
+			ok, err := s.J.ReleaseForward(id, req.Destination, "operator: archivist retry --destination "+req.Destination, now)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				res.Released++
+			}
+		}
 	case req.ID != 0:
 		ok, err := s.J.Release(req.ID, "operator: archivist retry", now)
 		if err != nil {

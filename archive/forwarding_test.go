@@ -1,0 +1,201 @@
+package archive
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/archivist-project/archivist/archive/forward"
+	"github.com/archivist-project/archivist/archive/genesys"
+	"github.com/archivist-project/archivist/archive/salesforce"
+	"github.com/archivist-project/archivist/archive/sandbox"
+	"github.com/archivist-project/archivist/archive/talkdesk"
+	"github.com/archivist-project/archivist/journal"
+)
+
+var (
+	sfKeyOnce sync.Once
+	sfKey     *rsa.PrivateKey
+)
+
+func testKey(t *testing.T) *rsa.PrivateKey {
+	sfKeyOnce.Do(func() {
+		var err error
+		if sfKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return sfKey
+}
+
+// withForwarders rebuilds the harness's pipeline with the three destinations, talkdesk at
+// tdBase (the harness's own sandbox if ""), and the watch forwarding to all of them.
+func (h *harness) withForwarders(tdBase string, deliveryFailed bool) {
+	h.t.Helper()
+	if tdBase == "" {
+		tdBase = h.url
+	}
+	sf, err := salesforce.New(salesforce.Options{Name: "service-cloud", URL: h.url, TokenURL: h.url + "/services/oauth2/token",
+		ClientID: "consumer", Username: "integration@example.com", PrivateKey: testKey(h.t), Audience: "https://login.salesforce.com",
+		OrgID: "00D000000000001", AuthorizationContext: "Partner1_Channel1", ChannelAddress: "channel-1", EndUser: "end-user-1",
+		DeliveryFailed: deliveryFailed})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	gn, err := genesys.New(genesys.Options{Name: "genesys", URL: h.url, Username: "u", Password: "p", ChatID: "0001PaBMYY3600R8"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	td, err := talkdesk.New(talkdesk.Options{Name: "talkdesk", URL: tdBase, TokenURL: tdBase + "/oauth/token", ClientID: "c", ClientSecret: "s"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.po.Forwarders = map[string]forward.Forwarder{"service-cloud": sf, "genesys": gn, "talkdesk": td}
+	h.po.Watches[0].Forward = []string{"service-cloud", "genesys", "talkdesk"}
+	h.p = New(h.j, h.client, h.po)
+}
+
+func fileBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestForwardedOnceWithExactBytesToEachDestination(t *testing.T) {
+	h := newHarness(t)
+	h.withForwarders("", false)
+	h.start(nil)
+	h.drop("reports/q3.pdf", pdf)
+	id := h.record("reports/q3.pdf").ID
+	await(t, "forwards sent", func() bool {
+		r, _ := h.j.Get(id)
+		return r.State == journal.Posted && len(r.Forwards) == 3 && !r.ForwardsPending()
+	})
+	r, _ := h.j.Get(id)
+	for name, f := range r.Forwards {
+		if f.State != journal.ForwardSent {
+			t.Errorf("%s: %s %s", name, f.State, f.Reason)
+		}
+	}
+	sf := h.sb.SalesforceInteractions()
+	if len(sf) != 1 || string(fileBytes(t, sf[0].Path)) != string(pdf) || sf[0].ContentType != "application/pdf" ||
+		sf[0].FileName != "q3.pdf" || sf[0].From != "end-user-1" || sf[0].To != "channel-1" {
+		t.Errorf("salesforce got %+v", sf)
+	}
+	gn := h.sb.GenesysUploads()
+	if len(gn) != 1 || string(fileBytes(t, gn[0].Path)) != string(pdf) || gn[0].Shared != 1 || gn[0].ChatID != "0001PaBMYY3600R8" {
+		t.Errorf("genesys got %+v", gn)
+	}
+	td := h.sb.TalkdeskAttachments()
+	if len(td) != 1 || string(fileBytes(t, td[0].Path)) != string(pdf) || !strings.HasSuffix(td[0].Name, "q3.pdf") {
+		t.Errorf("talkdesk got %+v", td)
+	}
+	if got := len(h.sb.Files()); got != 1 {
+		t.Errorf("%d archive copies", got)
+	}
+}
+
+func TestForwardLimitsAreEnforcedBeforeSending(t *testing.T) {
+	h := newHarness(t)
+	h.withForwarders("", true)
+	h.start(nil)
+	h.drop("notes.txt", []byte("text is not a Salesforce attachment type"))
+	id := h.record("notes.txt").ID
+	await(t, "forwards finished", func() bool {
+		r, _ := h.j.Get(id)
+		return r.State == journal.Posted && len(r.Forwards) == 3 && !r.ForwardsPending()
+	})
+	r, _ := h.j.Get(id)
+	if f := r.Forwards["service-cloud"]; f.State != journal.ForwardRefused || !strings.Contains(f.Reason, "text/plain") {
+		t.Fatalf("salesforce forward: %+v", f)
+	}
+	if n := len(h.sb.SalesforceInteractions()); n != 0 {
+		t.Fatalf("%d Salesforce requests for a file outside its limits (no delivery-failed either: nothing was attempted)", n)
+	}
+	if r.Forwards["genesys"].State != journal.ForwardSent || r.Forwards["talkdesk"].State != journal.ForwardSent {
+		t.Fatalf("other destinations: %+v %+v", r.Forwards["genesys"], r.Forwards["talkdesk"])
+	}
+}
+
+func TestPermanentForwardFailureSendsDeliveryFailed(t *testing.T) {
+	h := newHarness(t)
+	h.withForwarders("", true)
+	h.sb.QueueSalesforceErrors(10051)
+	h.start(nil)
+	h.drop("scan.pdf", pdf)
+	id := h.record("scan.pdf").ID
+	await(t, "salesforce forward held", func() bool {
+		r, _ := h.j.Get(id)
+		f := r.Forwards["service-cloud"]
+		return f != nil && f.State == journal.ForwardHeld
+	})
+	await(t, "MessageDeliveryFailed received", func() bool {
+		for _, in := range h.sb.SalesforceInteractions() {
+			if in.EntryType == "MessageDeliveryFailed" {
+				return true
+			}
+		}
+		return false
+	})
+	var attachmentID string
+	for _, in := range h.sb.SalesforceInteractions() {
+		if in.InteractionType == "AttachmentInteraction" {
+			attachmentID = in.ID
+		}
+	}
+	for _, in := range h.sb.SalesforceInteractions() {
+		if in.EntryType == "MessageDeliveryFailed" && (in.ErrorCode != "10051" || (attachmentID != "" && in.FailedID != attachmentID)) {
+			t.Errorf("delivery failed entry %+v (attachment id %s)", in, attachmentID)
+		}
+	}
+	if n := len(h.sb.Files()); n != 1 {
+		t.Fatal("a forward failure touched the archive copy")
+	}
+}
+
+func TestOneDestinationDownDelaysOnlyItself(t *testing.T) {
+	h := newHarness(t)
+	tdBox, err := sandbox.New(sandbox.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tdURL, err := tdBox.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tdBox.SetFaults(sandbox.Faults{DownUntil: time.Now().Add(time.Hour)})
+	h.withForwarders(tdURL, false)
+	h.start(nil)
+	h.drop("a.pdf", pdf)
+	id := h.record("a.pdf").ID
+	await(t, "archive and the other destinations done", func() bool {
+		r, _ := h.j.Get(id)
+		return r.State == journal.Posted && r.Forwards["genesys"] != nil && r.Forwards["genesys"].State == journal.ForwardSent &&
+			r.Forwards["service-cloud"] != nil && r.Forwards["service-cloud"].State == journal.ForwardSent
+	})
+	await(t, "talkdesk paused", func() bool { return !h.p.DestinationHealth()["talkdesk"].Up })
+	if r, _ := h.j.Get(id); r.Forwards["talkdesk"].State != journal.ForwardPending {
+		t.Fatalf("talkdesk forward %+v while it is down", r.Forwards["talkdesk"])
+	}
+	tdBox.SetFaults(sandbox.Faults{})
+	await(t, "talkdesk forward after recovery", func() bool {
+		r, _ := h.j.Get(id)
+		return r.Forwards["talkdesk"].State == journal.ForwardSent
+	})
+	if n := len(tdBox.TalkdeskAttachments()); n != 1 {
+		t.Fatalf("%d talkdesk attachments, want exactly 1", n)
+	}
+	if n := len(h.sb.Files()); n != 1 {
+		t.Fatalf("%d archive PUTs", n)
+	}
+}
