@@ -86,3 +86,25 @@ uninstall:
 	      "$(DESTDIR)$(ARCHIVIST_DOCDIR)/systemd.md" \
 	      "$(DESTDIR)$(ARCHIVIST_DOCDIR)/archivist.yml.example"
 	rmdir "$(DESTDIR)$(ARCHIVIST_DOCDIR)" 2>/dev/null || true
+
+# Benchmarks (docs/benchmarks.md); never part of `make test`. First the Go benchmarks of the
+# hot pieces (journal commits, hashing and MIME detection, fileKeys, event encoding), then
+# archivist-bench: the real binary against the in-process sandbox on loopback, each figure
+# next to a raw baseline measured in the same run. Full size takes several minutes and a few
+# GB in $TMPDIR. BENCHFLAGS passes flags to archivist-bench, e.g. BENCHFLAGS="--only rescan".
+BENCHPKGS  := ./journal/ ./archive/ ./archive/filekey/ ./archive/globalrelay/
+BENCHTIME  ?= 1s
+BENCHFLAGS ?=
+
+.PHONY: bench bench-quick
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) $(BENCHPKGS)
+	$(GO) run ./cmd/archivist-bench $(BENCHFLAGS)
+
+# The same at a small size, to check the harness in about a minute; its ratios are not the
+# ones to judge by (the settle time dominates short runs).
+bench-quick:
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20x $(BENCHPKGS)
+	$(GO) run ./cmd/archivist-bench --files 500 --big 64MiB --latency-files 20 --latency-interval 100ms \
+		--rescan-files 5000 --journal-records 50000 $(BENCHFLAGS)

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/archivist-project/archivist/archive/sandbox"
+)
+
+const (
+	benchCreds = "YmVuY2g6YmVuY2gtc2VjcmV0LTEyMzQ1"
+	benchType  = "bench-type"
+	watchName  = "bench"
+)
+
+// archiveServer is an in-process sandbox with its own directory, serving on loopback.
+type archiveServer struct {
+	sb     *sandbox.Server
+	url    string // base URL: the API is url+"/v2", the token endpoint url+"/oauth2/token"
+	cancel context.CancelFunc
+
+	// seen is how many conversations count() has read; events and last accumulate.
+	seen   int
+	events int
+	posts  int
+	last   time.Time
+}
+
+func startSandbox(dir string) (*archiveServer, error) {
+	sb, err := sandbox.New(sandbox.Options{Dir: dir, Credentials: benchCreds, ConversationType: benchType})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	url, err := sb.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return &archiveServer{sb: sb, url: url, cancel: cancel}, nil
+}
+
+func (a *archiveServer) stop() { a.cancel() }
+
+// accepted returns the number of File_transfer events the sandbox accepted and when the last
+// request holding some was stored (the sandbox's own clock, which is this process's clock).
+// It reads the conversations only when the count of accepted requests changed.
+func (a *archiveServer) accepted() (events int, last time.Time) {
+	if p := a.sb.Stats().Posts; p != a.posts {
+		a.posts = p
+		convs := a.sb.Conversations()
+		for _, c := range convs[a.seen:] {
+			a.events += c.Events
+			if c.Received.After(a.last) {
+				a.last = c.Received
+			}
+		}
+		a.seen = len(convs)
+	}
+	return a.events, a.last
+}
+
+// awaitEvents polls until n events were accepted, or timeout; it returns when the last one was.
+func (a *archiveServer) awaitEvents(n int, timeout time.Duration, d *daemon) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		got, last := a.accepted()
+		if got >= n {
+			return last, nil
+		}
+		if d != nil && d.exited() {
+			return time.Time{}, fmt.Errorf("daemon exited with %d of %d events accepted:\n%s", got, n, d.tail())
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("timed out after %s with %d of %d events accepted (sandbox %+v); daemon log:\n%s",
+				timeout, got, n, a.sb.Stats(), d.tail())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// daemonConfig writes archivist.yml in dir for the sandbox at url, watching dir/inbox.
+func daemonConfig(dir, url string, workers int, settle time.Duration) (string, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "inbox"), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gr.credentials"), []byte(benchCreds+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	cfg := fmt.Sprintf(`# written by archivist-bench
+journal: state/journal.db
+workers: %d
+log: {format: json, level: debug}
+globalrelay:
+  url: %s/v2
+  token_url: %s/oauth2/token
+  credentials_file: gr.credentials
+  conversation_type: %s
+retry: {min_delay: 100ms, max_delay: 2s}
+watches:
+  - name: %s
+    path: inbox
+    settle: %s
+    scan_interval: 1h
+    sender: {name: "Bench export", email: "bench@example.com"}
+`, workers, url, url, benchType, watchName, settle)
+	p := filepath.Join(dir, "archivist.yml")
+	return p, os.WriteFile(p, []byte(cfg), 0o644)
+}
+
+// daemon is one archivist process whose JSON log lines are read as they come.
+type daemon struct {
+	cmd     *exec.Cmd
+	started time.Time // just before exec
+	done    chan struct{}
+	waitErr error
+
+	mu     sync.Mutex
+	first  map[string]logLine // first line of each msg
+	counts map[string]int     // lines per msg
+	levels map[string]int     // lines per level
+	lines  []string           // the last lines, for error reports
+}
+
+// logLine is one line of the daemon's log as it arrived.
+type logLine struct {
+	at     time.Time
+	fields map[string]any
+}
+
+func startDaemon(binary, config string) (*daemon, error) {
+	d := &daemon{done: make(chan struct{}), first: map[string]logLine{}, counts: map[string]int{}, levels: map[string]int{}}
+	d.cmd = exec.Command(binary, "run", "--config", config)
+	stderr, err := d.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	d.started = time.Now()
+	if err := d.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		d.read(stderr)
+		d.waitErr = d.cmd.Wait()
+		close(d.done)
+	}()
+	return d, nil
+}
+
+func (d *daemon) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		now := time.Now()
+		line := sc.Bytes()
+		var v map[string]any
+		_ = json.Unmarshal(line, &v)
+		msg, _ := v["msg"].(string)
+		level, _ := v["level"].(string)
+		d.mu.Lock()
+		if _, ok := d.first[msg]; !ok {
+			d.first[msg] = logLine{at: now, fields: v}
+		}
+		d.counts[msg]++
+		d.levels[level]++
+		if level != "info" && level != "debug" || len(d.lines) < 50 {
+			d.lines = append(d.lines, string(bytes.Clone(line)))
+		}
+		if len(d.lines) > 200 {
+			d.lines = d.lines[len(d.lines)-100:]
+		}
+		d.mu.Unlock()
+	}
+}
+
+// await waits for the first log line whose msg is msg.
+func (d *daemon) await(msg string, timeout time.Duration) (logLine, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		d.mu.Lock()
+		l, ok := d.first[msg]
+		d.mu.Unlock()
+		if ok {
+			return l, nil
+		}
+		if d.exited() {
+			return logLine{}, fmt.Errorf("daemon exited (%v) before logging %q:\n%s", d.waitErr, msg, d.tail())
+		}
+		if time.Now().After(deadline) {
+			return logLine{}, fmt.Errorf("daemon did not log %q within %s:\n%s", msg, timeout, d.tail())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (d *daemon) count(msg string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.counts[msg]
+}
+
+// problems is the number of warning and error lines logged.
+func (d *daemon) problems() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.levels["warning"] + d.levels["error"] + d.levels["fatal"]
+}
+
+func (d *daemon) tail() string {
+	if d == nil {
+		return ""
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	lines := d.lines
+	if len(lines) > 30 {
+		lines = lines[len(lines)-30:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (d *daemon) exited() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// hwm is the daemon's peak resident set so far (VmHWM), in bytes.
+func (d *daemon) hwm() int64 { return vmHWM(d.cmd.Process.Pid) }
+
+// stop reads the daemon's peak RSS (VmHWM) while it still runs, then sends SIGTERM and waits
+// for a clean exit. (getrusage's ru_maxrss of a child is not used: on Linux it can carry the
+// high-water mark of the forked parent from before exec, here the bench's own.)
+func (d *daemon) stop() (peakRSS int64, err error) {
+	peakRSS = d.hwm()
+	if !d.exited() {
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(60 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.done
+		return peakRSS, fmt.Errorf("daemon did not stop within 60s of SIGTERM")
+	}
+	if d.waitErr != nil {
+		return peakRSS, fmt.Errorf("daemon exit: %v\n%s", d.waitErr, d.tail())
+	}
+	return peakRSS, nil
+}
+
+// kill ends the daemon at once (on the error paths).
+func (d *daemon) kill() {
+	if d != nil && !d.exited() {
+		_ = d.cmd.Process.Kill()
+		<-d.done
+	}
+}
+
+// vmHWM reads VmHWM of pid from /proc, in bytes (0 if it cannot).
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
