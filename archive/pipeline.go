@@ -75,7 +75,8 @@ type Pipeline struct {
 
 	mu      sync.Mutex
 	watches map[string]Watch
-	putting map[uint64]bool // ids whose put is in flight
+	putting map[uint64]bool // ids whose put is in flight, until its commit is done
+	busy    int             // workers holding a job (a job waiting only for its commit frees its worker)
 
 	wakeUpload chan struct{}
 	wakePost   chan struct{}
@@ -227,7 +228,13 @@ func (p *Pipeline) ReleaseOnConfigChange(fingerprint string) error {
 	if prev == fingerprint {
 		return nil
 	}
-	if prev != "" {
+	// Only held files are released, so with none held there is nothing to look at: a journal
+	// of a million records starts in milliseconds after a config edit.
+	counts, err := p.j.Counts()
+	if err != nil {
+		return err
+	}
+	if prev != "" && counts[journal.Held] > 0 {
 		n, err := p.j.ReleaseHeld("configuration changed since the file was held", p.now(), nil)
 		if err != nil {
 			return fmt.Errorf("release held files: %w", err)
@@ -259,21 +266,32 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	})
 	defer stopped()
 
-	var wg sync.WaitGroup
+	var wg, workers sync.WaitGroup
 	jobs := make(chan job)
+	// Workers do not wait for their commit: they hand it to the committer and take the next
+	// file, and the record stays in flight (never dispatched twice) until it is committed.
+	commits := make(chan *pendingCommit, 4*p.o.Workers)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.commitLoop(commits)
+	}()
 	for range p.o.Workers {
-		wg.Add(1)
+		workers.Add(1)
 		go func() {
-			defer wg.Done()
+			defer workers.Done()
 			for j := range jobs {
-				p.upload(work, j.id)
-				p.release(j.admission)
+				c := p.upload(work, j.id)
 				p.mu.Lock()
-				delete(p.putting, j.id)
+				p.busy--
 				p.mu.Unlock()
-				wake(p.wakeUpload)
-				wake(p.wakePost)
-				p.wakeForwards()
+				if c != nil {
+					c.done = func() { p.jobDone(j) }
+					commits <- c
+					wake(p.wakeUpload) // this worker is free for the next file
+					continue
+				}
+				p.jobDone(j)
 			}
 		}()
 	}
@@ -291,8 +309,22 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	p.dispatch(ctx, jobs)
 	close(jobs)
+	workers.Wait()
+	close(commits)
 	wg.Wait()
 	return nil
+}
+
+// jobDone ends an upload job: its probes are over, it is no longer in flight, and whatever
+// waits on it may look again.
+func (p *Pipeline) jobDone(j job) {
+	p.release(j.admission)
+	p.mu.Lock()
+	delete(p.putting, j.id)
+	p.mu.Unlock()
+	wake(p.wakeUpload)
+	wake(p.wakePost)
+	p.wakeForwards()
 }
 
 // job is one upload handed to a worker, with the probes it carries.
@@ -316,7 +348,7 @@ func (p *Pipeline) dispatch(ctx context.Context, jobs chan<- job) {
 func (p *Pipeline) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time {
 	for ctx.Err() == nil {
 		p.mu.Lock()
-		free := p.o.Workers - len(p.putting)
+		free := p.o.Workers - p.busy
 		p.mu.Unlock()
 		if free <= 0 {
 			return time.Time{}
@@ -338,12 +370,14 @@ func (p *Pipeline) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time 
 		for _, it := range items {
 			p.mu.Lock()
 			p.putting[it.ID] = true
+			p.busy++
 			p.mu.Unlock()
 			select {
 			case jobs <- job{id: it.ID, admission: a}:
 			case <-ctx.Done():
 				p.mu.Lock()
 				delete(p.putting, it.ID)
+				p.busy--
 				p.mu.Unlock()
 				p.release(a)
 				return time.Time{}

@@ -30,54 +30,56 @@ const sniffLen = 3072
 // errChanged means the file is no longer the version that settled.
 var errChanged = errors.New("file changed while being archived")
 
-// upload archives the file of record id: verify, hash, key, PUT, commit "uploaded".
-func (p *Pipeline) upload(ctx context.Context, id uint64) {
+// upload archives the file of record id: verify, hash, key, PUT. The commit of "uploaded" is
+// returned for the committer, which batches the commits of all workers into few
+// transactions; nil means there is nothing (more) to commit.
+func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 	r, err := p.j.Get(id)
 	if err != nil {
 		p.log.WithError(err).Error("load record for upload")
-		return
+		return nil
 	}
 	if r.State != journal.Discovered {
-		return
+		return nil
 	}
 	if _, due := r.Due(journal.LanePut); !due {
-		return
+		return nil
 	}
 	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path)})
 	w, ok := p.watch(r.Watch)
 	if !ok {
 		// The watch left the configuration; keep the work and look again later.
 		p.retryLater(id, journal.LanePut, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
-		return
+		return nil
 	}
 
 	if r.Size > p.o.MaxFileSize { // held at intake; checked again for records released later
 		p.hold(r, l, fmt.Sprintf("file is %d bytes, over the archive's limit of %d bytes; not sent", r.Size, p.o.MaxFileSize), failure.Refuse("too large"))
-		return
+		return nil
 	}
 	f, err := beneath.Open(w.Root, string(r.Path))
 	if err != nil {
 		p.openFailed(r, l, err)
-		return
+		return nil
 	}
 	defer f.Close()
 
 	if err := sameVersion(f, r); err != nil {
 		p.supersede(r, l, err)
-		return
+		return nil
 	}
 	sum, mime, err := identify(f, r.Size)
 	if err != nil {
 		if errors.Is(err, errChanged) {
 			p.supersede(r, l, err)
-			return
+			return nil
 		}
 		p.retryLater(id, journal.LanePut, fmt.Errorf("read %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
-		return
+		return nil
 	}
 	if err := sameVersion(f, r); err != nil {
 		p.supersede(r, l, err)
-		return
+		return nil
 	}
 	key := filekey.Build(r.Watch, sum, string(r.Path))
 	l = l.WithField("key", key)
@@ -85,7 +87,7 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) {
 	// The same bytes under the same name are in the archive already: no second PUT.
 	if owner, ok := p.j.KeyOwner(key); ok && owner != r.ID {
 		p.duplicate(r, l, owner, sum, mime, key)
-		return
+		return nil
 	}
 
 	var sent *verifyingReader
@@ -97,31 +99,67 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) {
 	err = p.gr.PutFile(ctx, key, mime, r.Size, open)
 	if changed := sent.verdict(); changed != nil {
 		p.supersede(r, l, changed)
-		return
+		return nil
 	}
 	if err != nil {
 		p.putFailed(r, l, key, err)
-		return
+		return nil
 	}
 	p.gate.succeeded()
 
 	now := p.now()
-	err = p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
-		r.State = journal.Uploaded
-		r.SHA256, r.MIME, r.FileKey = sum, mime, key
-		r.UploadedAt = now
-		r.Attempts, r.LastError = 0, ""
-		r.Done(journal.LanePut)
-		p.afterUpload(w, r, now)
-		return []journal.Entry{{Time: now, Step: "put", Lane: journal.LanePut, Result: "ok", FileKey: key, Status: 200,
-			Detail: fmt.Sprintf("%d bytes, %s, sha256 %s, in %s", r.Size, mime, sum, now.Sub(start).Round(time.Millisecond))}}, nil
-	})
-	if err != nil {
-		// Not committed: the record stays due and the next attempt repeats the same idempotent PUT.
-		l.WithError(err).Error("file uploaded but the journal commit failed; it will be sent again")
-		return
+	return &pendingCommit{log: l.WithFields(logrus.Fields{"mime": mime, "size": r.Size}), change: journal.Change{ID: id,
+		Fn: func(r *journal.Record) ([]journal.Entry, error) {
+			r.State = journal.Uploaded
+			r.SHA256, r.MIME, r.FileKey = sum, mime, key
+			r.UploadedAt = now
+			r.Attempts, r.LastError = 0, ""
+			r.Done(journal.LanePut)
+			p.afterUpload(w, r, now)
+			return []journal.Entry{{Time: now, Step: "put", Lane: journal.LanePut, Result: "ok", FileKey: key, Status: 200,
+				Detail: fmt.Sprintf("%d bytes, %s, sha256 %s, in %s", r.Size, mime, sum, now.Sub(start).Round(time.Millisecond))}}, nil
+		}}}
+}
+
+// pendingCommit is a confirmed upload waiting for its journal commit.
+type pendingCommit struct {
+	change journal.Change
+	log    *logrus.Entry
+	done   func() // called once the commit succeeded or failed
+}
+
+// commitLoop commits confirmed uploads, as many per transaction as are waiting, until in is
+// closed and drained. A failed commit leaves the records due: their next attempt repeats the
+// same idempotent PUT.
+func (p *Pipeline) commitLoop(in <-chan *pendingCommit) {
+	for c := range in {
+		batch := []*pendingCommit{c}
+	drain:
+		for len(batch) < 512 {
+			select {
+			case c, ok := <-in:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, c)
+			default:
+				break drain
+			}
+		}
+		changes := make([]journal.Change, len(batch))
+		for i, c := range batch {
+			changes[i] = c.change
+		}
+		err := p.journalResult(p.j.UpdateEach(changes))
+		for _, c := range batch {
+			if err != nil {
+				c.log.WithError(err).Error("file uploaded but the journal commit failed; it will be sent again")
+			} else {
+				c.log.Info("file uploaded")
+			}
+			c.done()
+		}
 	}
-	l.WithFields(logrus.Fields{"mime": mime, "size": r.Size}).Info("file uploaded")
 }
 
 // identify reads f once from the start: SHA-256 of all bytes and MIME type of the first ones.

@@ -289,6 +289,29 @@ func (db *DB) UpdateMany(ids []uint64, fn func(r *Record) ([]Entry, error)) erro
 	return nil
 }
 
+// Change is one record's update in UpdateEach.
+type Change struct {
+	ID uint64
+	Fn func(r *Record) ([]Entry, error)
+}
+
+// UpdateEach applies several records' own changes in one transaction (one fsync): all are
+// committed, or none.
+func (db *DB) UpdateEach(changes []Change) error {
+	err := db.write(func(tx *bolt.Tx) error {
+		for _, c := range changes {
+			if err := update(tx, c.ID, c.Fn); err != nil && !errors.Is(err, ErrSkip) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("journal: update %d records: %w", len(changes), err)
+	}
+	return nil
+}
+
 func update(tx *bolt.Tx, id uint64, fn func(r *Record) ([]Entry, error)) error {
 	old, err := getRecord(tx, id)
 	if err != nil {
