@@ -178,11 +178,13 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 	}
 	chunks := p.chunks(w, conv, atts, state.Posted)
 	if len(chunks) == 0 {
-		p.nothingNew(r, l, conv, atts)
+		p.nothingNew(w, r, l, conv, atts)
 		return true
 	}
 	for i, ch := range chunks {
+		start := p.now()
 		res, err := p.gr.PostConversation(ctx, ch.req)
+		p.observe(archiveName, "post", start, err, 0)
 		if err != nil {
 			switch failure.Classify(err) {
 			case failure.Canceled:
@@ -208,7 +210,9 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 					a.Share = &s
 				}
 				p.scheduleForwards(w, a, p.now())
+				p.maybeDispose(w, a)
 			},
+			OnLast: func(t *journal.Record) { p.maybeDispose(w, t) },
 		}, p.now()))
 		if err != nil {
 			l.WithError(err).Error("events accepted but the journal commit failed; they will be posted again")
@@ -395,7 +399,7 @@ func (p *Pipeline) chunks(w Watch, conv *transcript.Conversation, atts map[strin
 
 // nothingNew finishes a transcript whose events are all archived already (the same export
 // dropped again, or an older one).
-func (p *Pipeline) nothingNew(r *journal.Record, l *logrus.Entry, conv *transcript.Conversation, atts map[string]*journal.Record) {
+func (p *Pipeline) nothingNew(w Watch, r *journal.Record, l *logrus.Entry, conv *transcript.Conversation, atts map[string]*journal.Record) {
 	now := p.now()
 	ids := []uint64{r.ID}
 	for _, a := range atts {
@@ -409,6 +413,7 @@ func (p *Pipeline) nothingNew(r *journal.Record, l *logrus.Entry, conv *transcri
 			x.Done(journal.LaneLoose)
 			x.ReferencedBy = r.ID
 			x.State, x.PostedAt = journal.Posted, now
+			p.maybeDispose(w, x)
 			return []journal.Entry{{Time: now, Step: "post", Result: "skipped", FileKey: x.FileKey,
 				Detail: fmt.Sprintf("referenced by transcript #%d whose events were archived before", r.ID)}}, nil
 		}
@@ -417,6 +422,7 @@ func (p *Pipeline) nothingNew(r *journal.Record, l *logrus.Entry, conv *transcri
 		x.Reason = fmt.Sprintf("nothing new: all %d events of conversation %s were archived before", len(conv.Events), conv.ID)
 		x.Attempts, x.LastError = 0, ""
 		x.Done(journal.LaneConv)
+		p.maybeDispose(w, x)
 		return []journal.Entry{{Time: now, Step: "post", Lane: journal.LaneConv, Result: "skipped", Detail: x.Reason}}, nil
 	})
 	if err == nil {

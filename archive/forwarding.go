@@ -43,9 +43,9 @@ func (p *Pipeline) initForwarders() {
 	}
 }
 
-// DestinationHealth reports each forwarding destination's state.
+// DestinationHealth reports each destination's state: Global Relay's and every forward's.
 func (p *Pipeline) DestinationHealth() map[string]Health {
-	out := map[string]Health{}
+	out := map[string]Health{archiveName: p.Health()}
 	for name, d := range p.dests {
 		out[name] = d.gate.health(p.now())
 	}
@@ -172,7 +172,9 @@ func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id
 		p.forwardDone(r, l, name, journal.ForwardRefused, err.Error(), "", err)
 		return true
 	}
+	start := p.now()
 	receipt, err := d.fw.Forward(ctx, f)
+	p.observe(name, "forward", start, err, f.Size)
 	if changed := sent.verdict(); changed != nil {
 		p.forwardDone(r, l, name, journal.ForwardHeld, "file changed after it was archived; its new version is forwarded on its own: "+changed.Error(), "", changed)
 		return true
@@ -240,6 +242,9 @@ func (p *Pipeline) forwardDone(r *journal.Record, l *logrus.Entry, name, state, 
 			}
 		}
 		r.Done(lane)
+		if w, ok := p.watch(r.Watch); ok {
+			p.maybeDispose(w, r)
+		}
 		result := "ok"
 		if state != journal.ForwardSent {
 			result = state

@@ -42,12 +42,17 @@ type Watch struct {
 	UnreferencedAfter time.Duration
 	// Forward names the destinations (keys of Options.Forwarders) files are forwarded to.
 	Forward []string
+	// After is what to do with an archived file: AfterKeep (default), AfterMove into DoneDir,
+	// or AfterDelete, once Retention has passed.
+	After     string
+	DoneDir   string
+	Retention time.Duration
 }
 
 // Options configure a Pipeline. Zero values mean the documented defaults.
 type Options struct {
 	Watches             []Watch
-	Workers             int   // concurrent uploads; default 4
+	Workers             int   // concurrent uploads (PUTs in flight); default 4
 	MaxFileSize         int64 // larger files are held, never sent; default 1 GiB
 	ConversationType    string
 	MaxEventsPerRequest int // default 100
@@ -61,6 +66,40 @@ type Options struct {
 	Recheck func(watch, rel string)
 	// Forwarders are the forwarding destinations, by name.
 	Forwarders map[string]forward.Forwarder
+	// Observer receives measurements for metrics; nil means none.
+	Observer Observer
+}
+
+// Observer receives the pipeline's measurements (package metrics implements it).
+type Observer interface {
+	// Request records one remote request: destination ("globalrelay" or a forward name),
+	// operation (put, post, forward) and outcome (ok or the failure class).
+	Request(destination, operation, outcome string, d time.Duration)
+	// Sent records file bytes a destination accepted.
+	Sent(destination string, n int64)
+	// Retry records a transient failure that scheduled a retry.
+	Retry(destination string)
+}
+
+// archiveName is the destination name of Global Relay in metrics and status.
+const archiveName = "globalrelay"
+
+// observe reports a finished request to the Observer.
+func (p *Pipeline) observe(destination, operation string, start time.Time, err error, bytes int64) {
+	if p.o.Observer == nil {
+		return
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = failure.Classify(err).String()
+	}
+	p.o.Observer.Request(destination, operation, outcome, p.now().Sub(start))
+	if err == nil && bytes > 0 {
+		p.o.Observer.Sent(destination, bytes)
+	}
+	if err != nil && outcome != "permanent" && outcome != "canceled" {
+		p.o.Observer.Retry(destination)
+	}
 }
 
 // Pipeline moves journaled files to the archive. Create it with New, feed it with Intake, run
@@ -77,6 +116,9 @@ type Pipeline struct {
 	watches map[string]Watch
 	putting map[uint64]bool // ids whose put is in flight, until its commit is done
 	busy    int             // workers holding a job (a job waiting only for its commit frees its worker)
+	// putSlots bounds the PUTs in flight to Workers. Twice as many workers run, so the next
+	// files are opened, hashed and sniffed while the current ones are being sent.
+	putSlots chan struct{}
 
 	wakeUpload chan struct{}
 	wakePost   chan struct{}
@@ -116,6 +158,7 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 		jgate:      gate{backoff: o.Backoff},
 		putting:    map[uint64]bool{},
 		wakeUpload: make(chan struct{}, 1),
+		putSlots:   make(chan struct{}, o.Workers),
 		wakePost:   make(chan struct{}, 1),
 		now:        time.Now,
 	}
@@ -276,7 +319,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		defer wg.Done()
 		p.commitLoop(commits)
 	}()
-	for range p.o.Workers {
+	for range 2 * p.o.Workers {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
@@ -348,7 +391,7 @@ func (p *Pipeline) dispatch(ctx context.Context, jobs chan<- job) {
 func (p *Pipeline) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time {
 	for ctx.Err() == nil {
 		p.mu.Lock()
-		free := p.o.Workers - p.busy
+		free := 2*p.o.Workers - p.busy
 		p.mu.Unlock()
 		if free <= 0 {
 			return time.Time{}

@@ -61,6 +61,7 @@ func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 	defer p.release(a)
 	probe := a.probe || a.jprobe
 	p.looseRound(now)
+	p.afterRound(now)
 	worked, answered := p.convRound(ctx, now, probe)
 	p.wakeForwards() // loose files and referenced attachments may have forwards due now
 	if !answered || (probe && worked) {
@@ -87,7 +88,7 @@ func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 }
 
 // posterLanes are the lanes the poster serves.
-var posterLanes = []string{journal.LanePost, journal.LaneConv, journal.LaneLoose}
+var posterLanes = []string{journal.LanePost, journal.LaneConv, journal.LaneLoose, journal.LaneAfter}
 
 // nextPosterDue is when the earliest item of the poster's lanes comes due. An item already due
 // that this round left (it cannot be served yet) is looked at again after a second, not in a
@@ -163,7 +164,9 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 		ids[i] = r.ID
 	}
 	l := p.log.WithFields(logrus.Fields{"watch": w.Name, "events": len(recs), "first_id": ids[0]})
+	start := p.now()
 	res, err := p.gr.PostConversation(ctx, conv)
+	p.observe(archiveName, "post", start, err, 0)
 	if err != nil {
 		return p.postFailed(l, recs, ids, err)
 	}
@@ -176,6 +179,7 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 		r.State, r.PostedAt, r.RequestID = journal.Posted, now, res.RequestID
 		r.Attempts, r.LastError, r.PostAlone = 0, "", false
 		r.Done(journal.LanePost)
+		p.maybeDispose(w, r)
 		return []journal.Entry{{Time: now, Step: "post", Lane: journal.LanePost, Result: "ok", FileKey: r.FileKey,
 			Status: res.StatusCode, RequestID: res.RequestID,
 			Detail: fmt.Sprintf("File_transfer event accepted in a conversation of %d events", len(recs))}}, nil

@@ -95,8 +95,15 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 		sent = &verifyingReader{f: f, r: io.NewSectionReader(f, 0, r.Size), size: r.Size, want: sum, rec: r, h: sha256.New()}
 		return io.NopCloser(sent), nil
 	}
+	select {
+	case p.putSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil
+	}
 	start := p.now()
 	err = p.gr.PutFile(ctx, key, mime, r.Size, open)
+	<-p.putSlots
+	p.observe(archiveName, "put", start, err, r.Size)
 	if changed := sent.verdict(); changed != nil {
 		p.supersede(r, l, changed)
 		return nil
@@ -334,6 +341,7 @@ func (p *Pipeline) duplicate(r *journal.Record, l *logrus.Entry, owner uint64, s
 		r.Attempts, r.LastError = 0, ""
 		if samePath {
 			r.State, r.PostedAt = journal.Posted, now
+			p.maybeDispose(w, r)
 			r.Reason = fmt.Sprintf("content unchanged since #%d archived it; nothing sent", owner)
 			return []journal.Entry{{Time: now, Step: "put", Lane: journal.LanePut, Result: "skipped", FileKey: key, Detail: r.Reason}}, nil
 		}

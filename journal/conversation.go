@@ -68,6 +68,8 @@ type Chunk struct {
 	// OnAttachment, if set, is applied to each referenced attachment in the same transaction
 	// (the pipeline schedules its forwards with the transcript's context there).
 	OnAttachment func(r *Record)
+	// OnLast, if set, is applied to the transcript when Last, in the same transaction.
+	OnLast func(r *Record)
 }
 
 // CommitChunk records an accepted chunk in one transaction: the conversation's posted events,
@@ -112,6 +114,9 @@ func (db *DB) CommitChunk(c Chunk, now time.Time) error {
 				r.State, r.PostedAt = Posted, now
 				r.Attempts, r.LastError = 0, ""
 				r.Done(LaneConv)
+				if c.OnLast != nil {
+					c.OnLast(r)
+				}
 			}
 			return []Entry{e}, nil
 		})
@@ -133,6 +138,9 @@ func (db *DB) CommitChunk(c Chunk, now time.Time) error {
 						Detail: fmt.Sprintf("referenced again by transcript #%d", c.Transcript)}}, nil
 				}
 				r.State, r.PostedAt, r.RequestID = Posted, now, c.RequestID
+				if c.OnAttachment != nil {
+					c.OnAttachment(r) // again: now posted
+				}
 				return []Entry{{Time: now, Step: "post", Result: "ok", FileKey: r.FileKey, RequestID: c.RequestID,
 					Detail: fmt.Sprintf("File_transfer event of transcript #%d accepted", c.Transcript)}}, nil
 			})

@@ -38,6 +38,9 @@ const (
 	// LaneLoose is an attachment candidate waiting to be referenced by a transcript; when it
 	// comes due unreferenced, the file is posted as a loose file.
 	LaneLoose = "loose"
+	// LaneAfter is what happens to the file on disk once it is archived and forwarded
+	// everywhere (after: move or delete), due when the retention has passed.
+	LaneAfter = "after"
 )
 
 // ForwardLane is the lane of the work pending for forwarding destination name.
@@ -151,6 +154,9 @@ type Record struct {
 	Forwards map[string]*Forward `json:"forwards,omitempty"`
 	// Share is how a transcript shared this file (chat, end user, text, time), for forwards.
 	Share *Share `json:"share,omitempty"`
+	// Disposed says what was done with the file on disk after archiving ("moved to ...",
+	// "deleted"); empty while it is kept.
+	Disposed string `json:"disposed,omitempty"`
 
 	DiscoveredAt time.Time `json:"discoveredAt"`
 	UploadedAt   time.Time `json:"uploadedAt,omitzero"`

@@ -27,6 +27,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -501,4 +502,57 @@ func modeOf(m uint32) fs.FileMode {
 		mode |= fs.ModeSticky
 	}
 	return mode
+}
+
+// Remove deletes the entry rel beneath the root, resolving its folder without following any
+// symlink, after check accepted an lstat of the entry taken through that same folder (so the
+// entry checked is the one removed, short of a rename in between). Directories are refused.
+func (r *Root) Remove(rel string, check func(fs.FileInfo) error) error {
+	return r.withEntry("remove", rel, check, func(parent int, base string) error {
+		return unix.Unlinkat(parent, base, 0)
+	})
+}
+
+// MoveOut renames the entry rel beneath the root to dst, an absolute path outside it (its
+// folders are created), after check accepted it as Remove does. It never replaces an
+// existing dst (fs.ErrExist), and dst must be on the same file system (EXDEV otherwise).
+func (r *Root) MoveOut(rel, dst string, check func(fs.FileInfo) error) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return err
+	}
+	return r.withEntry("move", rel, check, func(parent int, base string) error {
+		return unix.Renameat2(parent, base, unix.AT_FDCWD, dst, unix.RENAME_NOREPLACE)
+	})
+}
+
+func (r *Root) withEntry(op, rel string, check func(fs.FileInfo) error, act func(parent int, base string) error) error {
+	clean, err := cleanRel(rel)
+	if err != nil || clean == "." {
+		if err == nil {
+			err = ErrOutsideRoot
+		}
+		return &fs.PathError{Op: op, Path: rel, Err: err}
+	}
+	parent, base, done, err := r.parent(clean)
+	if err != nil {
+		return &fs.PathError{Op: op, Path: clean, Err: err}
+	}
+	defer done()
+	var st unix.Stat_t
+	if err := fstatat(parent, base, &st); err != nil {
+		return &fs.PathError{Op: op, Path: clean, Err: err}
+	}
+	fi := newFileInfo(base, &st)
+	if fi.IsDir() {
+		return &fs.PathError{Op: op, Path: clean, Err: fmt.Errorf("%w: directory", ErrNotRegular)}
+	}
+	if check != nil {
+		if err := check(fi); err != nil {
+			return &fs.PathError{Op: op, Path: clean, Err: err}
+		}
+	}
+	if err := act(parent, base); err != nil {
+		return &fs.PathError{Op: op, Path: clean, Err: mapErr(err)}
+	}
+	return nil
 }
