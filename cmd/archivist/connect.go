@@ -46,7 +46,8 @@ func connect(cfgPath string, write bool) (api control.API, cfg *config.Config, c
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("the daemon does not answer on %s, and %w", controlSocket(cfg), err)
 	}
-	svc := &control.Service{J: j, Watches: watchInfos(cfg)}
+	svc := &control.Service{J: j}
+	svc.SetWatches(watchInfos(cfg))
 	return svc, cfg, func() { j.Close() }, nil
 }
 

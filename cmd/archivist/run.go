@@ -6,7 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -18,6 +23,7 @@ import (
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/genesys"
 	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/archive/metrics"
 	"github.com/archivist-project/archivist/archive/salesforce"
 	"github.com/archivist-project/archivist/archive/talkdesk"
 	"github.com/archivist-project/archivist/cmd/archivist/control"
@@ -28,8 +34,9 @@ import (
 )
 
 func runCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("run", "--config FILE")
-	cfgPath := fs.String("config", "/etc/archivist/archivist.yml", "configuration `file`")
+	fs := newFlagSet("run", "--config FILE [--once]")
+	cfgPath := configFlag(fs)
+	once := fs.Bool("once", false, "archive what is there and exit when idle (cron-style jobs, first back-fills)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -47,11 +54,12 @@ func runCommand(ctx context.Context, args []string) error {
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
-	return run(ctx, cfg, log)
+	return run(ctx, *cfgPath, cfg, log, *once)
 }
 
-// run is the daemon: journal, Global Relay client, pipeline and watcher, until ctx ends.
-func run(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
+// run is the daemon: journal, Global Relay client, pipeline and watcher, until ctx ends (or,
+// with once, until there is nothing left to do).
+func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Logger, once bool) error {
 	j, err := journal.Open(cfg.Journal, journal.Options{})
 	if err != nil {
 		return err
@@ -71,13 +79,30 @@ func run(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
 	if err != nil {
 		return fmt.Errorf("globalrelay: %w", err)
 	}
-
 	forwarders, err := newForwarders(cfg)
 	if err != nil {
 		return err
 	}
-	var w *watcher.Watcher
-	p := archive.New(j, client, archive.Options{
+
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var p *archive.Pipeline
+	var m *metrics.Metrics
+	watch := &watchRunner{}
+	m = metrics.New(metrics.Sources{
+		Journal:   j,
+		Up:        func() map[string]bool { return upMap(p.DestinationHealth()) },
+		JournalUp: func() bool { return p.JournalHealth().Up },
+		LastReconciliation: func() (metrics.Reconciliation, bool) {
+			s, ok := archive.LastReconciliation(j)
+			if !ok {
+				return metrics.Reconciliation{}, false
+			}
+			return metrics.Reconciliation{Time: s.Time, OnDisk: s.OnDisk, Archived: s.Archived, Held: s.Held, Pending: s.Pending,
+				Stale: s.Stale, Unexplained: s.Unexplained, Vanished: s.Vanished}, true
+		},
+	})
+	p = archive.New(j, client, archive.Options{
 		Forwarders:          forwarders,
 		Watches:             pipelineWatches(cfg),
 		Workers:             cfg.Workers,
@@ -88,60 +113,265 @@ func run(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
 		Backoff:             failure.Backoff{Min: cfg.Retry.MinDelay.Std(), Max: cfg.Retry.MaxDelay.Std()},
 		ShutdownTimeout:     cfg.ShutdownTimeout.Std(),
 		Logger:              log,
-		Recheck:             func(watch, rel string) { w.Recheck(watch, rel) },
+		Recheck:             watch.Recheck,
+		Observer:            m,
 	})
 	if err := p.ReleaseOnConfigChange(configFingerprint(cfg)); err != nil {
 		return err
 	}
-	w, err = watcher.New(watcherRoots(cfg), watcher.Options{
+	watchOpts := watcher.Options{
 		Logger: log,
 		Known: func(f watcher.File) bool {
 			return j.Known(f.Watch, f.RelPath, f.Size, f.ModTime, f.Inode, f.Kind)
 		},
 		Settled: p.Intake,
-	})
-	if err != nil {
+	}
+	if err := watch.start(ctx, watcherRoots(cfg), watchOpts); err != nil {
 		return err
 	}
-
 	log.WithFields(logrus.Fields{"version": Version, "journal": cfg.Journal, "watches": len(cfg.Watches),
 		"archive": gr.URL}).Info("archivist started")
-	watchDone := make(chan error, 1)
-	go func() { watchDone <- w.Run(ctx) }()
 
-	// systemd: ready once the journal is open and the watches are set up (not after the first
-	// scan, which may take long), a status line with the queue, and watchdog pings while the
-	// journal answers.
-	svc := &control.Service{J: j, P: p, Watches: watchInfos(cfg), Version: Version, Started: time.Now(),
-		StaleAfter: cfg.Reconcile.StaleAfter.Std(),
+	svc := &control.Service{J: j, P: p, Version: Version, Started: time.Now(), StaleAfter: cfg.Reconcile.StaleAfter.Std(),
 		Extra: func(st *control.Status) {
 			for name, h := range p.DestinationHealth() {
 				st.Destinations[name] = h
 			}
 		}}
+	svc.SetWatches(watchInfos(cfg))
 	socket := controlSocket(cfg)
 	controlDone := make(chan error, 1)
-	go func() { controlDone <- control.Serve(ctx, socket, svc, nil) }()
+	go func() { controlDone <- control.Serve(ctx, socket, svc, m.Handler()) }()
+	if cfg.Metrics.Listen != "" {
+		go serveMetrics(ctx, cfg.Metrics.Listen, m, log)
+	}
 	stopCron, err := scheduleReconcile(ctx, cfg, p, log)
 	if err != nil {
 		return err
 	}
 	defer stopCron()
 
+	// systemd: ready once the journal is open and the watches are set up (not after the first
+	// scan, which may take long), a status line with the queue, and watchdog pings while the
+	// journal answers.
 	sd := systemd.NewNotifier()
 	_ = sd.Ready()
 	go sd.RunWatchdog(ctx, func() bool { _, err := j.Counts(); return err == nil })
 	go reportStatus(ctx, sd, j, p)
+	go reloadOnHangup(ctx, cfgPath, cfg, log, sd, p, watch, watchOpts, svc)
+	if once {
+		go runOnce(ctx, stop, j, watch, log)
+	}
 
 	perr := p.Run(ctx)
 	_ = sd.Stopping()
-	werr := <-watchDone
+	werr := watch.stop()
 	cerr := <-controlDone
 	if err := errors.Join(perr, werr, cerr); err != nil {
 		return err
 	}
 	log.Info("archivist stopped")
 	return nil
+}
+
+func upMap(h map[string]archive.Health) map[string]bool {
+	out := make(map[string]bool, len(h))
+	for name, v := range h {
+		out[name] = v.Up
+	}
+	return out
+}
+
+// serveMetrics serves /metrics on a TCP address (loopback, normally) until ctx ends.
+func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *logrus.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.WithError(err).Error("metrics endpoint")
+	}
+}
+
+// watchRunner runs the watcher and replaces it when a reload changes the watches.
+type watchRunner struct {
+	mu     sync.Mutex
+	w      *watcher.Watcher
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (r *watchRunner) start(ctx context.Context, roots []watcher.Root, o watcher.Options) error {
+	w, err := watcher.New(roots, o)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	r.mu.Lock()
+	r.w, r.cancel, r.done = w, cancel, done
+	r.mu.Unlock()
+	return nil
+}
+
+// stop ends the current watcher and returns its error.
+func (r *watchRunner) stop() error {
+	r.mu.Lock()
+	cancel, done := r.cancel, r.done
+	r.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	return <-done
+}
+
+func (r *watchRunner) Recheck(watch, rel string) {
+	r.mu.Lock()
+	w := r.w
+	r.mu.Unlock()
+	if w != nil {
+		w.Recheck(watch, rel)
+	}
+}
+
+func (r *watchRunner) Stats() watcher.Stats {
+	r.mu.Lock()
+	w := r.w
+	r.mu.Unlock()
+	if w == nil {
+		return watcher.Stats{}
+	}
+	return w.Stats()
+}
+
+// reloadOnHangup reloads the configuration on SIGHUP. Watches (added, removed, changed) and
+// the log level apply at once; a change elsewhere is logged as needing a restart. A config
+// that does not load is rejected and the running one kept.
+func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log *logrus.Logger, sd *systemd.Notifier,
+	p *archive.Pipeline, watch *watchRunner, o watcher.Options, svc *control.Service) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		_ = sd.Reloading()
+		next, err := config.Load(cfgPath)
+		if err != nil {
+			log.WithError(err).Error("reload rejected; the running configuration is kept")
+			_ = sd.Ready()
+			continue
+		}
+		for _, w := range next.Warnings {
+			log.Warn(w)
+		}
+		for key, changed := range map[string]bool{
+			"journal":      next.Journal != cur.Journal,
+			"workers":      next.Workers != cur.Workers,
+			"globalrelay":  fmt.Sprint(next.GlobalRelay) != fmt.Sprint(cur.GlobalRelay),
+			"destinations": fmt.Sprint(next.Destinations) != fmt.Sprint(cur.Destinations),
+			"control":      next.Control != cur.Control,
+			"metrics":      next.Metrics != cur.Metrics,
+			"reconcile":    next.Reconcile != cur.Reconcile,
+		} {
+			if changed {
+				log.WithField("key", key).Warn("reload: this part of the configuration changed; restart archivist to apply it")
+			}
+		}
+		if level, err := logrus.ParseLevel(next.Log.Level); err == nil {
+			log.SetLevel(level)
+		}
+		p.SetWatches(pipelineWatches(next))
+		if err := watch.stop(); err != nil {
+			log.WithError(err).Error("reload: stop the watcher")
+		}
+		if err := watch.start(ctx, watcherRoots(next), o); err != nil {
+			log.WithError(err).Error("reload: the new watches could not start; keeping the old ones")
+			p.SetWatches(pipelineWatches(cur))
+			if err := watch.start(ctx, watcherRoots(cur), o); err != nil {
+				log.WithError(err).Error("reload: restart the old watches")
+			}
+			_ = sd.Ready()
+			continue
+		}
+		svc.SetWatches(watchInfos(next))
+		if err := p.ReleaseOnConfigChange(configFingerprint(next)); err != nil {
+			log.WithError(err).Error("reload: release held files")
+		}
+		cur = next
+		log.WithField("watches", len(next.Watches)).Info("configuration reloaded")
+		_ = sd.Ready()
+	}
+}
+
+// runOnce ends the daemon (stop) once every watch was scanned, nothing waits to settle and no
+// archive or forward work is pending; on a terminal it shows progress meanwhile. Files of a
+// transcripts watch that wait to be referenced (the loose lane) do not keep it running: they
+// are handled by a later run.
+func runOnce(ctx context.Context, stop func(), j *journal.DB, watch *watchRunner, log *logrus.Logger) {
+	tty := isTerminal(os.Stderr)
+	start, _ := j.Counts()
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ws := watch.Stats()
+		scanned := len(ws.Roots) > 0
+		for _, r := range ws.Roots {
+			scanned = scanned && r.Scans > 0
+		}
+		lanes, err := j.LaneCounts()
+		if err != nil {
+			continue
+		}
+		pending := ws.Pending
+		for lane, n := range lanes {
+			if lane != journal.LaneLoose {
+				pending += n
+			}
+		}
+		counts, _ := j.Counts()
+		done := counts[journal.Posted] - start[journal.Posted]
+		held := counts[journal.Held] - start[journal.Held]
+		if tty {
+			fmt.Fprintf(os.Stderr, "\r%s archived %d, held %d, pending %d   ", bar(done, int64(pending)), done, held, pending)
+		}
+		if scanned && pending == 0 {
+			if tty {
+				fmt.Fprintln(os.Stderr)
+			}
+			log.WithFields(logrus.Fields{"archived": done, "held": held}).Info("nothing left to do (--once)")
+			stop()
+			return
+		}
+	}
+}
+
+// bar draws done out of done+pending in 30 cells.
+func bar(done, pending int64) string {
+	total := done + pending
+	filled := 30
+	if total > 0 {
+		filled = int(30 * done / total)
+	}
+	return "[" + strings.Repeat("=", filled) + strings.Repeat(" ", 30-filled) + "]"
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // reportStatus keeps systemd's STATUS= line current with the queue figures.
@@ -178,7 +408,7 @@ func newLogger(c config.Log, out *os.File) (*logrus.Logger, error) {
 	format := c.Format
 	if format == "" || format == "auto" {
 		format = "json"
-		if _, err := unix.IoctlGetTermios(int(out.Fd()), unix.TCGETS); err == nil {
+		if isTerminal(out) {
 			format = "text"
 		}
 	}
@@ -210,6 +440,7 @@ func pipelineWatches(cfg *config.Config) []archive.Watch {
 			Name: cw.Name, Root: cw.Path, Ignore: cw.Ignore, SenderName: cw.Sender.Name, SenderEmail: cw.Sender.Email,
 			InlineImages: cw.InlineImages, Mode: cw.Mode, Forward: cw.Forward,
 			AttachmentWait: cw.AttachmentWait.Std(), UnreferencedAfter: cw.UnreferencedAfter.Std(),
+			After: cw.After, DoneDir: cw.DoneDir, Retention: cw.Retention.Std(),
 		})
 	}
 	return out

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/archivist-project/archivist/archive"
@@ -55,13 +56,15 @@ type WatchInfo struct {
 type Service struct {
 	J          *journal.DB
 	P          Pipeline // nil when the daemon is not running
-	Watches    []WatchInfo
 	Version    string
 	Started    time.Time
 	StaleAfter time.Duration // pending longer than this counts as stale; default 1h
 	// Extra adds daemon-only details to a status (destination health of forwards, watcher
 	// state); nil offline.
 	Extra func(*Status)
+
+	mu      sync.Mutex
+	watches []WatchInfo
 }
 
 // Status is the overview `archivist status` prints.
@@ -133,6 +136,19 @@ type ReportQuery struct {
 	Format string    `json:"format"` // csv (default) or json
 }
 
+// SetWatches replaces the watches the service reports (on start and reload).
+func (s *Service) SetWatches(ws []WatchInfo) {
+	s.mu.Lock()
+	s.watches = ws
+	s.mu.Unlock()
+}
+
+func (s *Service) watchList() []WatchInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.watches
+}
+
 func (s *Service) staleAfter() time.Duration {
 	if s.StaleAfter <= 0 {
 		return time.Hour
@@ -151,7 +167,7 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 		return nil, err
 	}
 	st := &Status{Running: s.P != nil, Version: s.Version, Started: s.Started, Journal: s.J.Path(),
-		Watches: s.Watches, Counts: counts, Lanes: lanes}
+		Watches: s.watchList(), Counts: counts, Lanes: lanes}
 	if s.P != nil {
 		st.Destinations = map[string]archive.Health{"globalrelay": s.P.Health()}
 		jh := s.P.JournalHealth()
@@ -230,7 +246,7 @@ func (s *Service) resolve(ref string) (uint64, error) {
 		return n, nil
 	}
 	if filepath.IsAbs(ref) {
-		for _, w := range s.Watches {
+		for _, w := range s.watchList() {
 			if rel, err := filepath.Rel(w.Path, ref); err == nil && !strings.HasPrefix(rel, "..") {
 				if fp, ok := s.J.Current(w.Name, filepath.ToSlash(rel)); ok {
 					return fp.ID, nil
