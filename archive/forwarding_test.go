@@ -199,3 +199,41 @@ func TestOneDestinationDownDelaysOnlyItself(t *testing.T) {
 		t.Fatalf("%d archive PUTs", n)
 	}
 }
+
+// TestGenesysTranscriptForwardsToItsChat: a Genesys chat log in a transcripts watch is
+// archived as a conversation, and its attachment is forwarded to the chat the log names,
+// with the text that went with it.
+func TestGenesysTranscriptForwardsToItsChat(t *testing.T) {
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour))
+	h.withForwarders("", false)
+	h.po.Watches[0].Forward = []string{"genesys"}
+	h.p = New(h.j, h.client, h.po)
+	h.start(nil)
+	form := append([]byte("%PDF-1.4\n"), make([]byte, 2048-9)...)
+	chat := `{"chatPath": "/chats/0001PaBMYY3600R9", "messages": [
+	 {"from": {"nickname": "Kim", "participantId": "00C1", "type": "Client"}, "index": 1, "type": "Message", "text": "Hello", "timestamp": "2016-07-21 17:21:41+0300"},
+	 {"from": {"id": "00A1", "nickname": "Agent Smith", "type": "Agent"}, "index": 2, "type": "Message", "text": "here is the form",
+	  "attachment": {"id": "DOC-1", "name": "form.pdf", "size": 2048}, "timestamp": "2016-07-21 17:22:30.500+0300"}]}`
+	h.dropAll(map[string][]byte{
+		"chats/c9.genesys.json":            []byte(chat),
+		"chats/attachments/DOC-1/form.pdf": form,
+	})
+	att := h.awaitState(h.record("chats/attachments/DOC-1/form.pdf").ID, journal.Posted)
+	h.awaitState(h.record("chats/c9.genesys.json").ID, journal.Posted)
+	convs := h.conversations()
+	if len(convs) != 1 || len(convs[0].Events) != 2 || convs[0].Events[1].EventType != "File_transfer" ||
+		convs[0].Events[1].Files[0].FileKey != att.FileKey || convs[0].Events[0].Participants[0].DisplayName != "Kim" {
+		t.Fatalf("conversation %+v", convs)
+	}
+	await(t, "attachment forwarded to Genesys", func() bool {
+		r, _ := h.j.Get(att.ID)
+		return r.Forwards["genesys"] != nil && r.Forwards["genesys"].State == journal.ForwardSent
+	})
+	up := h.sb.GenesysUploads()
+	if len(up) != 1 || up[0].ChatID != "0001PaBMYY3600R9" || len(up[0].Texts) != 1 || up[0].Texts[0] != "here is the form" {
+		t.Fatalf("genesys uploads %+v", up)
+	}
+	if n := len(h.sb.GenesysUploads()); n != 1 {
+		t.Fatalf("the transcript itself was forwarded: %d uploads", n)
+	}
+}

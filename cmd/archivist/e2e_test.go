@@ -761,3 +761,31 @@ func TestE2EOperatorCommands(t *testing.T) {
 		t.Errorf("offline reconcile:\n%s", out)
 	}
 }
+
+func TestE2ETranscriptsMode(t *testing.T) {
+	e := newEnv(t, func(_ *sandbox.Options, vars map[string]string) {
+		vars["extra"] = "    mode: transcripts\n    attachment_wait: 20s\n"
+	})
+	report := []byte("%PDF-1.4\nQ3 report\n")
+	e.write("c1/attachments/Q3-report-2023.pdf", report)
+	e.write("c1/c1.transcript.json", []byte(`{"version":1,
+ "conversation":{"id":"c-1","title":"Q3 review","createdAt":"2023-05-24T10:00:00Z"},
+ "participants":[{"id":"jordan","displayName":"Jordan Davies","email":"jordan.davies@greenvaultcapital.com"},
+                 {"id":"lisa","displayName":"Lisa Holmes","email":"lisa.holmes@greenvaultcapital.com"}],
+ "events":[
+  {"id":"m1","time":"2023-05-24T10:05:18Z","type":"message","from":"jordan","text":"see attached"},
+  {"id":"f1","time":"2023-05-24T10:05:20Z","type":"file","from":"jordan","to":["lisa"],
+   "files":[{"path":"attachments/Q3-report-2023.pdf"}],"text":"take a look","systemText":"User shared a file."}]}`))
+	d := e.start()
+	await(t, 30*time.Second, "conversation archived", func() bool { return e.eventCount() == 2 })
+	d.stop()
+	if !e.archived("Q3-report-2023.pdf", report) {
+		t.Fatal("attachment not archived and referenced")
+	}
+	raw := string(e.sb.Conversations()[0].Raw)
+	for _, want := range []string{`"eventType":"Message"`, `"see attached"`, `"userType":"recipient"`, `"User shared a file."`} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("request lacks %s: %s", want, raw)
+		}
+	}
+}
