@@ -8,8 +8,11 @@
 // it stores on disk under Options.Dir and reloads after a restart. Faults (5xx, 429, resets,
 // slow answers, outages) can be injected at random to exercise the pipeline's retries.
 //
-// Each API has its own file (globalrelay.go: token, /v2/files, /v2/conversations) with its
-// own wire structs: the sandbox never imports the clients it checks, so that it reads the
+// Each API has its own file with its own wire structs: globalrelay.go (token, /v2/files,
+// /v2/conversations), salesforce.go (JWT token, /api/v1/interactions, multipart layout and
+// error codes), genesys.go (/api/v2/me/interactions/{id}/attachments, UploadFile) and
+// talkdesk.go (token, upload link, presigned PUT, /attachments/2023-03 with 409 on a name
+// taken); the sandbox never imports the clients it checks, so that it reads the
 // wire format independently. server.go routes, store.go owns the files on disk, faults.go
 // the injected faults, and admin.go the /sandbox/ routes that list what was stored.
 //
