@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"mime"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -106,4 +107,12 @@ func BaseMIME(m string) string {
 		return ""
 	}
 	return mt
+}
+
+// DefaultHTTPClient is the client a destination uses when it is given none: TLS verified,
+// two minutes to wait for an answer's headers, no overall timeout (files can be large).
+func DefaultHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 2 * time.Minute
+	return &http.Client{Transport: tr}
 }

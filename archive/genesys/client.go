@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/archivist-project/archivist/archive/failure"
@@ -61,11 +60,7 @@ var _ forward.Forwarder = (*Client)(nil)
 
 // DefaultHTTPClient is the client used when Options.HTTPClient is nil: TLS verified, two
 // minutes to wait for an answer's headers, no overall timeout.
-func DefaultHTTPClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.ResponseHeaderTimeout = 2 * time.Minute
-	return &http.Client{Transport: tr}
-}
+func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 
 // New checks o and returns a client. It sends nothing.
 func New(o Options) (*Client, error) {

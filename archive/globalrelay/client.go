@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/archivist-project/archivist/archive/failure"
+	"github.com/archivist-project/archivist/archive/oauth"
 )
 
 // MaxFileSize is the largest file Global Relay accepts ("1.0 GB"); PutFile refuses larger
@@ -48,7 +49,7 @@ type Options struct {
 type Client struct {
 	baseURL string
 	http    *http.Client
-	tokens  *tokenSource
+	tokens  *oauth.Cache
 }
 
 // NewHTTPClient returns the client Global Relay needs: HTTP/1.1 only, TLS verified unless
@@ -107,7 +108,7 @@ func New(o Options) (*Client, error) {
 	return &Client{
 		baseURL: base,
 		http:    hc,
-		tokens:  &tokenSource{url: o.TokenURL, credentials: creds, client: hc, now: time.Now},
+		tokens:  newTokenCache(o.TokenURL, creds, hc),
 	}, nil
 }
 
@@ -122,7 +123,7 @@ func checkURL(what, s string) error {
 // Token returns a cached bearer token, fetching one if needed; concurrent callers share one
 // fetch. A failure is a *TokenError, except that ctx's own end is returned as is.
 func (c *Client) Token(ctx context.Context) (string, error) {
-	return c.tokens.get(ctx)
+	return c.tokens.Get(ctx)
 }
 
 // PutFile PUTs size bytes from open() to {BaseURL}/files/{fileKey}. open is called once per
@@ -280,7 +281,7 @@ func firstNonEmpty(s ...string) string {
 // returned to the caller. Transport errors are returned as is; token failures as *TokenError.
 func (c *Client) do(ctx context.Context, newRequest func() (*http.Request, error)) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
-		tok, err := c.tokens.get(ctx)
+		tok, err := c.tokens.Get(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -298,7 +299,7 @@ func (c *Client) do(ctx context.Context, newRequest func() (*http.Request, error
 			return resp, nil
 		}
 		drainClose(resp.Body)
-		c.tokens.invalidate(tok)
+		c.tokens.Invalidate(tok)
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
-	"github.com/archivist-project/archivist/archive/forward/tokencache"
+	"github.com/archivist-project/archivist/archive/oauth"
 )
 
 // MaxFileSize is the largest file forwarded: Salesforce documents "25 MB" without saying
@@ -108,7 +108,7 @@ type Client struct {
 	opts   Options
 	target string // URL + /api/v1/interactions
 	http   *http.Client
-	tokens *tokencache.Cache
+	tokens *oauth.Cache
 	now    func() time.Time
 }
 
@@ -120,11 +120,7 @@ var (
 // DefaultHTTPClient is the client used when Options.HTTPClient is nil: TLS verified, two
 // minutes to wait for an answer's headers, no overall timeout (a 25 MB upload takes as
 // long as it takes; cancel its context instead).
-func DefaultHTTPClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.ResponseHeaderTimeout = 2 * time.Minute
-	return &http.Client{Transport: tr}
-}
+func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 
 // New checks o and returns a client. It sends nothing.
 func New(o Options) (*Client, error) {
@@ -172,7 +168,7 @@ func New(o Options) (*Client, error) {
 		hc = DefaultHTTPClient()
 	}
 	c := &Client{opts: o, target: o.URL + "/api/v1/interactions", http: hc, now: time.Now}
-	c.tokens = tokencache.New(c.fetchToken)
+	c.tokens = oauth.New(c.fetchToken)
 	return c, nil
 }
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
-	"github.com/archivist-project/archivist/archive/forward/tokencache"
+	"github.com/archivist-project/archivist/archive/oauth"
 )
 
 const (
@@ -50,18 +50,14 @@ type Options struct {
 type Client struct {
 	opts   Options
 	http   *http.Client
-	tokens *tokencache.Cache
+	tokens *oauth.Cache
 }
 
 var _ forward.Forwarder = (*Client)(nil)
 
 // DefaultHTTPClient is the client used when Options.HTTPClient is nil: TLS verified, two
 // minutes to wait for an answer's headers, no overall timeout.
-func DefaultHTTPClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.ResponseHeaderTimeout = 2 * time.Minute
-	return &http.Client{Transport: tr}
-}
+func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 
 // New checks o and returns a client. It sends nothing.
 func New(o Options) (*Client, error) {
@@ -90,7 +86,7 @@ func New(o Options) (*Client, error) {
 		hc = DefaultHTTPClient()
 	}
 	c := &Client{opts: o, http: hc}
-	c.tokens = tokencache.New(c.fetchToken)
+	c.tokens = oauth.New(c.fetchToken)
 	return c, nil
 }
 

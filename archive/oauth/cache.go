@@ -1,10 +1,10 @@
-// Package tokencache is the bearer-token cache the forwarding clients share: one cached
-// token per destination, renewed before it is due and after the API rejects it, with
-// concurrent callers sharing a single fetch.
+// Package oauth is how every client of archivist obtains bearer tokens: FetchToken makes the
+// token request (client credentials or a JWT bearer assertion) and reads the reply, and Cache
+// keeps one token per destination, renewed before it is due and after the API rejects it, with
+// concurrent callers sharing a single fetch. Every failure to get a token is a *TokenError.
 //
-// It knows nothing about how a token is obtained (OAuth2 client credentials, JWT bearer):
-// the client passes a Fetch function. It never logs or wraps a token into an error.
-package tokencache
+// It never logs a token or puts one (or a credential) into an error.
+package oauth
 
 import (
 	"context"
