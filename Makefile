@@ -108,3 +108,12 @@ bench-quick:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20x $(BENCHPKGS)
 	$(GO) run ./cmd/archivist-bench --files 500 --big 64MiB --latency-files 20 --latency-interval 100ms \
 		--rescan-files 5000 --journal-records 50000 $(BENCHFLAGS)
+
+# Fuzzing of the transcript parsers (their seed corpora under archive/transcript/testdata run
+# in make test as ordinary tests). FUZZTIME per target.
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz:
+	for target in FuzzNative FuzzGenesys FuzzJSON; do \
+		$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./archive/transcript/ || exit 1; \
+	done

@@ -37,6 +37,11 @@ var (
 	keySchema = []byte("schema")
 )
 
+// initialMmap is the journal's initial memory map. bbolt remaps when the file outgrows it,
+// and a remap waits for every read transaction: starting large avoids remaps while a burst of
+// files grows the journal. It is address space, not memory: untouched pages cost nothing.
+const initialMmap = 256 << 20
+
 // Options tune Open. The zero value is what the daemon uses.
 type Options struct {
 	// Timeout is how long to wait for another process to release the file; zero means 2s.
@@ -67,7 +72,7 @@ func Open(path string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("journal %s: %w", path, err)
 		}
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly, NoSync: o.NoSync})
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly, NoSync: o.NoSync, InitialMmapSize: initialMmap})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("journal %s: %w (is another archivist running?); gave up after %s", path, ErrLocked, o.Timeout)
 	}
