@@ -489,7 +489,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 		if r.State == journal.Held {
 			l.WithField("reason", r.Reason).Warn("file held")
 		} else {
-			l.Info("file discovered")
+			l.Debug("file discovered")
 		}
 	}
 	if len(stored) > 0 {

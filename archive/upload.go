@@ -162,7 +162,7 @@ func (p *Pipeline) commitLoop(in <-chan *pendingCommit) {
 			if err != nil {
 				c.log.WithError(err).Error("file uploaded but the journal commit failed; it will be sent again")
 			} else {
-				c.log.Info("file uploaded")
+				c.log.Debug("file uploaded")
 			}
 			c.done()
 		}
