@@ -313,7 +313,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	jobs := make(chan job)
 	// Workers do not wait for their commit: they hand it to the committer and take the next
 	// file, and the record stays in flight (never dispatched twice) until it is committed.
-	commits := make(chan *pendingCommit, 4*p.o.Workers)
+	commits := make(chan *pendingCommit, 512)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

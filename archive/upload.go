@@ -128,6 +128,9 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 		}}}
 }
 
+// commitLinger is how long the committer waits for more confirmed uploads to join a batch.
+const commitLinger = 20 * time.Millisecond
+
 // pendingCommit is a confirmed upload waiting for its journal commit.
 type pendingCommit struct {
 	change journal.Change
@@ -141,6 +144,10 @@ type pendingCommit struct {
 func (p *Pipeline) commitLoop(in <-chan *pendingCommit) {
 	for c := range in {
 		batch := []*pendingCommit{c}
+		// Every commit rewrites a path of pages in several buckets, whatever its size: on a
+		// busy disk, a few milliseconds' wait for more uploads to join the batch writes far
+		// less than committing each as it comes.
+		linger := time.NewTimer(commitLinger)
 	drain:
 		for len(batch) < 512 {
 			select {
@@ -149,10 +156,11 @@ func (p *Pipeline) commitLoop(in <-chan *pendingCommit) {
 					break drain
 				}
 				batch = append(batch, c)
-			default:
+			case <-linger.C:
 				break drain
 			}
 		}
+		linger.Stop()
 		changes := make([]journal.Change, len(batch))
 		for i, c := range batch {
 			changes[i] = c.change
