@@ -2,11 +2,11 @@ package journal
 
 import (
 	"bytes"
-	"maps"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
