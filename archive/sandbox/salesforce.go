@@ -187,25 +187,10 @@ func (s *Server) sfToken(w http.ResponseWriter, r *http.Request) {
 		log.WithField("status", status).Warn("sandbox: salesforce token refused: " + msg)
 		writeJSON(w, status, map[string]string{"error": code, "error_description": msg})
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		reject(http.StatusBadRequest, "invalid_request", fmt.Sprintf("Content-Type: %q, want application/x-www-form-urlencoded", r.Header.Get("Content-Type")))
+	form, msg := readTokenForm(r, "grant_type", "assertion")
+	if msg != "" {
+		reject(http.StatusBadRequest, "invalid_request", msg)
 		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxTokenRequest+1))
-	if err != nil || len(body) > maxTokenRequest {
-		reject(http.StatusBadRequest, "invalid_request", "body: unreadable or larger than 64 KiB")
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		reject(http.StatusBadRequest, "invalid_request", "body: not a form")
-		return
-	}
-	for name := range form {
-		if name != "grant_type" && name != "assertion" {
-			reject(http.StatusBadRequest, "invalid_request", name+": unexpected form field")
-			return
-		}
 	}
 	if g := form["grant_type"]; len(g) != 1 || g[0] != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
 		reject(http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("grant_type: %q, want urn:ietf:params:oauth:grant-type:jwt-bearer", g))
@@ -867,4 +852,26 @@ func credentialsMatch(got, want string) bool {
 		return got != ""
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// readTokenForm reads an OAuth2 token request's form body, refusing a wrong content type, an
+// oversize or unparsable body, and any field not in allowed. msg says what is wrong, or is "".
+func readTokenForm(r *http.Request, allowed ...string) (form url.Values, msg string) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, fmt.Sprintf("Content-Type: %q, want application/x-www-form-urlencoded", r.Header.Get("Content-Type"))
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxTokenRequest+1))
+	if err != nil || len(body) > maxTokenRequest {
+		return nil, "body: unreadable or larger than 64 KiB"
+	}
+	form, err = url.ParseQuery(string(body))
+	if err != nil {
+		return nil, "body: not a form"
+	}
+	for name := range form {
+		if !slices.Contains(allowed, name) {
+			return nil, name + ": unexpected form field"
+		}
+	}
+	return form, ""
 }

@@ -16,7 +16,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,25 +140,10 @@ func (s *Server) tdToken(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusUnauthorized, "invalid_client", "Authorization: client credentials not accepted")
 		return
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		reject(http.StatusBadRequest, "invalid_request", fmt.Sprintf("Content-Type: %q, want application/x-www-form-urlencoded", r.Header.Get("Content-Type")))
+	form, msg := readTokenForm(r, "grant_type", "scope")
+	if msg != "" {
+		reject(http.StatusBadRequest, "invalid_request", msg)
 		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxTokenRequest+1))
-	if err != nil || len(body) > maxTokenRequest {
-		reject(http.StatusBadRequest, "invalid_request", "body: unreadable or larger than 64 KiB")
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		reject(http.StatusBadRequest, "invalid_request", "body: not a form")
-		return
-	}
-	for name := range form {
-		if name != "grant_type" && name != "scope" {
-			reject(http.StatusBadRequest, "invalid_request", name+": unexpected form field")
-			return
-		}
 	}
 	if g := form["grant_type"]; len(g) != 1 || g[0] != "client_credentials" {
 		reject(http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("grant_type: %q, want client_credentials", g))
