@@ -35,9 +35,9 @@ tidy-check:
 # Drop a file into var/inbox, then `bin/archivist sandbox ls --url http://$(SANDBOX)`.
 run: build
 	@mkdir -p var/inbox var/sandbox && chmod 600 config/examples/quickstart.credentials
-	@$(BIN) sandbox --listen $(SANDBOX) --dir var/sandbox \
+	@setsid $(BIN) sandbox --listen $(SANDBOX) --dir var/sandbox \
 		--credentials-file config/examples/quickstart.credentials --conversation-type quickstart & \
-	sandbox=$$!; trap 'kill $$sandbox 2>/dev/null; wait $$sandbox 2>/dev/null' EXIT INT TERM; \
+	sandbox=$$!; trap 'kill $$sandbox 2>/dev/null; wait $$sandbox 2>/dev/null' EXIT; \
 	echo "archivist: drop files into var/inbox; list what the archive received with:"; \
 	echo "  $(BIN) sandbox ls --url http://$(SANDBOX)"; \
 	$(BIN) run --config config/examples/quickstart.yml
