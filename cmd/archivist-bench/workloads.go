@@ -108,16 +108,11 @@ func (b *bench) rawBaseline(name, path string) (rawResult, error) {
 // events accepted events. It returns the time from the rename to the last accepted event and
 // the daemon's peak RSS over its life.
 func (b *bench) dropAndAwait(name, src string, events int, timeout time.Duration) (time.Duration, int64, error) {
-	dir, err := b.workspace(name)
+	dir, srv, cfg, cleanup, err := b.setup(name, b.opts.settle)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer os.RemoveAll(dir)
-	srv, cfg, err := b.daemonEnv(dir, b.opts.settle)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer srv.stop()
+	defer cleanup()
 	d, err := b.startReady(cfg)
 	if err != nil {
 		return 0, 0, err
@@ -144,6 +139,21 @@ func (b *bench) dropAndAwait(name, src string, events int, timeout time.Duration
 		return 0, 0, err
 	}
 	return last.Sub(start), peak, nil
+}
+
+// setup makes a workspace with a sandbox and a daemon config for workload name; done
+// removes them.
+func (b *bench) setup(name string, settle time.Duration) (dir string, srv *archiveServer, cfg string, done func(), err error) {
+	dir, err = b.workspace(name)
+	if err != nil {
+		return "", nil, "", nil, err
+	}
+	srv, cfg, err = b.daemonEnv(dir, settle)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, "", nil, err
+	}
+	return dir, srv, cfg, func() { srv.stop(); os.RemoveAll(dir) }, nil
 }
 
 // small: many small files dropped at once (one folder renamed into the inbox).
@@ -225,16 +235,11 @@ func (b *bench) big() ([]row, error) {
 // latency: files dropped one at a time into an idle daemon.
 func (b *bench) latency() ([]row, error) {
 	o := b.opts
-	dir, err := b.workspace("latency")
+	dir, srv, cfg, cleanup, err := b.setup("latency", o.settle)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	srv, cfg, err := b.daemonEnv(dir, o.settle)
-	if err != nil {
-		return nil, err
-	}
-	defer srv.stop()
+	defer cleanup()
 	stage := filepath.Join(dir, "stage")
 	if err := writeSmallFiles(stage, o.latencyFiles, 1024, 0); err != nil {
 		return nil, err
@@ -298,16 +303,11 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 // rescan: a daemon start over a tree whose every file is already archived.
 func (b *bench) rescan() ([]row, error) {
 	o := b.opts
-	dir, err := b.workspace("rescan")
+	dir, srv, cfg, cleanup, err := b.setup("rescan", o.settle)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	srv, cfg, err := b.daemonEnv(dir, o.settle)
-	if err != nil {
-		return nil, err
-	}
-	defer srv.stop()
+	defer cleanup()
 	inbox := filepath.Join(dir, "inbox")
 	t := time.Now()
 	if err := writeSmallFiles(inbox, o.rescanFiles, 64, o.rescanPerDir); err != nil {
@@ -367,16 +367,11 @@ func (b *bench) rescan() ([]row, error) {
 // startup: a daemon start over a large journal and an empty watch.
 func (b *bench) startup() ([]row, error) {
 	o := b.opts
-	dir, err := b.workspace("startup")
+	dir, _, cfg, cleanup, err := b.setup("startup", o.settle)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	srv, cfg, err := b.daemonEnv(dir, o.settle)
-	if err != nil {
-		return nil, err
-	}
-	defer srv.stop()
+	defer cleanup()
 	db := filepath.Join(dir, "state", "journal.db")
 	t := time.Now()
 	if err := syntheticJournal(db, o.journalRecords); err != nil {
