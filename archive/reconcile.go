@@ -157,8 +157,7 @@ func (p *Pipeline) reconcileEntry(w Watch, rel string, fi fs.FileInfo, s *Summar
 	if st, ok := statOf(fi); ok {
 		ino = st
 	}
-	if p.j.Known(w.Name, rel, fi.Size(), fi.ModTime(), ino, kind) {
-		fp, _ := p.j.Current(w.Name, rel)
+	if fp, ok := p.j.Current(w.Name, rel); ok && fp.Is(fi.Size(), fi.ModTime(), ino, kind) {
 		r, err := p.j.Get(fp.ID)
 		if err == nil {
 			switch r.State {

@@ -160,6 +160,11 @@ func (f Fingerprint) encode() []byte {
 	return append(b, f.Kind...)
 }
 
+// Is reports whether the fingerprint describes exactly this version.
+func (f Fingerprint) Is(size int64, mtime time.Time, inode uint64, kind string) bool {
+	return f.Size == size && f.ModTime == mtime.UnixNano() && f.Inode == inode && f.Kind == kind
+}
+
 func decodeFingerprint(b []byte) (Fingerprint, bool) {
 	if len(b) < 32 {
 		return Fingerprint{}, false
@@ -194,7 +199,7 @@ func (db *DB) Current(watch, rel string) (Fingerprint, bool) {
 // Known reports whether exactly this version of watch:rel is recorded already.
 func (db *DB) Known(watch, rel string, size int64, mtime time.Time, inode uint64, kind string) bool {
 	fp, ok := db.Current(watch, rel)
-	return ok && fp.Size == size && fp.ModTime == mtime.UnixNano() && fp.Inode == inode && fp.Kind == kind
+	return ok && fp.Is(size, mtime, inode, kind)
 }
 
 // Get returns a copy of record id.
@@ -231,7 +236,7 @@ func (db *DB) Insert(recs []*Record, first []Entry) ([]*Record, error) {
 		records := tx.Bucket(bucketRecords)
 		for i, r := range recs {
 			fp, ok := decodeFingerprint(tx.Bucket(bucketPaths).Get(pathKey(r.Watch, string(r.Path))))
-			if ok && fp.Size == r.Size && fp.ModTime == r.ModTime.UnixNano() && fp.Inode == r.Inode && fp.Kind == r.Kind {
+			if ok && fp.Is(r.Size, r.ModTime, r.Inode, r.Kind) {
 				continue
 			}
 			id, err := records.NextSequence()
