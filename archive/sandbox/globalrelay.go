@@ -158,12 +158,12 @@ func (s *Server) bearer(r *http.Request) string {
 
 // --- files ---
 
-func (s *Server) grPutFile(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.EscapedPath()
-	log := s.log.WithFields(logrus.Fields{"method": r.Method, "path": path})
-	reject := func(status int, code, msg string) {
+// grRejecter returns the function a Global Relay handler refuses a request with: it counts
+// the refusal (and a 401), asks for a bearer token on a 401, logs and answers the JSON error.
+func (s *Server) grRejecter(w http.ResponseWriter, log logrus.FieldLogger, what string, counted func(*Stats)) func(status int, code, msg string) {
+	return func(status int, code, msg string) {
 		s.count(func(st *Stats) {
-			st.PutsRejected++
+			counted(st)
 			if status == http.StatusUnauthorized {
 				st.Unauthorized++
 			}
@@ -171,9 +171,15 @@ func (s *Server) grPutFile(w http.ResponseWriter, r *http.Request) {
 		if status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		}
-		log.WithField("status", status).Warn("sandbox: put refused: " + msg)
+		log.WithField("status", status).Warn("sandbox: " + what + " refused: " + msg)
 		writeError(w, status, code, msg)
 	}
+}
+
+func (s *Server) grPutFile(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.EscapedPath()
+	log := s.log.WithFields(logrus.Fields{"method": r.Method, "path": path})
+	reject := s.grRejecter(w, log, "put", func(st *Stats) { st.PutsRejected++ })
 
 	if why := s.bearer(r); why != "" {
 		reject(http.StatusUnauthorized, "unauthorized", why)
@@ -318,19 +324,7 @@ const epochMillis2000 = 946684800000
 
 func (s *Server) grPostConversation(w http.ResponseWriter, r *http.Request) {
 	log := s.log.WithFields(logrus.Fields{"method": r.Method, "path": grConversationsPath})
-	reject := func(status int, code, msg string) {
-		s.count(func(st *Stats) {
-			st.PostsRejected++
-			if status == http.StatusUnauthorized {
-				st.Unauthorized++
-			}
-		})
-		if status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		}
-		log.WithField("status", status).Warn("sandbox: conversation refused: " + msg)
-		writeError(w, status, code, msg)
-	}
+	reject := s.grRejecter(w, log, "conversation", func(st *Stats) { st.PostsRejected++ })
 
 	if why := s.bearer(r); why != "" {
 		reject(http.StatusUnauthorized, "unauthorized", why)
