@@ -39,6 +39,19 @@ const (
 // attachmentPoll is how often a transcript waiting for its attachments looks again.
 const attachmentPoll = time.Second
 
+// parsedTranscripts keeps the parsed conversations of transcripts that wait for their
+// attachments, by record id. Only the poster's goroutine uses it.
+type parsedTranscripts map[uint64]*transcript.Conversation
+
+// take returns and forgets the parsed conversation of record id, if kept.
+func (m parsedTranscripts) take(id uint64) *transcript.Conversation {
+	c := m[id]
+	delete(m, id)
+	return c
+}
+
+func (m parsedTranscripts) put(id uint64, c *transcript.Conversation) { m[id] = c }
+
 // roleOf is the role a settled file has in watch w.
 func roleOf(w Watch, rel string) string {
 	if w.Mode != ModeTranscripts {
@@ -130,7 +143,10 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 		p.retryLater(id, journal.LaneConv, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
 		return true
 	}
-	conv, err := p.readTranscript(w, r)
+	conv := p.waiting.take(id)
+	if conv == nil {
+		conv, err = p.readTranscript(w, r)
+	}
 	if err != nil {
 		var te *transcript.Error
 		switch {
@@ -157,6 +173,9 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 				failure.Refuse("attachments missing"))
 			return true
 		}
+		// The archived version cannot change: keep it parsed instead of reading, hashing and
+		// parsing it again at every poll.
+		p.waiting.put(id, conv)
 		_ = p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
 			if _, due := r.Due(journal.LaneConv); !due {
 				return nil, journal.ErrSkip
