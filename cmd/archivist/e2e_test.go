@@ -293,8 +293,26 @@ func TestE2EArchiveRestartAndNothingNew(t *testing.T) {
 	// A second restart finds everything known: nothing is sent.
 	d = e.start()
 	await(t, 20*time.Second, "start-up scan", func() bool { return d.logCount("scan done") >= 1 })
-	// Nothing is pending, so nothing can become due later; give a settle period to prove it.
-	time.Sleep(600 * time.Millisecond)
+	// The scan found every file known: nothing was recorded, so nothing settles or comes due
+	// later, and the journal has no pending work.
+	if n := d.logCount("file discovered"); n != 0 {
+		t.Fatalf("restart recorded %d files again", n)
+	}
+	var st struct {
+		Lanes    map[string]int
+		Settling int
+	}
+	if err := json.Unmarshal([]byte(e.cli("status", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Settling != 0 {
+		t.Fatalf("%d files settling after a restart with nothing new", st.Settling)
+	}
+	for lane, n := range st.Lanes {
+		if n != 0 {
+			t.Fatalf("work pending after a restart with nothing new: lane %s has %d", lane, n)
+		}
+	}
 	d.stop()
 	after := e.sb.Stats()
 	if after.Puts != before.Puts || after.Posts != before.Posts {

@@ -137,6 +137,7 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 			for name, h := range p.DestinationHealth() {
 				st.Destinations[name] = h
 			}
+			st.Settling = watch.Stats().Pending
 		}}
 	svc.SetWatches(watchInfos(cfg))
 	socket := controlSocket(cfg)

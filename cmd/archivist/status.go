@@ -51,6 +51,9 @@ func statusCommand(ctx context.Context, args []string) error {
 		lanes = append(lanes, l)
 	}
 	slices.Sort(lanes)
+	if st.Running {
+		fmt.Fprintf(w, "settling  %d files waiting to be complete\n", st.Settling)
+	}
 	fmt.Fprint(w, "queue    ")
 	for _, l := range lanes {
 		fmt.Fprintf(w, " %s %d", l, st.Lanes[l])

@@ -76,6 +76,7 @@ type Status struct {
 	Watches            []WatchInfo               `json:"watches"`
 	Counts             map[journal.State]int64   `json:"counts"`
 	Lanes              map[string]int            `json:"lanes"`
+	Settling           int                       `json:"settling"` // files the watcher waits on to settle (daemon only)
 	Destinations       map[string]archive.Health `json:"destinations,omitempty"`
 	JournalHealth      *archive.Health           `json:"journalHealth,omitempty"`
 	LastReconciliation *archive.Summary          `json:"lastReconciliation,omitempty"`
