@@ -452,6 +452,86 @@ func TestRestartReloads(t *testing.T) {
 	}
 }
 
+// A record cut short by a crash is dropped on restart, the file it described is not stored,
+// and the next record still reads; the same key PUT concurrently counts every put.
+func TestFilesLogTornLineAndConcurrentPuts(t *testing.T) {
+	dir := t.TempDir()
+	e := start(t, sandbox.Options{Dir: dir})
+	tok := e.token()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if a := e.put(tok, "default/w/same.txt", "text/plain", []byte("same")); a.status != 200 {
+				t.Errorf("put same: %d %s", a.status, a.body)
+			}
+			if a := e.put(tok, fmt.Sprintf("default/w/%d/own.txt", i), "text/plain", []byte{byte(i)}); a.status != 200 {
+				t.Errorf("put own: %d %s", a.status, a.body)
+			}
+		})
+	}
+	wg.Wait()
+	if f, ok := e.s.File("default/w/same.txt"); !ok || f.Puts != 8 {
+		t.Fatalf("same key: %+v %v, want 8 puts", f, ok)
+	}
+	log := filepath.Join(dir, "files.jsonl")
+	lf, err := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lf.WriteString(`{"key":"default/w/torn.txt","si`); err != nil {
+		t.Fatal(err)
+	}
+	lf.Close()
+	if files, _, err := sandbox.Load(dir); err != nil || len(files) != 9 {
+		t.Fatalf("Load beside a torn line: %d files, %v", len(files), err)
+	}
+
+	again, err := sandbox.New(sandbox.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := &env{t: t, s: again, dir: dir}
+	if e2.base, err = again.Start(t.Context(), "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	if a := e2.put(e2.token(), "default/w/after.txt", "text/plain", []byte("after")); a.status != 200 {
+		t.Fatalf("put after restart: %d %s", a.status, a.body)
+	}
+	files, _, err := sandbox.Load(dir)
+	if err != nil || len(files) != 10 {
+		t.Fatalf("Load after restart: %d files, %v", len(files), err)
+	}
+	if f, _ := again.File("default/w/same.txt"); f.Puts != 8 {
+		t.Fatalf("same key after restart: %+v", f)
+	}
+}
+
+// A sandbox directory from before files.jsonl keeps its files: meta/<key>@meta.json is read.
+func TestLegacyMetaFiles(t *testing.T) {
+	dir := t.TempDir()
+	key := "default/w/old.txt"
+	for p, b := range map[string]string{
+		"files/" + key:                      "old",
+		"meta/" + key + "@meta.json":        `{"key":"default/w/old.txt","size":3,"contentType":"text/plain","sha256":"x","puts":2}`,
+		"meta/default/w/gone.txt@meta.json": `{"key":"default/w/gone.txt","size":3}`,
+	} {
+		p = filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := sandbox.New(sandbox.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := s.Files(); len(f) != 1 || f[0].Key != key || f[0].Puts != 2 {
+		t.Fatalf("legacy files: %+v", f)
+	}
+}
+
 func TestKeyConflict(t *testing.T) {
 	e := start(t, sandbox.Options{})
 	tok := e.token()

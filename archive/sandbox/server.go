@@ -266,7 +266,11 @@ func (s *Server) FilePath(key string) string {
 }
 
 // Conversations returns the accepted conversation requests in arrival order.
-func (s *Server) Conversations() []Conversation { return s.store.conversations() }
+func (s *Server) Conversations() []Conversation { return s.store.conversations(0) }
+
+// ConversationsAfter returns the accepted conversation requests whose Seq is above seq, in
+// arrival order: what a poller that has seen up to seq has not seen yet.
+func (s *Server) ConversationsAfter(seq int) []Conversation { return s.store.conversations(seq) }
 
 // RevokeTokens forgets every issued token, as if they had all expired: the next API request
 // with one is answered 401. A hook for tests of token renewal.
