@@ -136,11 +136,19 @@ func (w *Watcher) scanRoot(ctx context.Context, r *root) {
 	end := w.now()
 	w.mu.Lock()
 	r.scans++
+	first := r.scans == 1
 	r.lastScan = start
 	r.lastScanDur = end.Sub(start)
 	r.lastScanEnd = end
 	w.mu.Unlock()
-	log.WithField("duration", end.Sub(start)).Debug("scan done")
+	// The first scan of a root is worth an operator's attention (how long start-up took to
+	// see the backlog); the periodic ones are not.
+	l := log.WithField("duration", end.Sub(start))
+	if first {
+		l.Info("scan done")
+	} else {
+		l.Debug("scan done")
+	}
 }
 
 // walk watches and scans directory rel of r and everything below it, adding

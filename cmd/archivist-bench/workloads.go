@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -29,11 +31,12 @@ func verdict(ok bool) *bool { return &ok }
 
 // bench holds the options and the shared parts of one run.
 type bench struct {
-	opts   options
-	binary string
-	self   string // this program, for the raw-put child
-	work   string // parent folder of every workload's folder
-	log    func(format string, args ...any)
+	opts    options
+	binary  string
+	self    string // this program, for the raw-put child
+	work    string // parent folder of every workload's folder
+	trashed int    // folders discarded so far
+	log     func(format string, args ...any)
 }
 
 // quiesce flushes dirty pages (sync(2)) so that the write-back of data written so far, such
@@ -45,10 +48,30 @@ func quiesce() { syscall.Sync() }
 func (b *bench) workspace(name string) (string, error) {
 	quiesce()
 	dir := filepath.Join(b.work, name)
-	if err := os.RemoveAll(dir); err != nil {
+	if err := b.discard(dir); err != nil {
 		return "", err
 	}
 	return dir, os.MkdirAll(dir, 0o755)
+}
+
+// discard moves dir out of the way, into the work folder's trash, which is removed when the
+// whole run is over. Deleting tens of thousands of files between two measured runs would
+// slow the second one down: on ext4 without a journal (as here), the inode allocator skips
+// inodes freed in the last minute or more, one by one, so creating files right after a mass
+// delete can cost several times as much CPU as on a quiet file system. Both the sandbox (one
+// file per PUT) and the daemon's inbox pay that, which made the daemon's run, the second
+// one, look up to twice as slow as it was.
+func (b *bench) discard(dir string) error {
+	trash := filepath.Join(b.work, ".trash")
+	if err := os.MkdirAll(trash, 0o755); err != nil {
+		return err
+	}
+	b.trashed++
+	err := os.Rename(dir, filepath.Join(trash, fmt.Sprintf("%d-%s", b.trashed, filepath.Base(dir))))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // daemonEnv is a sandbox of its own plus a config for the daemon, in dir.
@@ -84,7 +107,7 @@ func (b *bench) rawBaseline(name, path string) (rawResult, error) {
 	if err != nil {
 		return rawResult{}, err
 	}
-	defer os.RemoveAll(dir)
+	defer b.discard(dir)
 	srv, err := startSandbox(filepath.Join(dir, "sandbox"))
 	if err != nil {
 		return rawResult{}, err
@@ -142,7 +165,7 @@ func (b *bench) dropAndAwait(name, src string, events int, timeout time.Duration
 }
 
 // setup makes a workspace with a sandbox and a daemon config for workload name; done
-// removes them.
+// stops the sandbox and discards the workspace.
 func (b *bench) setup(name string, settle time.Duration) (dir string, srv *archiveServer, cfg string, done func(), err error) {
 	dir, err = b.workspace(name)
 	if err != nil {
@@ -150,10 +173,10 @@ func (b *bench) setup(name string, settle time.Duration) (dir string, srv *archi
 	}
 	srv, cfg, err = b.daemonEnv(dir, settle)
 	if err != nil {
-		os.RemoveAll(dir)
+		b.discard(dir)
 		return "", nil, "", nil, err
 	}
-	return dir, srv, cfg, func() { srv.stop(); os.RemoveAll(dir) }, nil
+	return dir, srv, cfg, func() { srv.stop(); b.discard(dir) }, nil
 }
 
 // small: many small files dropped at once (one folder renamed into the inbox).
@@ -163,7 +186,7 @@ func (b *bench) small() ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(data)
+	defer b.discard(data)
 	batch := filepath.Join(data, "batch")
 	t := time.Now()
 	if err := writeSmallFiles(batch, o.files, o.fileSize, 0); err != nil {
@@ -199,7 +222,7 @@ func (b *bench) big() ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(data)
+	defer b.discard(data)
 	file := filepath.Join(data, "big.bin")
 	t := time.Now()
 	if err := writeBigFile(file, o.big); err != nil {
