@@ -109,11 +109,12 @@ bench-quick:
 	$(GO) run ./cmd/archivist-bench --files 500 --big 64MiB --latency-files 20 --latency-interval 100ms \
 		--rescan-files 5000 --journal-records 50000 $(BENCHFLAGS)
 
-# Fuzzing of the transcript parsers (their seed corpora under archive/transcript/testdata run
-# in make test as ordinary tests). FUZZTIME per target.
+# Fuzzing of the transcript parsers and of the journal's record decoding (their seed corpora
+# run in make test as ordinary tests). FUZZTIME per target.
 FUZZTIME ?= 30s
 .PHONY: fuzz
 fuzz:
 	for target in FuzzNative FuzzGenesys FuzzJSON; do \
 		$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./archive/transcript/ || exit 1; \
 	done
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRecord$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./journal/

@@ -11,11 +11,11 @@
 // Buckets:
 //
 //	meta     schema version, state counts
-//	records  id (uint64, big-endian) -> JSON record
+//	records  id (uint64, big-endian) -> record (binary, codec.go; JSON before schema 2)
 //	paths    watch \x00 relpath -> fingerprint of the newest version (id, size, mtime, inode, kind)
 //	due      one sub-bucket per lane: due time (int64 ns, big-endian) ++ id -> empty
 //	keys     fileKey -> id of the first record whose PUT of it was confirmed
-//	audit    id ++ sequence -> JSON entry
+//	audit    id ++ sequence -> entry (binary, codec.go; JSON before schema 2)
 //
 // It does not decide what happens to a file (that is the archive pipeline) and never deletes a
 // record.

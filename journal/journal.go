@@ -3,7 +3,6 @@ package journal
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,8 +14,11 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// SchemaVersion is the layout this code reads and writes.
-const SchemaVersion = 1
+// SchemaVersion is the layout this code writes. It reads every earlier one.
+//
+//	1: records and audit entries as JSON
+//	2: records and audit entries in binary (codec.go); JSON ones are still read
+const SchemaVersion = 2
 
 var (
 	// ErrLocked means another process (usually another archivist) holds the journal file.
@@ -103,7 +105,12 @@ func (db *DB) init(tx *bolt.Tx) error {
 	if meta.Get(keySchema) == nil {
 		return meta.Put(keySchema, u64(SchemaVersion))
 	}
-	return db.checkSchema(tx)
+	if err := db.checkSchema(tx); err != nil {
+		return err
+	}
+	// An older journal is upgraded in place: its values stay as they are, and the new version
+	// number keeps an older archivist, which could not read what this one writes, away.
+	return meta.Put(keySchema, u64(SchemaVersion))
 }
 
 func (db *DB) checkSchema(tx *bolt.Tx) error {
@@ -219,7 +226,7 @@ func getRecord(tx *bolt.Tx, id uint64) (*Record, error) {
 		return nil, fmt.Errorf("record #%d: %w", id, ErrNotFound)
 	}
 	r := new(Record)
-	if err := json.Unmarshal(v, r); err != nil {
+	if err := decodeRecord(v, r); err != nil {
 		return nil, fmt.Errorf("record #%d: %w", id, err)
 	}
 	return r, nil
@@ -352,11 +359,7 @@ func update(tx *bolt.Tx, id uint64, fn func(r *Record) ([]Entry, error)) error {
 // put writes r and brings every index in line with the change from old (nil for a new record).
 func put(tx *bolt.Tx, old, r *Record) error {
 	r.UpdatedAt = time.Now()
-	v, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketRecords).Put(u64(r.ID), v); err != nil {
+	if err := tx.Bucket(bucketRecords).Put(u64(r.ID), encodeRecord(r)); err != nil {
 		return err
 	}
 
@@ -441,14 +444,10 @@ func appendAudit(tx *bolt.Tx, id uint64, e Entry) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	v, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
 	k := make([]byte, 16)
 	binary.BigEndian.PutUint64(k, id)
 	binary.BigEndian.PutUint64(k[8:], seq)
-	return b.Put(k, v)
+	return b.Put(k, encodeEntry(e))
 }
 
 // Audit returns record id's audit trail, oldest first.
@@ -459,7 +458,7 @@ func (db *DB) Audit(id uint64) ([]Entry, error) {
 		prefix := u64(id)
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var e Entry
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := decodeEntry(v, &e); err != nil {
 				return fmt.Errorf("audit of #%d: %w", id, err)
 			}
 			out = append(out, e)
@@ -598,7 +597,7 @@ func (db *DB) Each(fn func(r *Record) bool) error {
 		c := tx.Bucket(bucketRecords).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			r := new(Record)
-			if err := json.Unmarshal(v, r); err != nil {
+			if err := decodeRecord(v, r); err != nil {
 				return fmt.Errorf("record #%d: %w", binary.BigEndian.Uint64(k), err)
 			}
 			if !fn(r) {
@@ -617,8 +616,8 @@ func (db *DB) Check() error {
 		c := tx.Bucket(bucketRecords).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			r := new(Record)
-			if err := json.Unmarshal(v, r); err != nil {
-				return err
+			if err := decodeRecord(v, r); err != nil {
+				return fmt.Errorf("record #%d: %w", binary.BigEndian.Uint64(k), err)
 			}
 			counts[r.State]++
 			for lane, t := range r.Lanes {
