@@ -177,10 +177,18 @@ func (p *Pipeline) commitLoop(in <-chan *pendingCommit) {
 	}
 }
 
+// readBufs are identify's read buffers: the first sniffLen bytes hold the head MIME detection
+// looks at, the rest is the copy buffer for hashing the remainder. Allocating them per file
+// (io.Copy's own 32 KiB buffer included) was most of the daemon's garbage in a burst of small
+// files, and the garbage collector's work a good part of its CPU.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, sniffLen+32<<10); return &b }}
+
 // identify reads f once from the start: SHA-256 of all bytes and MIME type of the first ones.
 func identify(f *os.File, size int64) (sum, mime string, err error) {
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	head, buf := (*bp)[:sniffLen], (*bp)[sniffLen:]
 	h := sha256.New()
-	head := make([]byte, sniffLen)
 	r := io.NewSectionReader(f, 0, size)
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
@@ -188,7 +196,7 @@ func identify(f *os.File, size int64) (sum, mime string, err error) {
 	}
 	head = head[:n]
 	h.Write(head)
-	rest, err := io.Copy(h, r)
+	rest, err := io.CopyBuffer(h, r, buf)
 	if err != nil {
 		return "", "", err
 	}
