@@ -106,7 +106,7 @@ bench:
 # ones to judge by (the settle time dominates short runs).
 bench-quick:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20x $(BENCHPKGS)
-	$(GO) run ./cmd/archivist-bench --files 500 --big 64MiB --latency-files 20 --latency-interval 100ms \
+	$(GO) run ./cmd/archivist-bench --rounds 1 --files 500 --big 64MiB --latency-files 20 --latency-interval 100ms \
 		--rescan-files 5000 --journal-records 50000 $(BENCHFLAGS)
 
 # Fuzzing of the transcript parsers and of the journal's record decoding (their seed corpora

@@ -30,6 +30,8 @@ type options struct {
 	check           bool
 	only            string
 	workers         int
+	rounds          int
+	sandboxDir      string
 	settle          time.Duration
 	files           int
 	fileSize        int
@@ -89,6 +91,8 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.check, "check", false, "exit 3 if a figure misses its target (meaningful at full size only)")
 	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run: small,big,latency,rescan,startup (default: all)")
 	fs.IntVar(&o.workers, "workers", 4, "daemon workers, and PUTs in flight in the raw baseline")
+	fs.IntVar(&o.rounds, "rounds", 3, "small and big files: alternate this many raw and daemon runs and report the medians")
+	fs.StringVar(&o.sandboxDir, "sandbox-dir", "", "`folder` the sandboxes store into (default: inside the work folder, on the same disk)")
 	fs.DurationVar(&o.settle, "settle", 500*time.Millisecond, "the daemon's settle time, in every workload")
 	fs.IntVar(&o.files, "files", 10_000, "small files: how many")
 	fs.IntVar(&o.fileSize, "file-size", 4096, "small files: bytes each")
@@ -114,7 +118,7 @@ func parseOptions(args []string) (options, error) {
 		}
 	}
 	switch {
-	case o.workers < 1, o.files < 1, o.fileSize < 1, o.big < 1, o.latencyFiles < 1, o.rescanFiles < 1, o.rescanPerDir < 1,
+	case o.workers < 1, o.rounds < 1, o.files < 1, o.fileSize < 1, o.big < 1, o.latencyFiles < 1, o.rescanFiles < 1, o.rescanPerDir < 1,
 		o.journalRecords < 1, o.settle <= 0:
 		return o, errors.New("sizes, counts, workers and settle must be positive")
 	}
@@ -169,6 +173,11 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 	}
 	if !o.keep {
 		defer os.RemoveAll(b.work)
+		defer func() {
+			for i := 1; i <= b.sandboxes; i++ {
+				os.RemoveAll(b.sandboxPath(i))
+			}
+		}()
 	}
 	b.binary = o.binary
 	if b.binary == "" {
@@ -196,8 +205,8 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 		rows = append(rows, r...)
 	}
 	fmt.Fprintln(out, machine(b.work))
-	fmt.Fprintf(out, "Settle %s, %d workers (and %d PUTs in flight in the raw baselines). Ratio: figure ÷ baseline for rates, baseline ÷ figure for times.\n\n",
-		o.settle, o.workers, o.workers)
+	fmt.Fprintf(out, "Settle %s, %d workers (and %d PUTs in flight in the raw baselines); small and big files: median of %d alternating raw and daemon runs. Ratio: figure ÷ baseline for rates, baseline ÷ figure for times.\n\n",
+		o.settle, o.workers, o.workers, o.rounds)
 	fmt.Fprintln(out, "| workload | figure | measured | baseline in the same run | ratio | target | result |")
 	fmt.Fprintln(out, "| --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range rows {

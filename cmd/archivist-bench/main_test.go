@@ -26,8 +26,9 @@ func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the daemon several times")
 	}
+	sandboxes := t.TempDir()
 	o := options{
-		work: t.TempDir(), workers: 2, settle: 100 * time.Millisecond,
+		work: t.TempDir(), workers: 2, rounds: 2, sandboxDir: sandboxes, settle: 100 * time.Millisecond,
 		files: 20, fileSize: 512, big: 1 << 20, latencyFiles: 3, latencyInterval: 20 * time.Millisecond,
 		rescanFiles: 200, rescanPerDir: 50, journalRecords: 1000,
 	}
@@ -40,5 +41,11 @@ func TestSmoke(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table has no %q:\n%s", want, out.String())
 		}
+	}
+	if !strings.Contains(progress.String(), "small 2/2: daemon") {
+		t.Errorf("no second round:\n%s", progress.String())
+	}
+	if left, _ := os.ReadDir(sandboxes); len(left) != 0 {
+		t.Errorf("%d sandbox folders left behind in --sandbox-dir", len(left))
 	}
 }
