@@ -128,8 +128,9 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 		}}}
 }
 
-// commitLinger is how long the committer waits for more confirmed uploads to join a batch.
-const commitLinger = 20 * time.Millisecond
+// commitLinger is how long the committer waits for more confirmed uploads to join a batch
+// while uploads are still in flight. With none in flight it commits at once.
+const commitLinger = 50 * time.Millisecond
 
 // pendingCommit is a confirmed upload waiting for its journal commit.
 type pendingCommit struct {
@@ -144,12 +145,13 @@ type pendingCommit struct {
 func (p *Pipeline) commitLoop(in <-chan *pendingCommit) {
 	for c := range in {
 		batch := []*pendingCommit{c}
-		// Every commit rewrites a path of pages in several buckets, whatever its size: on a
-		// busy disk, a few milliseconds' wait for more uploads to join the batch writes far
-		// less than committing each as it comes.
+		// Every commit rewrites a path of pages in several buckets and syncs them, whatever
+		// its size: in a burst, waiting a few tens of milliseconds for more uploads to join
+		// the batch writes and syncs far less than committing each as it comes. A file that
+		// arrives alone (no other upload in flight) is committed at once.
 		linger := time.NewTimer(commitLinger)
 	drain:
-		for len(batch) < 512 {
+		for len(batch) < 512 && (len(in) > 0 || p.uploading()) {
 			select {
 			case c, ok := <-in:
 				if !ok {
@@ -182,6 +184,13 @@ func (p *Pipeline) commitLoop(in <-chan *pendingCommit) {
 // (io.Copy's own 32 KiB buffer included) was most of the daemon's garbage in a burst of small
 // files, and the garbage collector's work a good part of its CPU.
 var readBufs = sync.Pool{New: func() any { b := make([]byte, sniffLen+32<<10); return &b }}
+
+// uploading reports whether a worker holds an upload job, whose commit may follow soon.
+func (p *Pipeline) uploading() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.busy > 0
+}
 
 // identify reads f once from the start: SHA-256 of all bytes and MIME type of the first ones.
 func identify(f *os.File, size int64) (sum, mime string, err error) {
