@@ -54,6 +54,7 @@ func runCommand(ctx context.Context, args []string) error {
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
+	tuneGC(os.Getenv)
 	return run(ctx, *cfgPath, cfg, log, *once)
 }
 
