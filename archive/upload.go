@@ -124,7 +124,7 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 			r.Done(journal.LanePut)
 			p.afterUpload(w, r, now)
 			return []journal.Entry{{Time: now, Step: "put", Lane: journal.LanePut, Result: "ok", FileKey: key, Status: 200,
-				Detail: fmt.Sprintf("%d bytes, %s, sha256 %s, in %s", r.Size, mime, sum, now.Sub(start).Round(time.Millisecond))}}, nil
+				Detail: fmt.Sprintf("%d bytes, %s, in %s", r.Size, mime, now.Sub(start).Round(time.Millisecond))}}, nil
 		}}}
 }
 
