@@ -174,6 +174,11 @@ func (b *bench) dropAndAwait(name, src string, events int, timeout time.Duration
 	if n := d.problems(); n > 0 {
 		b.log("%s: the daemon logged %d warnings or errors:\n%s", name, n, d.tail())
 	}
+	// VmHWM counts the journal's pages the daemon has read through its memory map (clean,
+	// file-backed, reclaimable) with its own memory: log the two apart as they are now.
+	pid := d.cmd.Process.Pid
+	b.log("%s: resident now: %s anonymous (heap, stacks), %s file-backed (mostly the journal's map)",
+		name, mb(procStatus(pid, "RssAnon")), mb(procStatus(pid, "RssFile")))
 	peak, err := d.stop()
 	if err != nil {
 		return 0, 0, err
