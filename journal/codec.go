@@ -188,7 +188,7 @@ func (d *dec) next() (tag, wire int, ok bool) {
 	return int(k >> 3), int(k & 7), true
 }
 
-func (d *dec) varint(wire int) uint64 {
+func (d *dec) uint(wire int) uint64 {
 	if wire != wireVarint {
 		d.fail("wire type %d where a number belongs", wire)
 		return 0
@@ -202,10 +202,8 @@ func (d *dec) varint(wire int) uint64 {
 	return v
 }
 
-func (d *dec) uint(wire int) uint64 { return d.varint(wire) }
-
 func (d *dec) int(wire int) int64 {
-	u := d.varint(wire)
+	u := d.uint(wire)
 	return int64(u>>1) ^ -int64(u&1) // zig-zag, as binary.AppendVarint writes it
 }
 
@@ -248,11 +246,22 @@ func (d *dec) time(wire int) time.Time {
 func (d *dec) skip(wire int) {
 	switch wire {
 	case wireVarint:
-		d.varint(wire)
+		d.uint(wire)
 	case wireBytes:
 		d.bytes(wire)
 	default:
 		d.fail("unknown wire type %d", wire)
+	}
+}
+
+// each calls fn for every field left, in order, and returns the first error.
+func (d *dec) each(fn func(d *dec, tag, wire int)) error {
+	for {
+		tag, w, ok := d.next()
+		if !ok {
+			return d.err
+		}
+		fn(d, tag, w)
 	}
 }
 
@@ -262,16 +271,22 @@ func (d *dec) group(wire int, fn func(g *dec, tag, wire int)) {
 	if d.err != nil {
 		return
 	}
-	for {
-		tag, w, ok := g.next()
-		if !ok {
-			break
-		}
-		fn(&g, tag, w)
+	if err := g.each(fn); err != nil && d.err == nil {
+		d.err = err
 	}
-	if g.err != nil && d.err == nil {
-		d.err = g.err
+}
+
+// decodeValue reads a stored value into v: JSON (written before schema 2) with
+// json.Unmarshal, binary field by field with fn. what names the value in errors.
+func decodeValue(b []byte, what string, v any, fn func(d *dec, tag, wire int)) error {
+	if len(b) > 0 && b[0] == '{' {
+		return json.Unmarshal(b, v)
 	}
+	if len(b) == 0 || b[0] != binaryV1 {
+		return fmt.Errorf("%w: unknown %s encoding", errCorrupt, what)
+	}
+	d := dec{b: b[1:]}
+	return d.each(fn)
 }
 
 // encodeRecord returns the stored form of r.
@@ -343,18 +358,7 @@ func encodeRecord(r *Record) []byte {
 
 // decodeRecord reads a stored record, binary or (written before schema 2) JSON.
 func decodeRecord(b []byte, r *Record) error {
-	if len(b) > 0 && b[0] == '{' {
-		return json.Unmarshal(b, r)
-	}
-	if len(b) == 0 || b[0] != binaryV1 {
-		return fmt.Errorf("%w: unknown record encoding", errCorrupt)
-	}
-	d := dec{b: b[1:]}
-	for {
-		tag, w, ok := d.next()
-		if !ok {
-			break
-		}
+	return decodeValue(b, "record", r, func(d *dec, tag, w int) {
 		switch tag {
 		case rID:
 			r.ID = d.uint(w)
@@ -484,8 +488,7 @@ func decodeRecord(b []byte, r *Record) error {
 		default:
 			d.skip(w)
 		}
-	}
-	return d.err
+	})
 }
 
 // encodeEntry returns the stored form of an audit entry.
@@ -505,18 +508,7 @@ func encodeEntry(en Entry) []byte {
 
 // decodeEntry reads a stored audit entry, binary or (written before schema 2) JSON.
 func decodeEntry(b []byte, en *Entry) error {
-	if len(b) > 0 && b[0] == '{' {
-		return json.Unmarshal(b, en)
-	}
-	if len(b) == 0 || b[0] != binaryV1 {
-		return fmt.Errorf("%w: unknown audit entry encoding", errCorrupt)
-	}
-	d := dec{b: b[1:]}
-	for {
-		tag, w, ok := d.next()
-		if !ok {
-			break
-		}
+	return decodeValue(b, "audit entry", en, func(d *dec, tag, w int) {
 		switch tag {
 		case eTime:
 			en.Time = d.time(w)
@@ -537,6 +529,5 @@ func decodeEntry(b []byte, en *Entry) error {
 		default:
 			d.skip(w)
 		}
-	}
-	return d.err
+	})
 }

@@ -14,7 +14,7 @@ import (
 
 // fill sets every field of the struct v points to, recursively, to a value that is not zero,
 // so that a field the codec forgets shows up as a difference after the round trip.
-func fill(t *testing.T, v reflect.Value, seed *int) {
+func fill(t testing.TB, v reflect.Value, seed *int) {
 	t.Helper()
 	*seed++
 	n := *seed
@@ -206,7 +206,7 @@ func TestSchema1JournalIsReadAndUpgraded(t *testing.T) {
 func FuzzDecodeRecord(f *testing.F) {
 	seed := 0
 	var full Record
-	fill(&testing.T{}, reflect.ValueOf(&full).Elem(), &seed)
+	fill(f, reflect.ValueOf(&full).Elem(), &seed)
 	f.Add(encodeRecord(&full))
 	f.Add(encodeRecord(&Record{ID: 1, Watch: "w", Path: "p", Lanes: map[string]time.Time{LanePut: time.Unix(1, 2)}}))
 	f.Add([]byte(`{"id":1,"path":{"b64":"/w=="}}`))
