@@ -742,23 +742,15 @@ func openRecordLog[T any](dir string) (*recordLog[T], error) {
 // receive streams at most limit bytes of r into a temporary file and fills up's size,
 // sha and tmp. More than limit bytes is errTooLarge.
 func (l *recordLog[T]) receive(r io.Reader, limit int64, up *receivedFile) error {
-	tmp, err := os.CreateTemp(filepath.Join(l.dir, "tmp"), "upload-*")
+	name, n, sha, err := receiveTemp(filepath.Join(l.dir, "tmp"), r, limit+1)
 	if err != nil {
 		return err
 	}
-	up.tmp = tmp.Name()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, limit+1))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
+	up.tmp = name
 	if n > limit {
 		return errTooLarge
 	}
-	up.size, up.sha = n, hex.EncodeToString(h.Sum(nil))
+	up.size, up.sha = n, sha
 	return nil
 }
 
@@ -810,19 +802,7 @@ func (l *recordLog[T]) write(seq int, v T) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Join(l.dir, "tmp"), "record-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(b)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(l.dir, "records", fmt.Sprintf("%06d.json", seq)))
+	return writeAtomic(filepath.Join(l.dir, "tmp"), filepath.Join(l.dir, "records", fmt.Sprintf("%06d.json", seq)), b)
 }
 
 // all returns a copy of the records in order.

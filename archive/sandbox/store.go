@@ -151,18 +151,12 @@ func Load(dir string) ([]File, []Conversation, error) {
 		return nil, nil, err
 	}
 	// A key's last record wins, and the log is newer than the legacy files.
-	latest := make(map[string]int, len(files)+len(logged))
-	var all []File
+	latest := make(map[string]File, len(files)+len(logged))
 	for _, f := range append(files, logged...) {
-		if i, ok := latest[f.Key]; ok {
-			all[i] = f
-			continue
-		}
-		latest[f.Key] = len(all)
-		all = append(all, f)
+		latest[f.Key] = f
 	}
 	files = files[:0]
-	for _, f := range all {
+	for _, f := range latest {
 		// Only files whose bytes are in place and match the record count as stored.
 		fi, err := os.Stat(filepath.Join(dir, filesDir, filepath.FromSlash(f.Key)))
 		if err == nil && fi.Mode().IsRegular() && fi.Size() == f.Size {
@@ -273,17 +267,9 @@ func (st *store) keyLock(key string) *sync.Mutex {
 // putFile streams exactly size bytes of body into a temporary file, then moves it and its
 // metadata into place. The same key again replaces the file and counts another put.
 func (st *store) putFile(key, contentType string, size int64, body io.Reader) (File, error) {
-	tmp, err := os.CreateTemp(filepath.Join(st.dir, tmpDir), "put-*")
-	if err != nil {
-		return File{}, err
-	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(body, size))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	tmp, n, sum, err := receiveTemp(filepath.Join(st.dir, tmpDir), body, size)
 	if err == nil && n != size {
+		os.Remove(tmp)
 		err = errShortBody
 	}
 	if err != nil {
@@ -292,16 +278,17 @@ func (st *store) putFile(key, contentType string, size int64, body io.Reader) (F
 		}
 		return File{}, err
 	}
+	defer os.Remove(tmp) // no-op once renamed
 
 	kl := st.keyLock(key)
 	kl.Lock()
 	defer kl.Unlock()
-	if err := placeFile(tmp.Name(), st.filePath(key)); err != nil {
+	if err := placeFile(tmp, st.filePath(key)); err != nil {
 		return File{}, err
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	f := File{Key: key, Size: n, ContentType: contentType, SHA256: hex.EncodeToString(h.Sum(nil)), Puts: 1, LastPut: time.Now().UTC()}
+	f := File{Key: key, Size: n, ContentType: contentType, SHA256: sum, Puts: 1, LastPut: time.Now().UTC()}
 	if old, ok := st.byKey[key]; ok {
 		f.Puts = old.Puts + 1
 	}
@@ -310,6 +297,25 @@ func (st *store) putFile(key, contentType string, size int64, body io.Reader) (F
 	}
 	st.byKey[key] = f
 	return f, nil
+}
+
+// receiveTemp streams at most limit bytes of r into a new temporary file in dir, hashing
+// them as they pass. On error the file is removed again.
+func receiveTemp(dir string, r io.Reader, limit int64) (name string, n int64, sha string, err error) {
+	f, err := os.CreateTemp(dir, "upload-*")
+	if err != nil {
+		return "", 0, "", err
+	}
+	h := sha256.New()
+	n, err = io.Copy(io.MultiWriter(f, h), io.LimitReader(r, limit))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", n, "", err
+	}
+	return f.Name(), n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // placeFile renames src to dst, creating dst's directories; a file/directory clash between
@@ -333,21 +339,22 @@ func placeFile(src, dst string) error {
 	return nil
 }
 
-// writeAtomic writes b to a temporary file and renames it to dst.
-func (st *store) writeAtomic(dst string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Join(st.dir, tmpDir), "meta-*")
+// writeAtomic writes b to a temporary file in tmp and renames it to dst, so that a reader
+// never sees dst half written.
+func writeAtomic(tmp, dst string, b []byte) error {
+	f, err := os.CreateTemp(tmp, "write-*")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(b)
-	if cerr := tmp.Close(); err == nil {
+	defer os.Remove(f.Name()) // no-op once renamed
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return err
 	}
-	return placeFile(tmp.Name(), dst)
+	return os.Rename(f.Name(), dst)
 }
 
 // missing returns the keys that are not stored.
@@ -378,7 +385,7 @@ func (st *store) addConversation(raw []byte, events int, reconciliationID string
 	if err != nil {
 		return Conversation{}, err
 	}
-	if err := st.writeAtomic(filepath.Join(st.dir, convDir, fmt.Sprintf("%06d.json", c.Seq)), b); err != nil {
+	if err := writeAtomic(filepath.Join(st.dir, tmpDir), filepath.Join(st.dir, convDir, fmt.Sprintf("%06d.json", c.Seq)), b); err != nil {
 		return Conversation{}, err
 	}
 	st.seq = c.Seq
