@@ -83,7 +83,7 @@ type Options struct {
 	TokenURL   string
 	ClientID   string          // the connected app's consumer key: the assertion's iss
 	Username   string          // the user the token is issued for: the assertion's sub
-	PrivateKey *rsa.PrivateKey // signs the assertion (RS256); see LoadPrivateKey
+	PrivateKey *rsa.PrivateKey // signs the assertion (RS256); config.ParsePrivateKey reads it
 	// Audience is the assertion's aud, the login host: https://login.salesforce.com, or
 	// https://test.salesforce.com for a sandbox org.
 	Audience string
@@ -146,7 +146,7 @@ func New(o Options) (*Client, error) {
 	if o.PrivateKey == nil {
 		problems = append(problems, "no private key")
 	}
-	if !ValidOrgID(o.OrgID) {
+	if n := len(o.OrgID); n != 15 && n != 18 { // config.ValidOrgID checks the letters
 		problems = append(problems, fmt.Sprintf("org id %q: want 15 or 18 letters and digits", o.OrgID))
 	}
 	if len(o.ChannelAddress) > maxChannelAddress {
@@ -170,20 +170,6 @@ func New(o Options) (*Client, error) {
 	c := &Client{opts: o, target: o.URL + "/api/v1/interactions", http: hc, now: time.Now}
 	c.tokens = oauth.New(c.fetchToken)
 	return c, nil
-}
-
-// ValidOrgID reports whether id looks like a Salesforce org id: 15 (case-sensitive) or 18
-// (case-insensitive) letters and digits.
-func ValidOrgID(id string) bool {
-	if len(id) != 15 && len(id) != 18 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func checkURL(s string) error {
