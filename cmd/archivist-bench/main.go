@@ -31,6 +31,7 @@ type options struct {
 	only            string
 	workers         int
 	rounds          int
+	diskRounds      int
 	sandboxDir      string
 	settle          time.Duration
 	files           int
@@ -56,6 +57,13 @@ var workloads = []struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "spawn" { // the launcher of measured processes; see spawn.go
+		if err := spawnCommand(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "archivist-bench spawn:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "raw-put" { // the baseline child; see rawput.go
 		if err := rawPutCommand(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "archivist-bench raw-put:", err)
@@ -91,7 +99,8 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.check, "check", false, "exit 3 if a figure misses its target (meaningful at full size only)")
 	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run: small,big,latency,rescan,startup (default: all)")
 	fs.IntVar(&o.workers, "workers", 4, "daemon workers, and PUTs in flight in the raw baseline")
-	fs.IntVar(&o.rounds, "rounds", 3, "small and big files: alternate this many raw and daemon runs and report the medians")
+	fs.IntVar(&o.rounds, "rounds", 3, "small and big files: alternate this many null, raw and daemon runs against the memory sandbox and report the medians")
+	fs.IntVar(&o.diskRounds, "disk-rounds", 1, "small and big files: then this many rounds against the disk sandbox, as rows of their own (0: none)")
 	fs.StringVar(&o.sandboxDir, "sandbox-dir", "", "`folder` the sandboxes store into (default: inside the work folder, on the same disk)")
 	fs.DurationVar(&o.settle, "settle", 500*time.Millisecond, "the daemon's settle time, in every workload")
 	fs.IntVar(&o.files, "files", 10_000, "small files: how many")
@@ -118,7 +127,7 @@ func parseOptions(args []string) (options, error) {
 		}
 	}
 	switch {
-	case o.workers < 1, o.rounds < 1, o.files < 1, o.fileSize < 1, o.big < 1, o.latencyFiles < 1, o.rescanFiles < 1, o.rescanPerDir < 1,
+	case o.workers < 1, o.rounds < 1, o.diskRounds < 0, o.files < 1, o.fileSize < 1, o.big < 1, o.latencyFiles < 1, o.rescanFiles < 1, o.rescanPerDir < 1,
 		o.journalRecords < 1, o.settle <= 0:
 		return o, errors.New("sizes, counts, workers and settle must be positive")
 	}
@@ -161,6 +170,7 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 	if b.self, err = os.Executable(); err != nil {
 		return 0, err
 	}
+	launcher = b.self
 	if o.work == "" {
 		if b.work, err = os.MkdirTemp("", "archivist-bench-"); err != nil {
 			return 0, err
@@ -205,8 +215,8 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 		rows = append(rows, r...)
 	}
 	fmt.Fprintln(out, machine(b.work))
-	fmt.Fprintf(out, "Settle %s, %d workers (and %d PUTs in flight in the raw baselines); small and big files: median of %d alternating raw and daemon runs. Ratio: figure ÷ baseline for rates, baseline ÷ figure for times.\n\n",
-		o.settle, o.workers, o.workers, o.rounds)
+	fmt.Fprintf(out, "Settle %s, %d workers (and %d PUTs in flight in the raw baselines); small and big files: median of %d rounds of null, raw and daemon runs against the memory sandbox, then %d against the disk sandbox. Ratio: figure ÷ baseline for rates, baseline ÷ figure for times. Memory is read from outside every measured process: VmHWM from /proc while it runs, maxrss from wait4.\n\n",
+		o.settle, o.workers, o.workers, o.rounds, o.diskRounds)
 	fmt.Fprintln(out, "| workload | figure | measured | baseline in the same run | ratio | target | result |")
 	fmt.Fprintln(out, "| --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range rows {
