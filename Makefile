@@ -96,7 +96,7 @@ BENCHPKGS  := ./journal/ ./archive/ ./archive/filekey/ ./archive/globalrelay/
 BENCHTIME  ?= 1s
 BENCHFLAGS ?=
 
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick bench-scale
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) $(BENCHPKGS)
@@ -108,6 +108,13 @@ bench-quick:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20x $(BENCHPKGS)
 	$(GO) run ./cmd/archivist-bench --rounds 1 --files 500 --big 64MiB --latency-files 20 --latency-interval 100ms \
 		--rescan-files 5000 --journal-records 50000 $(BENCHFLAGS)
+
+# Cost as the years pass: 1,000,000 archived files in the tree and the journal (about 4 GB of
+# small files and 1M inodes in $$TMPDIR; SCALEFILES to change): start-up, full rescans, idle
+# memory, `archivist status`, journal bytes per file. Takes several minutes.
+SCALEFILES ?= 1000000
+bench-scale:
+	$(GO) run ./cmd/archivist-bench --only scale --scale-files $(SCALEFILES) $(BENCHFLAGS)
 
 # Fuzzing of the transcript parsers and of the journal's record decoding (their seed corpora
 # run in make test as ordinary tests). FUZZTIME per target.

@@ -129,6 +129,7 @@ type daemon struct {
 
 	mu     sync.Mutex
 	first  map[string]logLine // first line of each msg
+	last   map[string]logLine // last line of each msg
 	counts map[string]int     // lines per msg
 	levels map[string]int     // lines per level
 	lines  []string           // the last lines, for error reports
@@ -152,7 +153,7 @@ func (m measure) String() string {
 }
 
 func startDaemon(binary, config string) (*daemon, error) {
-	d := &daemon{done: make(chan struct{}), first: map[string]logLine{}, counts: map[string]int{}, levels: map[string]int{}}
+	d := &daemon{done: make(chan struct{}), first: map[string]logLine{}, last: map[string]logLine{}, counts: map[string]int{}, levels: map[string]int{}}
 	cmd := newSpawn(binary, "run", "--config", config)
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -193,6 +194,7 @@ func (d *daemon) read(r io.Reader) {
 		if _, ok := d.first[msg]; !ok {
 			d.first[msg] = logLine{at: now, fields: v}
 		}
+		d.last[msg] = logLine{at: now, fields: v}
 		d.counts[msg]++
 		d.levels[level]++
 		if level != "info" && level != "debug" || len(d.lines) < 50 {
@@ -222,6 +224,27 @@ func (d *daemon) await(msg string, timeout time.Duration) (logLine, error) {
 			return logLine{}, fmt.Errorf("daemon did not log %q within %s:\n%s", msg, timeout, d.tail())
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// awaitCount waits until msg was logged n times and returns the n-th line (or a later one,
+// if several arrived between two polls).
+func (d *daemon) awaitCount(msg string, n int, timeout time.Duration) (logLine, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		d.mu.Lock()
+		l, got := d.last[msg], d.counts[msg]
+		d.mu.Unlock()
+		if got >= n {
+			return l, nil
+		}
+		if d.exited() {
+			return logLine{}, fmt.Errorf("daemon exited (%v) after logging %q %d times of %d:\n%s", d.waitErr, msg, got, n, d.tail())
+		}
+		if time.Now().After(deadline) {
+			return logLine{}, fmt.Errorf("daemon logged %q %d times of %d within %s:\n%s", msg, got, n, timeout, d.tail())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -42,6 +42,7 @@ type options struct {
 	rescanFiles     int
 	rescanPerDir    int
 	journalRecords  int
+	scaleFiles      int
 }
 
 // workloads in the order they run.
@@ -54,6 +55,7 @@ var workloads = []struct {
 	{"latency", (*bench).latency},
 	{"rescan", (*bench).rescan},
 	{"startup", (*bench).startup},
+	{"scale", (*bench).scale}, // only with --only scale: make bench-scale
 }
 
 func main() {
@@ -97,7 +99,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.work, "work", "", "`folder` for the data (default: a new folder in $TMPDIR, removed at the end)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder")
 	fs.BoolVar(&o.check, "check", false, "exit 3 if a figure misses its target (meaningful at full size only)")
-	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run: small,big,latency,rescan,startup (default: all)")
+	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run: small,big,latency,rescan,startup,scale (default: all but scale)")
 	fs.IntVar(&o.workers, "workers", 4, "daemon workers, and PUTs in flight in the raw baseline")
 	fs.IntVar(&o.rounds, "rounds", 3, "small and big files: alternate this many null, raw and daemon runs against the memory sandbox and report the medians")
 	fs.IntVar(&o.diskRounds, "disk-rounds", 1, "small and big files: then this many rounds against the disk sandbox, as rows of their own (0: none)")
@@ -111,6 +113,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.rescanFiles, "rescan-files", 100_000, "rescan: files already archived")
 	fs.IntVar(&o.rescanPerDir, "rescan-per-dir", 1000, "rescan: files per folder")
 	fs.IntVar(&o.journalRecords, "journal-records", 1_000_000, "start-up: records in the journal")
+	fs.IntVar(&o.scaleFiles, "scale-files", 1_000_000, "scale: files in the tree and the journal, all archived")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -128,7 +131,7 @@ func parseOptions(args []string) (options, error) {
 	}
 	switch {
 	case o.workers < 1, o.rounds < 1, o.diskRounds < 0, o.files < 1, o.fileSize < 1, o.big < 1, o.latencyFiles < 1, o.rescanFiles < 1, o.rescanPerDir < 1,
-		o.journalRecords < 1, o.settle <= 0:
+		o.journalRecords < 1, o.scaleFiles < 1, o.settle <= 0:
 		return o, errors.New("sizes, counts, workers and settle must be positive")
 	}
 	return o, nil
@@ -202,7 +205,7 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 
 	var rows []row
 	for _, w := range workloads {
-		if o.only != "" && !strings.Contains(","+o.only+",", ","+w.name+",") {
+		if o.only != "" && !strings.Contains(","+o.only+",", ","+w.name+",") || o.only == "" && w.name == "scale" {
 			continue
 		}
 		t := time.Now()
