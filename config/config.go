@@ -33,6 +33,7 @@ type Config struct {
 	Control      Control                `yaml:"control"`
 	Reconcile    Reconcile              `yaml:"reconcile"`
 	Metrics      Metrics                `yaml:"metrics"`
+	StatusPage   StatusPage             `yaml:"status_page"`
 	// Warnings are non-fatal findings for the caller to log, such as a credentials file
 	// that group or others can read. Validate recomputes them.
 	Warnings []string `yaml:"-"`
@@ -278,6 +279,7 @@ func (c *Config) resolve(dir string) {
 			w.DoneDir = w.Path + ".done"
 		}
 	}
+	c.StatusPage.resolve(dir)
 	for name, d := range c.Destinations {
 		d.resolve(dir)
 		c.Destinations[name] = d

@@ -73,6 +73,7 @@ func (c *Config) Validate() error {
 	c.validateDestinations(p)
 	c.validateWatches(p)
 	c.Reconcile.validate(p, "reconcile")
+	c.StatusPage.validate(p, "status_page")
 	if c.Metrics.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 			p.add("metrics.listen", "%q is not host:port: %v", c.Metrics.Listen, err)

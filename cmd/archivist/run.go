@@ -27,6 +27,7 @@ import (
 	"github.com/archivist-project/archivist/archive/salesforce"
 	"github.com/archivist-project/archivist/archive/talkdesk"
 	"github.com/archivist-project/archivist/cmd/archivist/control"
+	"github.com/archivist-project/archivist/cmd/archivist/statuspage"
 	"github.com/archivist-project/archivist/config"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/systemd"
@@ -147,6 +148,10 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 	if cfg.Metrics.Listen != "" {
 		go serveMetrics(ctx, cfg.Metrics.Listen, m, log)
 	}
+	pageDone, err := startStatusPage(ctx, cfg, svc, j, log)
+	if err != nil {
+		return err
+	}
 	stopCron, err := scheduleReconcile(ctx, cfg, p, log)
 	if err != nil {
 		return err
@@ -169,7 +174,7 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 	_ = sd.Stopping()
 	werr := watch.stop()
 	cerr := <-controlDone
-	if err := errors.Join(perr, werr, cerr); err != nil {
+	if err := errors.Join(perr, werr, cerr, <-pageDone); err != nil {
 		return err
 	}
 	log.Info("archivist stopped")
@@ -182,6 +187,23 @@ func upMap(h map[string]archive.Health) map[string]bool {
 		out[name] = v.Up
 	}
 	return out
+}
+
+// startStatusPage binds the status page (status_page.listen) and serves it until ctx ends;
+// the channel yields its end. Off, the channel yields nil at once.
+func startStatusPage(ctx context.Context, cfg *config.Config, svc *control.Service, j *journal.DB, log *logrus.Logger) (<-chan error, error) {
+	done := make(chan error, 1)
+	if cfg.StatusPage.Listen == "" {
+		done <- nil
+		return done, nil
+	}
+	page, err := statuspage.Listen(cfg.StatusPage, statuspage.Options{Source: svc, Records: j})
+	if err != nil {
+		return nil, err
+	}
+	log.WithField("url", page.URL()).Info("status page")
+	go func() { done <- page.Serve(ctx) }()
+	return done, nil
 }
 
 // serveMetrics serves /metrics on a TCP address (loopback, normally) until ctx ends.

@@ -397,3 +397,6 @@ func reportRow(r *journal.Record) []string {
 		r.SHA256, r.MIME, r.FileKey, string(r.State), r.Reason, ts(r.DiscoveredAt), ts(r.UploadedAt), ts(r.PostedAt),
 		r.RequestID, dup, strings.Join(fwd, " ")}
 }
+
+// ItemOf is the queue's view of a record, for other views of the journal (the status page).
+func ItemOf(r *journal.Record) Item { return itemOf(r) }
