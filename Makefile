@@ -116,6 +116,15 @@ SCALEFILES ?= 1000000
 bench-scale:
 	$(GO) run ./cmd/archivist-bench --only scale --scale-files $(SCALEFILES) $(BENCHFLAGS)
 
+# The status page in a real headless Chromium (Debian's chromium package, installed here when
+# missing): every page rendered and checked, a screenshot of each kept in ARTIFACTS.
+ARTIFACTS ?= $(CURDIR)/var/artifacts
+.PHONY: test-browser
+test-browser:
+	bash .ci/install-packages chromium fonts-dejavu-core
+	ARCHIVIST_CHROMIUM="$$(command -v chromium)" ARCHIVIST_ARTIFACTS="$(ARTIFACTS)" \
+		$(GO) test -count=1 -run '^TestBrowser$$' -v ./cmd/archivist/statuspage/
+
 # Fuzzing of the transcript parsers and of the journal's record decoding (their seed corpora
 # run in make test as ordinary tests). FUZZTIME per target.
 FUZZTIME ?= 30s
