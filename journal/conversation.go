@@ -119,36 +119,10 @@ type Chunk struct {
 // after it does.
 func (db *DB) CommitChunk(c Chunk, now time.Time) error {
 	err := db.write(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketConversations)
-		if err != nil {
+		if err := addToLedger(tx, c, now); err != nil {
 			return err
 		}
-		conv := &Conversation{Watch: c.Watch, ID: c.Conv}
-		if v := b.Get(convKey(c.Watch, c.Conv)); v != nil {
-			if err := json.Unmarshal(v, conv); err != nil {
-				return err
-			}
-		}
-		if len(c.Digests) != len(c.EventIDs) {
-			return fmt.Errorf("%d digests for %d events", len(c.Digests), len(c.EventIDs))
-		}
-		if conv.Sent == nil {
-			conv.Sent = map[string][]string{}
-		}
-		for i, id := range c.EventIDs {
-			if !slices.Contains(conv.Sent[id], c.Digests[i]) {
-				conv.Sent[id] = append(conv.Sent[id], c.Digests[i])
-			}
-		}
-		conv.Requests = append(conv.Requests, ConvRequest{Time: now, RequestID: c.RequestID, Events: len(c.EventIDs), Transcript: c.Transcript})
-		v, err := json.Marshal(conv)
-		if err != nil {
-			return err
-		}
-		if err := b.Put(convKey(c.Watch, c.Conv), v); err != nil {
-			return err
-		}
-		err = update(tx, c.Transcript, func(r *Record) ([]Entry, error) {
+		err := update(tx, c.Transcript, func(r *Record) ([]Entry, error) {
 			if r.Conversation == "" {
 				r.Conversation, r.Events, r.EventsPosted = c.Conv, c.Total, c.Before
 			}
@@ -201,6 +175,37 @@ func (db *DB) CommitChunk(c Chunk, now time.Time) error {
 		return fmt.Errorf("journal: commit chunk of conversation %s: %w", c.Conv, err)
 	}
 	return nil
+}
+
+// addToLedger records chunk c's events (id and digest) and request in its conversation.
+func addToLedger(tx *bolt.Tx, c Chunk, now time.Time) error {
+	if len(c.Digests) != len(c.EventIDs) {
+		return fmt.Errorf("%d digests for %d events", len(c.Digests), len(c.EventIDs))
+	}
+	b, err := tx.CreateBucketIfNotExists(bucketConversations)
+	if err != nil {
+		return err
+	}
+	conv := &Conversation{Watch: c.Watch, ID: c.Conv}
+	if v := b.Get(convKey(c.Watch, c.Conv)); v != nil {
+		if err := json.Unmarshal(v, conv); err != nil {
+			return err
+		}
+	}
+	if conv.Sent == nil {
+		conv.Sent = map[string][]string{}
+	}
+	for i, id := range c.EventIDs {
+		if !slices.Contains(conv.Sent[id], c.Digests[i]) {
+			conv.Sent[id] = append(conv.Sent[id], c.Digests[i])
+		}
+	}
+	conv.Requests = append(conv.Requests, ConvRequest{Time: now, RequestID: c.RequestID, Events: len(c.EventIDs), Transcript: c.Transcript})
+	v, err := json.Marshal(conv)
+	if err != nil {
+		return err
+	}
+	return b.Put(convKey(c.Watch, c.Conv), v)
 }
 
 // LegacyMatch reports whether the ids c holds without digests (Posted) stand for the events of
