@@ -125,8 +125,6 @@ type Pipeline struct {
 	now        func() time.Time
 
 	dests map[string]*destination // forwarding destinations by name
-
-	waiting parsedTranscripts // transcripts waiting for attachments, parsed (poster goroutine only)
 }
 
 // New returns a pipeline over journal j that archives through gr.
@@ -161,7 +159,6 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 		putting:    map[uint64]bool{},
 		wakeUpload: make(chan struct{}, 1),
 		putSlots:   make(chan struct{}, o.Workers),
-		waiting:    parsedTranscripts{},
 		wakePost:   make(chan struct{}, 1),
 		now:        time.Now,
 	}

@@ -16,6 +16,8 @@
 //	due      one sub-bucket per lane: due time (int64 ns, big-endian) ++ id -> empty
 //	keys     fileKey -> id of the first record whose PUT of it was confirmed
 //	audit    id ++ sequence -> entry (binary, codec.go; JSON before schema 2)
+//	conversations  watch \x00 conversation id -> the ledger of accepted events: ids and content digests (JSON)
+//	claims   what waiting or held transcripts reference and still miss (claims.go)
 //
 // It does not decide what happens to a file (that is the archive pipeline) and never deletes a
 // record.

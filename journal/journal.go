@@ -441,7 +441,8 @@ func put(tx *bolt.Tx, old, r *Record) error {
 			}
 		}
 	}
-	return nil
+	// Transcripts' claims on their attachments (claims.go).
+	return claimsOnPut(tx, old, r)
 }
 
 func appendAudit(tx *bolt.Tx, id uint64, e Entry) error {
