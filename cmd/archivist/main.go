@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -34,6 +35,8 @@ func commands() []command {
 		{"retry", "put a held file (or --all-held) back to work", retryCommand},
 		{"reconcile", "compare disk with the journal now; requeue what is missing", reconcileCommand},
 		{"report", "chain-of-custody report of files discovered in a period (CSV or JSON)", reportCommand},
+		{"keygen", "make an Ed25519 key pair for signing reports", keygenCommand},
+		{"verify-report", "check a signed report on any machine, without the journal", verifyReportCommand},
 		{"sandbox", "serve the built-in emulator of the remote APIs (or list what it stored)", sandboxCommand},
 		{"version", "print the version", versionCommand},
 	}
@@ -118,15 +121,50 @@ func newFlagSet(name, usage string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args, turning flag errors into usage errors.
+// parseFlags parses args, turning flag errors into usage errors. Flags may come before,
+// between or after the positional arguments ("show 4 --config X"), as in most CLIs; "--"
+// ends the flags.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return usageError{err}
 	}
 	return nil
+}
+
+// flagsFirst reorders args so that the flags come before the positional arguments, which is
+// the only order package flag parses. A flag's value stays with it: "--config X" is two
+// arguments unless the flag is boolean or written "--config=X".
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			positional = append(positional, args[i+1:]...)
+			i = len(args)
+		case len(a) > 1 && a[0] == '-':
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if strings.Contains(name, "=") {
+				continue
+			}
+			if f := fs.Lookup(name); f != nil && !isBoolFlag(f) && i+1 < len(args) {
+				i++
+				flags = append(flags, args[i])
+			}
+		default:
+			positional = append(positional, a)
+		}
+	}
+	return append(append(flags, "--"), positional...)
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 func versionCommand(ctx context.Context, args []string) error {
