@@ -163,6 +163,7 @@ func New(o Options) (*Client, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("salesforce %s: %s", o.Name, strings.Join(problems, "; "))
 	}
+	registerKey(o.PrivateKey)
 	hc := o.HTTPClient
 	if hc == nil {
 		hc = DefaultHTTPClient()

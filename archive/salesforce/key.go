@@ -7,7 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/archivist-project/archivist/archive/redact"
 )
+
+// registerKey registers the key's material with package redact, in the encodings a key file
+// holds (PKCS#1 and PKCS#8), whether or not it was read by ParsePrivateKey.
+func registerKey(k *rsa.PrivateKey) {
+	der := [][]byte{x509.MarshalPKCS1PrivateKey(k)}
+	if b, err := x509.MarshalPKCS8PrivateKey(k); err == nil {
+		der = append(der, b)
+	}
+	redact.PrivateKey(nil, der...)
+}
 
 // maxKeyFile bounds a private key file: an RSA key in PEM is a few KiB.
 const maxKeyFile = 64 << 10
@@ -40,6 +52,7 @@ func ParsePrivateKey(b []byte) (*rsa.PrivateKey, error) {
 	if block == nil {
 		return nil, errors.New("no PEM block: want an RSA private key in PEM (PKCS#1 or PKCS#8)")
 	}
+	redact.PrivateKey(b, block.Bytes) // its text can never be echoed, in whole or by line
 	if _, encrypted := block.Headers["DEK-Info"]; encrypted {
 		return nil, errors.New("the private key is encrypted; store it unencrypted with restrictive permissions")
 	}
