@@ -88,4 +88,3 @@ func TestE2EEchoedSecretsReachNoLogJournalOrCommand(t *testing.T) {
 		}
 	}
 }
-
