@@ -108,7 +108,7 @@ func (r *Redactor) Credential(s string) {
 // PrivateKey registers the material of a PEM private key: its base64 body whole and line
 // by line, and the base64 of its PKCS#1 and PKCS#8 encodings as they are written to a file.
 func (r *Redactor) PrivateKey(pemText []byte, der ...[]byte) {
-	var lines []string
+	var body []string
 	inBlock := false
 	for l := range strings.SplitSeq(string(pemText), "\n") {
 		l = strings.TrimSpace(l)
@@ -117,25 +117,23 @@ func (r *Redactor) PrivateKey(pemText []byte, der ...[]byte) {
 			inBlock = true
 		case strings.HasPrefix(l, "-----END"):
 			inBlock = false
-		case inBlock && len(l) >= minPart && !strings.Contains(l, ":"):
-			lines = append(lines, l)
+		case inBlock && len(l) >= minPart && !strings.Contains(l, ":"): // not a header
+			body = append(body, l)
 		}
 	}
+	wholes := []string{strings.Join(body, "")}
 	for _, d := range der {
 		b64 := base64.StdEncoding.EncodeToString(d)
-		for len(b64) > 64 {
-			lines = append(lines, b64[:64])
-			b64 = b64[64:]
+		wholes = append(wholes, b64)
+		for ; len(b64) > 64; b64 = b64[64:] {
+			body = append(body, b64[:64])
 		}
 		if len(b64) >= minPart {
-			lines = append(lines, b64)
+			body = append(body, b64)
 		}
 	}
-	for _, l := range lines {
+	for _, l := range append(body, wholes...) {
 		r.Secret(l)
-	}
-	if len(lines) > 0 {
-		r.Secret(strings.Join(lines, ""))
 	}
 }
 
