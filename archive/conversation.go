@@ -256,7 +256,7 @@ func (p *Pipeline) postChunks(ctx context.Context, w Watch, r *journal.Record, l
 				p.hold(r, l, fmt.Sprintf("archive refused events %s of conversation %s: %v", ch.span(), conv.ID, err), err)
 				return true
 			default:
-				until := p.gate.failed(p.now(), err)
+				until := p.gate.failed(admittedAt(ctx), p.now(), err)
 				l.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).Warn("event post failed; archive paused until then")
 				p.retryLater(r.ID, journal.LaneConv, err, until)
 				return false

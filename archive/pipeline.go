@@ -214,6 +214,21 @@ func (p *Pipeline) JournalHealth() Health { return p.jgate.health(p.now()) }
 type admission struct {
 	n             int
 	probe, jprobe bool
+	at            time.Time // when it was given: a failure of its requests is judged by it (gate.failed)
+}
+
+// admittedKey is the context key of the time a request was admitted by the gates.
+type admittedKey struct{}
+
+// withAdmitted records in ctx when the gates admitted the requests made under it.
+func withAdmitted(ctx context.Context, at time.Time) context.Context {
+	return context.WithValue(ctx, admittedKey{}, at)
+}
+
+// admittedAt is when the requests of ctx were admitted; zero if not recorded.
+func admittedAt(ctx context.Context) time.Time {
+	at, _ := ctx.Value(admittedKey{}).(time.Time)
+	return at
 }
 
 // admit asks the journal's gate, then the archive's, how many of want requests may start now,
@@ -230,7 +245,7 @@ func (p *Pipeline) admit(now time.Time, want int) (admission, time.Time) {
 		}
 		return admission{}, retryAt
 	}
-	return admission{n: m, probe: probe, jprobe: jprobe}, time.Time{}
+	return admission{n: m, probe: probe, jprobe: jprobe, at: now}, time.Time{}
 }
 
 // release ends the probes an admission carried.
@@ -258,7 +273,8 @@ func (p *Pipeline) journalResult(err error) error {
 		p.jgate.succeeded()
 		return nil
 	}
-	until := p.jgate.failed(p.now(), err)
+	now := p.now()
+	until := p.jgate.failed(now, now, err)
 	p.log.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).
 		Error("journal write failed; new work paused until it succeeds again (nothing is marked done that was not committed)")
 	return err
@@ -324,7 +340,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		go func() {
 			defer workers.Done()
 			for j := range jobs {
-				c := p.upload(work, j.id)
+				c := p.upload(withAdmitted(work, j.at), j.id)
 				p.mu.Lock()
 				p.busy--
 				p.mu.Unlock()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +23,7 @@ import (
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/oauth"
+	"github.com/archivist-project/archivist/archive/redact"
 )
 
 // MaxFileSize is the largest file forwarded: Salesforce documents "25 MB" without saying
@@ -163,6 +166,7 @@ func New(o Options) (*Client, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("salesforce %s: %s", o.Name, strings.Join(problems, "; "))
 	}
+	registerKey(o.PrivateKey)
 	hc := o.HTTPClient
 	if hc == nil {
 		hc = DefaultHTTPClient()
@@ -455,4 +459,22 @@ func parseAPIError(b []byte) parsedError {
 func drainClose(body io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
 	_ = body.Close()
+}
+
+// registerKey registers the key's material with package redact in the encodings a key file
+// holds (PKCS#1 and PKCS#8, as DER and as PEM text, whole and by line), so that no echo of
+// it reaches an error, the journal or a log line. The key is parsed by config, which imports
+// no client and no redactor, so the client registers it.
+func registerKey(k *rsa.PrivateKey) {
+	if k == nil {
+		return
+	}
+	der := [][]byte{x509.MarshalPKCS1PrivateKey(k)}
+	if b, err := x509.MarshalPKCS8PrivateKey(k); err == nil {
+		der = append(der, b)
+	}
+	redact.PrivateKey(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der[0]}), der...)
+	if len(der) > 1 {
+		redact.PrivateKey(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der[1]}))
+	}
 }

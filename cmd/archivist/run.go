@@ -24,6 +24,7 @@ import (
 	"github.com/archivist-project/archivist/archive/genesys"
 	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/archive/metrics"
+	"github.com/archivist-project/archivist/archive/redact"
 	"github.com/archivist-project/archivist/archive/salesforce"
 	"github.com/archivist-project/archivist/archive/talkdesk"
 	"github.com/archivist-project/archivist/cmd/archivist/control"
@@ -424,6 +425,7 @@ func reportStatus(ctx context.Context, sd *systemd.Notifier, j *journal.DB, p *a
 func newLogger(c config.Log, out *os.File) (*logrus.Logger, error) {
 	log := logrus.New()
 	log.SetOutput(out)
+	log.AddHook(redact.Hook{}) // no secret in any form reaches a log line
 	level, err := logrus.ParseLevel(c.Level)
 	if err != nil {
 		return nil, fmt.Errorf("log.level: %w", err)
