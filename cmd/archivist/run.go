@@ -45,11 +45,11 @@ func runCommand(ctx context.Context, args []string) error {
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
-		return err
+		return configError{err}
 	}
 	log, err := newLogger(cfg.Log, os.Stderr)
 	if err != nil {
-		return err
+		return configError{err}
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
