@@ -104,14 +104,14 @@ func TestUnitExposure(t *testing.T) {
 }
 
 // daemonSyscalls are the system calls the daemon was seen to make under strace (archiving
-// files into the sandbox, reload, shutdown), plus those its control socket, metrics listener
-// and `after: move|delete` need. None may be refused by the unit's SystemCallFilter= lines.
+// files into the sandbox, reload, shutdown), plus those its control socket, metrics listener,
+// `after: move|delete` and journal entries too big for a datagram (memfd_create) need. None may be refused by the unit's SystemCallFilter= lines.
 var daemonSyscalls = strings.Fields(`
 	read write close openat openat2 newfstatat fstat statx getdents64 pread64 pwrite64 lseek
 	fdatasync fsync ftruncate flock fcntl ioctl mmap munmap madvise mprotect brk
 	inotify_init1 inotify_add_watch inotify_rm_watch epoll_create1 epoll_ctl epoll_pwait eventfd2
 	socket connect bind listen accept4 getsockopt setsockopt getsockname getpeername
-	sendto sendmsg recvfrom recvmsg shutdown
+	sendto sendmsg recvfrom recvmsg shutdown memfd_create
 	renameat renameat2 unlinkat mkdirat fchmod fchmodat utimensat
 	clone clone3 futex sched_getaffinity sched_yield nanosleep clock_gettime clock_nanosleep
 	prlimit64 prctl getrandom rt_sigaction rt_sigprocmask rt_sigreturn sigaltstack tgkill

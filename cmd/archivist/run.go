@@ -30,6 +30,7 @@ import (
 	"github.com/archivist-project/archivist/config"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/systemd"
+	"github.com/archivist-project/archivist/systemd/journald"
 	"github.com/archivist-project/archivist/watcher"
 )
 
@@ -398,7 +399,8 @@ func reportStatus(ctx context.Context, sd *systemd.Notifier, j *journal.DB, p *a
 	}
 }
 
-// newLogger builds the logger: text on a terminal, JSON otherwise, unless the config says.
+// newLogger builds the logger: text on a terminal, the journal's native protocol when out is
+// the stream systemd connected to the journal, JSON otherwise, unless the config says.
 func newLogger(c config.Log, out *os.File) (*logrus.Logger, error) {
 	log := logrus.New()
 	log.SetOutput(out)
@@ -409,6 +411,11 @@ func newLogger(c config.Log, out *os.File) (*logrus.Logger, error) {
 	log.SetLevel(level)
 	format := c.Format
 	if format == "" || format == "auto" {
+		if journald.IsStream(out) {
+			log.SetFormatter(&journald.Formatter{Identifier: "archivist"})
+			log.SetOutput(journald.NewWriter(out))
+			return log, nil
+		}
 		format = "json"
 		if isTerminal(out) {
 			format = "text"
