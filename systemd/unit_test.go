@@ -211,6 +211,25 @@ func TestSysusersCreatesTheUser(t *testing.T) {
 	}
 }
 
+// The group is the operator group of the control socket, so it must exist before any user
+// is added to it, and be the service user's primary group.
+func TestSysusersCreatesTheOperatorGroup(t *testing.T) {
+	sysusers := requireTool(t, "systemd-sysusers")
+	root := t.TempDir()
+	passwd := runSysusers(t, sysusers, "sysusers.d/archivist.conf", root)
+	group, err := os.ReadFile(filepath.Join(root, "etc", "group"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := regexp.MustCompile(`(?m)^archivist:x:(\d+):`).FindStringSubmatch(string(group))
+	if g == nil {
+		t.Fatalf("group has no archivist group:\n%s", group)
+	}
+	if !regexp.MustCompile(`(?m)^archivist:x:\d+:` + g[1] + `:`).MatchString(passwd) {
+		t.Errorf("the archivist user's primary group is not archivist (gid %s):\n%s", g[1], passwd)
+	}
+}
+
 // runSysusers applies conf (or, if conf is "", what the root's sysusers.d folders hold) to a
 // scratch root and returns the passwd file it wrote there.
 func runSysusers(t *testing.T, sysusers, conf string, root ...string) string {
