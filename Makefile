@@ -43,7 +43,7 @@ run: build
 	$(BIN) run --config config/examples/quickstart.yml
 
 clean:
-	rm -rf bin var
+	rm -rf bin var dist
 
 # Installation as a systemd service (see systemd/README.md). DESTDIR stages into a folder (for
 # packages); PREFIX is where the files end up on the target system, and the installed unit's
@@ -86,6 +86,30 @@ uninstall:
 	      "$(DESTDIR)$(ARCHIVIST_DOCDIR)/systemd.md" \
 	      "$(DESTDIR)$(ARCHIVIST_DOCDIR)/archivist.yml.example"
 	rmdir "$(DESTDIR)$(ARCHIVIST_DOCDIR)" 2>/dev/null || true
+
+# The Debian package (systemd/deb/nfpm.yaml): a static binary, the unit, the sysusers.d entry,
+# /etc/archivist/archivist.yml as a conffile and the docs, into DEB_DIR. nfpm runs with
+# `go run` at a pinned version, so it stays out of the daemon's go.mod. DEB_VERSION is the
+# tag (v0.1.0 -> 0.1.0) on a tagged commit, else a pre-release of 0.1.0 naming the commit.
+# `make test-deb` builds it, installs it into a scratch root with dpkg and runs the binary.
+NFPM           ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+DEB_DIR        ?= dist
+DEB_ARCH       ?= $(shell $(GO) env GOARCH)
+DEB_VERSION    ?= $(shell v=$$(git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null | sed 's/^v//'); \
+	[ -n "$$v" ] && echo "$$v" || echo "0.1.0~git$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
+DEB_MAINTAINER ?= The archivist authors <maintainers@archivist.invalid>
+DEB_BINARY     ?= bin/deb/archivist
+
+.PHONY: deb test-deb
+
+deb:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEB_ARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o "$(DEB_BINARY)" ./cmd/archivist
+	@mkdir -p "$(DEB_DIR)"
+	DEB_VERSION='$(DEB_VERSION)' DEB_ARCH='$(DEB_ARCH)' DEB_MAINTAINER='$(DEB_MAINTAINER)' DEB_BINARY='$(DEB_BINARY)' \
+		$(NFPM) package --config systemd/deb/nfpm.yaml --packager deb --target "$(DEB_DIR)/"
+
+test-deb:
+	$(GO) test -count=1 -run '^TestDebPackage$$' -v ./systemd/
 
 # Benchmarks (docs/benchmarks.md); never part of `make test`. First the Go benchmarks of the
 # hot pieces (journal commits, hashing and MIME detection, fileKeys, event encoding), then

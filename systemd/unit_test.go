@@ -104,14 +104,14 @@ func TestUnitExposure(t *testing.T) {
 }
 
 // daemonSyscalls are the system calls the daemon was seen to make under strace (archiving
-// files into the sandbox, reload, shutdown), plus those its control socket, metrics listener
-// and `after: move|delete` need. None may be refused by the unit's SystemCallFilter= lines.
+// files into the sandbox, reload, shutdown), plus those its control socket, metrics listener,
+// `after: move|delete` and journal entries too big for a datagram (memfd_create) need. None may be refused by the unit's SystemCallFilter= lines.
 var daemonSyscalls = strings.Fields(`
 	read write close openat openat2 newfstatat fstat statx getdents64 pread64 pwrite64 lseek
 	fdatasync fsync ftruncate flock fcntl ioctl mmap munmap madvise mprotect brk
 	inotify_init1 inotify_add_watch inotify_rm_watch epoll_create1 epoll_ctl epoll_pwait eventfd2
 	socket connect bind listen accept4 getsockopt setsockopt getsockname getpeername
-	sendto sendmsg recvfrom recvmsg shutdown
+	sendto sendmsg recvfrom recvmsg shutdown memfd_create
 	renameat renameat2 unlinkat mkdirat fchmod fchmodat utimensat
 	clone clone3 futex sched_getaffinity sched_yield nanosleep clock_gettime clock_nanosleep
 	prlimit64 prctl getrandom rt_sigaction rt_sigprocmask rt_sigreturn sigaltstack tgkill
@@ -208,6 +208,25 @@ func TestSysusersCreatesTheUser(t *testing.T) {
 	passwd := runSysusers(t, sysusers, "sysusers.d/archivist.conf")
 	if !regexp.MustCompile(`(?m)^archivist:x:\d+:\d+:archivist compliance archiver:/var/lib/archivist:\S*nologin$`).MatchString(passwd) {
 		t.Errorf("passwd has no archivist system user:\n%s", passwd)
+	}
+}
+
+// The group is the operator group of the control socket, so it must exist before any user
+// is added to it, and be the service user's primary group.
+func TestSysusersCreatesTheOperatorGroup(t *testing.T) {
+	sysusers := requireTool(t, "systemd-sysusers")
+	root := t.TempDir()
+	passwd := runSysusers(t, sysusers, "sysusers.d/archivist.conf", root)
+	group, err := os.ReadFile(filepath.Join(root, "etc", "group"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := regexp.MustCompile(`(?m)^archivist:x:(\d+):`).FindStringSubmatch(string(group))
+	if g == nil {
+		t.Fatalf("group has no archivist group:\n%s", group)
+	}
+	if !regexp.MustCompile(`(?m)^archivist:x:\d+:` + g[1] + `:`).MatchString(passwd) {
+		t.Errorf("the archivist user's primary group is not archivist (gid %s):\n%s", g[1], passwd)
 	}
 }
 

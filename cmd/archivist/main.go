@@ -73,6 +73,9 @@ func realMain(args []string, stderr io.Writer) int {
 		case errors.As(err, new(usageError)):
 			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
 			return 2
+		case errors.As(err, new(configError)):
+			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
+			return exConfig
 		default:
 			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
 			return 1

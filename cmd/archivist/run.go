@@ -32,6 +32,7 @@ import (
 	"github.com/archivist-project/archivist/config"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/systemd"
+	"github.com/archivist-project/archivist/systemd/journald"
 	"github.com/archivist-project/archivist/watcher"
 )
 
@@ -47,11 +48,11 @@ func runCommand(ctx context.Context, args []string) error {
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
-		return err
+		return configError{err}
 	}
 	log, err := newLogger(cfg.Log, os.Stderr)
 	if err != nil {
-		return err
+		return configError{err}
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
@@ -421,7 +422,8 @@ func reportStatus(ctx context.Context, sd *systemd.Notifier, j *journal.DB, p *a
 	}
 }
 
-// newLogger builds the logger: text on a terminal, JSON otherwise, unless the config says.
+// newLogger builds the logger: text on a terminal, the journal's native protocol when out is
+// the stream systemd connected to the journal, JSON otherwise, unless the config says.
 func newLogger(c config.Log, out *os.File) (*logrus.Logger, error) {
 	log := logrus.New()
 	log.SetOutput(out)
@@ -433,6 +435,11 @@ func newLogger(c config.Log, out *os.File) (*logrus.Logger, error) {
 	log.SetLevel(level)
 	format := c.Format
 	if format == "" || format == "auto" {
+		if journald.IsStream(out) {
+			log.SetFormatter(&journald.Formatter{Identifier: "archivist"})
+			log.SetOutput(journald.NewWriter(out))
+			return log, nil
+		}
 		format = "json"
 		if isTerminal(out) {
 			format = "text"

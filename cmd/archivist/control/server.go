@@ -15,7 +15,8 @@ import (
 	"github.com/archivist-project/archivist/journal"
 )
 
-// Serve serves svc on the unix socket at path (mode 0600) until ctx ends. A stale socket file
+// Serve serves svc on the unix socket at path (mode 0660 with group OperatorGroup when that
+// group exists, else 0600: see setSocketAccess) until ctx ends. A stale socket file
 // left by a crash is replaced; a socket another daemon answers on is not. metrics, if not
 // nil, is served at /metrics.
 func Serve(ctx context.Context, path string, svc *Service, metrics http.Handler) error {
@@ -28,7 +29,7 @@ func Serve(ctx context.Context, path string, svc *Service, metrics http.Handler)
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	if _, err := setSocketAccess(path, lookupGroup); err != nil {
 		ln.Close()
 		return fmt.Errorf("control socket: %w", err)
 	}
