@@ -72,6 +72,7 @@ func (c *Config) Validate() error {
 	c.Retry.validate(p, "retry")
 	c.validateDestinations(p)
 	c.validateWatches(p)
+	c.validateOverlaps(p) // after the watches and destinations: it compares their paths
 	c.Reconcile.validate(p, "reconcile")
 	if c.Metrics.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
@@ -242,23 +243,6 @@ func (c *Config) validateWatches(p *problems) {
 		}
 		first[w.Name] = i
 	}
-	// Two watches over the same files would archive each file twice, under two names.
-	for i := range c.Watches {
-		for j := range i {
-			a, b := c.Watches[j].Path, c.Watches[i].Path
-			if a == "" || b == "" {
-				continue
-			}
-			switch {
-			case a == b:
-				p.warn(fmt.Sprintf("watches[%d].path", i), "%s is also watches[%d].path; its files will be archived twice", b, j)
-			case isWithin(a, b):
-				p.warn(fmt.Sprintf("watches[%d].path", i), "%s is inside watches[%d].path (%s); its files will be archived twice", b, j, a)
-			case isWithin(b, a):
-				p.warn(fmt.Sprintf("watches[%d].path", j), "%s is inside watches[%d].path (%s); its files will be archived twice", a, i, b)
-			}
-		}
-	}
 }
 
 // isWithin reports whether path sub is below dir; both are clean and absolute.
@@ -302,9 +286,6 @@ func (w *Watch) validate(p *problems, key string) {
 	}
 	if w.Retention < 0 {
 		p.add(key+".retention", "must not be negative, got %v", w.Retention)
-	}
-	if w.After == "move" && w.Path != "" && w.DoneDir != "" && (w.DoneDir == w.Path || isWithin(w.Path, w.DoneDir)) {
-		p.add(key+".done_dir", "%q is inside the watch folder; moved files would be archived again", w.DoneDir)
 	}
 	switch {
 	case w.Name == "":
