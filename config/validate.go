@@ -29,8 +29,9 @@ var watchNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 
 // problems collects what Validate finds, so that it reports everything at once.
 type problems struct {
-	errs     []error
-	warnings []string
+	errs      []error
+	warnings  []string
+	noSecrets bool // leave the secret files alone: see LoadWithoutSecrets
 }
 
 func (p *problems) add(key, format string, args ...any) {
@@ -59,7 +60,7 @@ func checkRange[T cmp.Ordered](p *problems, key string, v, lo, hi T) {
 // checking the file means reading it, and recomputes Warnings. It does not apply defaults
 // or resolve relative paths: Parse does that before calling it.
 func (c *Config) Validate() error {
-	p := new(problems)
+	p := &problems{noSecrets: c.noSecrets}
 	if c.Journal == "" {
 		p.add("journal", "required")
 	}
@@ -173,6 +174,9 @@ func readSecretFile(p *problems, key, name string) (string, bool) {
 func readPrivateFile(p *problems, key, name string) ([]byte, bool) {
 	if name == "" {
 		p.add(key, "required")
+		return nil, false
+	}
+	if p.noSecrets {
 		return nil, false
 	}
 	name = CredentialPath(filepath.Base(name), name)
