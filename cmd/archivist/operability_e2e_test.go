@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -62,5 +63,91 @@ func TestE2EControlSocketPathHoldingAFileIsLeftAlone(t *testing.T) {
 	}
 	if b, err := os.ReadFile(path); err != nil || string(b) != "not a socket" {
 		t.Fatalf("the file at the socket's path changed: %q, %v", b, err)
+	}
+}
+
+// cliFails runs an archivist command that must fail within limit and returns its stderr.
+func (e *env) cliFails(limit time.Duration, args ...string) string {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append(args[:1:1], append([]string{"--config", e.config}, args[1:]...)...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		e.t.Fatalf("archivist %v still waited after %s", args, limit)
+	}
+	if err == nil {
+		e.t.Fatalf("archivist %v succeeded; stderr:\n%s", args, stderr.String())
+	}
+	return stderr.String()
+}
+
+// Operator commands against a stopped (SIGSTOP) daemon give up after --timeout and say the
+// daemon does not answer, instead of hanging.
+func TestE2ECommandsGiveUpOnAStoppedDaemon(t *testing.T) {
+	e := newEnv(t)
+	e.write("a.txt", []byte("archived before the stop"))
+	d := e.start()
+	await(t, 20*time.Second, "a.txt archived", func() bool { return e.archived("a.txt", []byte("archived before the stop")) })
+	if err := d.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer d.cmd.Process.Signal(syscall.SIGCONT)
+	sock := filepath.Join(filepath.Dir(e.journal), "control.sock")
+	for _, args := range [][]string{
+		{"status"}, {"queue"}, {"show", "1"}, {"report"}, {"retry", "1"}, {"reconcile"},
+	} {
+		out := e.cliFails(15*time.Second, append([]string{args[0], "--timeout", "1s"}, args[1:]...)...)
+		if !strings.Contains(out, "the daemon at "+sock+" does not answer") {
+			t.Errorf("archivist %v: %s", args, out)
+		}
+	}
+	// The default is bounded too.
+	if out := e.cliFails(30*time.Second, "status"); !strings.Contains(out, "does not answer (nothing within 10s") {
+		t.Errorf("archivist status: %s", out)
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.cli("reconcile"); !strings.Contains(out, "1 archived") {
+		t.Errorf("reconcile after SIGCONT:\n%s", out)
+	}
+	d.stop()
+}
+
+// Commands that only read need no credentials: with the credentials file gone (or not
+// readable by the operator), status, queue, show and report still work, with the daemon and
+// without it.
+func TestE2EReadOnlyCommandsNeedNoCredentials(t *testing.T) {
+	e := newEnv(t)
+	e.write("a.txt", []byte("archived with the credentials"))
+	d := e.start()
+	await(t, 20*time.Second, "a.txt archived", func() bool { return e.archived("a.txt", []byte("archived with the credentials")) })
+	if err := os.Remove(filepath.Join(e.dir, "gr.credentials")); err != nil {
+		t.Fatal(err)
+	}
+	check := func(running bool) {
+		t.Helper()
+		if out := e.cli("status"); running == strings.Contains(out, "NOT running") {
+			t.Errorf("status (daemon running: %v):\n%s", running, out)
+		}
+		if out := e.cli("queue", "--all"); !strings.Contains(out, "a.txt") {
+			t.Errorf("queue --all:\n%s", out)
+		}
+		if out := e.cli("show", "teams:a.txt"); !strings.Contains(out, "posted") {
+			t.Errorf("show:\n%s", out)
+		}
+		if out := e.cli("report"); !strings.Contains(out, "a.txt") {
+			t.Errorf("report:\n%s", out)
+		}
+	}
+	check(true)
+	d.stop()
+	check(false)
+	// Commands that change things still load the whole config.
+	if out := e.cliFails(15*time.Second, "retry", "1"); !strings.Contains(out, "credentials_file") {
+		t.Errorf("retry without credentials: %s", out)
 	}
 }

@@ -12,6 +12,7 @@ import (
 func reportCommand(ctx context.Context, args []string) error {
 	fs := newFlagSet("report", "[--config FILE] [--since DATE] [--until DATE] [--format csv|json] [--output FILE]")
 	cfgPath := configFlag(fs)
+	timeout := timeoutFlag(fs)
 	since := fs.String("since", "", "files discovered at or after this date or RFC 3339 time")
 	until := fs.String("until", "", "files discovered before this date or RFC 3339 time")
 	format := fs.String("format", "csv", "csv or json (one object per line)")
@@ -30,7 +31,7 @@ func reportCommand(ctx context.Context, args []string) error {
 	if *format != "csv" && *format != "json" {
 		return usageError{fmt.Errorf("--format %q: want csv or json", *format)}
 	}
-	api, _, done, err := connect(*cfgPath, false)
+	api, _, done, err := connect(*cfgPath, false, *timeout)
 	if err != nil {
 		return err
 	}

@@ -148,7 +148,7 @@ func Handler(svc *Service, metrics http.Handler) http.Handler {
 		reply(w, func() (any, error) { return svc.Retry(r.Context(), req) })
 	})
 	mux.HandleFunc("POST /reconcile", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, func() (any, error) { return svc.Reconcile(r.Context()) })
+		replyWithHeartbeat(w, func() (any, error) { return svc.Reconcile(r.Context()) })
 	})
 	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) {
 		q, err := parseReportQuery(r.URL.Query().Get("since"), r.URL.Query().Get("until"), r.URL.Query().Get("format"))
@@ -182,6 +182,49 @@ func reply(w http.ResponseWriter, f func() (any, error)) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
+}
+
+// Heartbeat is how often a long call (reconcile) shows it is alive while it works: a client
+// that waits longer than this without a byte knows the daemon does not answer.
+const Heartbeat = 250 * time.Millisecond
+
+// replyWithHeartbeat is reply for a call that may take long: the status line goes out at
+// once, then a space (which JSON skips) every Heartbeat until the result, or {"error": ...}.
+func replyWithHeartbeat(w http.ResponseWriter, f func() (any, error)) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	if err := rc.Flush(); err != nil {
+		return // the client is gone
+	}
+	type result struct {
+		v   any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f()
+		done <- result{v, err}
+	}()
+	t := time.NewTicker(Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case res := <-done:
+			v := res.v
+			if res.err != nil {
+				v = map[string]string{"error": res.err.Error()}
+			}
+			json.NewEncoder(w).Encode(v)
+			return
+		case <-t.C:
+			if _, err := w.Write([]byte(" ")); err != nil {
+				<-done // the client is gone: its context ends f
+				return
+			}
+			rc.Flush()
+		}
+	}
 }
 
 func writeErr(w http.ResponseWriter, status int, err error) {
