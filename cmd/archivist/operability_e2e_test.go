@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/archivist-project/archivist/archive/sandbox"
 )
 
 // runBriefly runs the daemon and returns its output and error, failing the test if it is
@@ -150,4 +152,38 @@ func TestE2EReadOnlyCommandsNeedNoCredentials(t *testing.T) {
 	if out := e.cliFails(15*time.Second, "retry", "1"); !strings.Contains(out, "credentials_file") {
 		t.Errorf("retry without credentials: %s", out)
 	}
+}
+
+// A reload that removes a watch and one that adds it back: the watch's files that were
+// waiting resume at once (they used to wait an hour).
+func TestE2EWatchRemovedAndAddedBackResumesAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.sb.SetFaults(sandbox.Faults{FailRate: 1}) // nothing reaches the archive yet
+	spare := filepath.Join(e.dir, "spare")
+	os.Mkdir(spare, 0o755)
+	base, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spareWatch := "  - {name: spare, path: spare, settle: 200ms, sender: {name: Spare, email: spare@example.com}}\n"
+	withTeams := string(base) + spareWatch
+	withoutTeams := string(base[:strings.Index(string(base), "watches:\n")]) + "watches:\n" + spareWatch
+	os.WriteFile(e.config, []byte(withTeams), 0o644)
+	e.write("a.txt", []byte("waiting through two reloads"))
+	d := e.start()
+	await(t, 20*time.Second, "a.txt discovered", func() bool { return d.logCount("file discovered") == 1 })
+
+	os.WriteFile(e.config, []byte(withoutTeams), 0o644)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	await(t, 10*time.Second, "watch removed", func() bool { return d.logCount("configuration reloaded") == 1 })
+	e.sb.SetFaults(sandbox.Faults{})
+	await(t, 20*time.Second, "a.txt put off", func() bool {
+		return strings.Contains(e.cli("show", "teams:a.txt"), `watch "teams" is not configured`)
+	})
+
+	os.WriteFile(e.config, []byte(withTeams), 0o644)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	await(t, 10*time.Second, "watch added back", func() bool { return d.logCount("configuration reloaded") == 2 })
+	await(t, 20*time.Second, "a.txt archived", func() bool { return e.archived("a.txt", []byte("waiting through two reloads")) })
+	d.stop()
 }
