@@ -134,10 +134,10 @@ func (c *Config) secretFiles() []place {
 	}
 	for _, name := range c.DestinationNames() {
 		d := c.Destinations[name]
-		for k, f := range map[string]string{"private_key_file": d.PrivateKeyFile, "password_file": d.PasswordFile,
-			"client_secret_file": d.ClientSecretFile} {
-			if f != "" {
-				out = append(out, newPlace(mapKey("destinations", name)+"."+k, f))
+		for _, f := range []struct{ key, path string }{{"private_key_file", d.PrivateKeyFile},
+			{"password_file", d.PasswordFile}, {"client_secret_file", d.ClientSecretFile}} {
+			if f.path != "" {
+				out = append(out, newPlace(mapKey("destinations", name)+"."+f.key, f.path))
 			}
 		}
 	}
@@ -165,7 +165,7 @@ func (c *Config) validateDoneDir(p *problems, i int, journal place, watches []pl
 		}
 	}
 	if journal.path != "" && journal.inside(done) {
-		p.add(done.key, "%s holds the journal %s; a moved file could replace it", done.describe(), journal.describe())
+		p.add(done.key, "%s holds the journal %s; pruning the moved files would delete it", done.describe(), journal.describe())
 	}
 	if why := sameMount(root.real, done.real); why != "" {
 		p.add(done.key, "%s %s than the watch folder %s; files cannot be moved there (a move is a rename)", done.describe(), why, root.describe())
