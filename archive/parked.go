@@ -11,39 +11,54 @@ import (
 // not configured (a reload removed it): configuring it again resumes that work at once.
 func parkedMeta(watch string) string { return "parked/" + watch }
 
+func notConfigured(watch string) string { return fmt.Sprintf("watch %q is not configured", watch) }
+
 // parkUnconfigured puts off lane of record id, whose watch is not configured, for an hour,
 // and notes the watch so that SetWatches resumes the work as soon as the watch is back
 // (without the note, a watch removed and added again by two reloads waited out the hour).
+// The note is written first and the watch looked up again last, so that a SetWatches that
+// ran meanwhile cannot miss this record.
 func (p *Pipeline) parkUnconfigured(id uint64, lane, watch string) {
-	if p.j.Meta(parkedMeta(watch)) != "" {
-		// Noted already.
-	} else if err := p.j.SetMeta(parkedMeta(watch), "1"); err != nil {
-		p.log.WithError(err).WithField("watch", watch).Error("note work put off for an unconfigured watch")
+	if p.j.Meta(parkedMeta(watch)) == "" {
+		if err := p.j.SetMeta(parkedMeta(watch), "1"); err != nil {
+			p.log.WithError(err).WithField("watch", watch).Error("note work put off for an unconfigured watch")
+		}
 	}
-	p.retryLater(id, lane, fmt.Errorf("watch %q is not configured", watch), p.now().Add(time.Hour))
+	p.retryLater(id, lane, fmt.Errorf("%s", notConfigured(watch)), p.now().Add(time.Hour))
+	if _, ok := p.watch(watch); ok {
+		if err := p.j.Update(id, p.resume(watch)); err != nil {
+			p.log.WithError(err).WithField("id", id).Error("resume work put off while the watch was not configured")
+		}
+		p.Wake()
+	}
 }
 
 // resumeParked makes the work put off by parkUnconfigured due now for each configured watch
-// that has some, and clears the note.
+// that has some. The note is cleared before the records are read, so that work put off
+// meanwhile notes the watch again.
 func (p *Pipeline) resumeParked(ws map[string]Watch) {
 	for name := range ws {
 		if p.j.Meta(parkedMeta(name)) == "" {
 			continue
 		}
-		if err := p.resumeWatch(name); err != nil {
-			p.log.WithError(err).WithField("watch", name).Error("resume work put off while the watch was not configured")
+		l := p.log.WithField("watch", name)
+		if err := p.j.SetMeta(parkedMeta(name), ""); err != nil {
+			l.WithError(err).Error("clear the note of work put off")
 			continue
 		}
-		if err := p.j.SetMeta(parkedMeta(name), ""); err != nil {
-			p.log.WithError(err).WithField("watch", name).Error("clear the note of work put off")
+		if err := p.resumeWatch(name); err != nil {
+			l.WithError(err).Error("resume work put off while the watch was not configured")
+			if err := p.j.SetMeta(parkedMeta(name), "1"); err != nil {
+				l.WithError(err).Error("note work put off for an unconfigured watch")
+			}
 		}
+		p.Wake() // forwards too: their workers may sleep until the hour is over
 	}
 }
 
 // resumeWatch makes every lane of watch's records that parkUnconfigured put off due now.
 func (p *Pipeline) resumeWatch(name string) error {
-	parked := fmt.Sprintf("watch %q is not configured", name)
-	now := p.now()
+	parked := notConfigured(name)
 	var ids []uint64
 	err := p.j.Each(func(r *journal.Record) bool {
 		if r.Watch == name && r.LastError == parked && len(r.Lanes) > 0 {
@@ -54,7 +69,14 @@ func (p *Pipeline) resumeWatch(name string) error {
 	if err != nil || len(ids) == 0 {
 		return err
 	}
-	return p.j.UpdateMany(ids, func(r *journal.Record) ([]journal.Entry, error) {
+	return p.j.UpdateMany(ids, p.resume(name))
+}
+
+// resume is the update that makes the put-off lanes of a record of watch due now.
+func (p *Pipeline) resume(watch string) func(r *journal.Record) ([]journal.Entry, error) {
+	parked := notConfigured(watch)
+	now := p.now()
+	return func(r *journal.Record) ([]journal.Entry, error) {
 		if r.LastError != parked {
 			return nil, journal.ErrSkip
 		}
@@ -65,6 +87,6 @@ func (p *Pipeline) resumeWatch(name string) error {
 		}
 		r.LastError = ""
 		return []journal.Entry{{Time: now, Step: "resume", Result: "ok",
-			Detail: fmt.Sprintf("watch %q is configured again", name)}}, nil
-	})
+			Detail: fmt.Sprintf("watch %q is configured again", watch)}}, nil
+	}
 }
