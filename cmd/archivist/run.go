@@ -85,8 +85,7 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 		return err
 	}
 	// The control socket is bound before any work starts: without it no operator could look.
-	socket := controlSocket(cfg)
-	ctl, err := control.Listen(socket)
+	ctl, err := control.Listen(controlSocket(cfg))
 	if err != nil {
 		return err
 	}
