@@ -58,7 +58,7 @@ func (p *Pipeline) dispose(id uint64) {
 	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path)})
 	w, ok := p.watch(r.Watch)
 	if !ok {
-		p.retryLater(id, journal.LaneAfter, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
+		p.parkUnconfigured(id, journal.LaneAfter, r.Watch)
 		return
 	}
 	root, err := beneath.OpenRoot(w.Root)

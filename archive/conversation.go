@@ -147,7 +147,7 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path)})
 	w, ok := p.watch(r.Watch)
 	if !ok {
-		p.retryLater(id, journal.LaneConv, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
+		p.parkUnconfigured(id, journal.LaneConv, r.Watch)
 		return true
 	}
 	// Read and parsed again each time it comes due (it is due only when its wait is over or

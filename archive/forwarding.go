@@ -141,7 +141,7 @@ func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id
 	}
 	w, ok := p.watch(r.Watch)
 	if !ok {
-		p.retryLater(id, lane, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
+		p.parkUnconfigured(id, lane, r.Watch)
 		return true
 	}
 	f := &forward.File{

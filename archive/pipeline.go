@@ -192,6 +192,7 @@ func (p *Pipeline) SetWatches(ws []Watch) {
 	p.mu.Lock()
 	p.watches = m
 	p.mu.Unlock()
+	p.resumeParked(m)
 	wake(p.wakeUpload)
 	wake(p.wakePost)
 }

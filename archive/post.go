@@ -145,7 +145,7 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 	w, ok := p.watch(recs[0].Watch)
 	if !ok {
 		for _, r := range recs {
-			p.retryLater(r.ID, journal.LanePost, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
+			p.parkUnconfigured(r.ID, journal.LanePost, r.Watch)
 		}
 		return true
 	}

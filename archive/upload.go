@@ -49,7 +49,7 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 	w, ok := p.watch(r.Watch)
 	if !ok {
 		// The watch left the configuration; keep the work and look again later.
-		p.retryLater(id, journal.LanePut, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
+		p.parkUnconfigured(id, journal.LanePut, r.Watch)
 		return nil
 	}
 

@@ -14,11 +14,12 @@ import (
 func reconcileCommand(ctx context.Context, args []string) error {
 	fs := newFlagSet("reconcile", "[--config FILE] [--json]")
 	cfgPath := configFlag(fs)
+	timeout := timeoutFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	api, cfg, done, err := connect(*cfgPath, true)
+	api, cfg, done, err := connect(*cfgPath, true, *timeout)
 	if err != nil {
 		return err
 	}

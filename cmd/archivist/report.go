@@ -13,6 +13,7 @@ import (
 func reportCommand(ctx context.Context, args []string) error {
 	fs := newFlagSet("report", "[--config FILE] [--since DATE] [--until DATE] [--format csv|json] [--output FILE [--sign KEY [--signature FILE]]]")
 	cfgPath := configFlag(fs)
+	timeout := timeoutFlag(fs)
 	since := fs.String("since", "", "files discovered at or after this date or RFC 3339 time")
 	until := fs.String("until", "", "files discovered before this date or RFC 3339 time")
 	format := fs.String("format", "csv", "csv or json (one object per line)")
@@ -36,7 +37,7 @@ func reportCommand(ctx context.Context, args []string) error {
 	if *signKey != "" && *output == "" {
 		return usageError{errors.New("--sign needs --output FILE: the signature is of a file")}
 	}
-	api, _, done, err := connect(*cfgPath, false)
+	api, _, done, err := connect(*cfgPath, false, *timeout)
 	if err != nil {
 		return err
 	}

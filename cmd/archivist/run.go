@@ -87,6 +87,12 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 	if err != nil {
 		return err
 	}
+	// The control socket is bound before any work starts: without it no operator could look.
+	ctl, err := control.Listen(controlSocket(cfg))
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -144,9 +150,8 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 			st.Settling = watch.Stats().Pending
 		}}
 	svc.SetWatches(watchInfos(cfg))
-	socket := controlSocket(cfg)
 	controlDone := make(chan error, 1)
-	go func() { controlDone <- control.Serve(ctx, socket, svc, m.Handler()) }()
+	go func() { controlDone <- ctl.Serve(ctx, svc, m.Handler()) }()
 	if cfg.Metrics.Listen != "" {
 		go serveMetrics(ctx, cfg.Metrics.Listen, m, log)
 	}

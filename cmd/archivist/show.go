@@ -11,6 +11,7 @@ import (
 func showCommand(ctx context.Context, args []string) error {
 	fs := newFlagSet("show", "[--config FILE] [--json] ID|WATCH:PATH|/ABSOLUTE/PATH")
 	cfgPath := configFlag(fs)
+	timeout := timeoutFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -18,7 +19,7 @@ func showCommand(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return usageError{fmt.Errorf("name one record: an id, watch:path or an absolute path")}
 	}
-	api, _, done, err := connect(*cfgPath, false)
+	api, _, done, err := connect(*cfgPath, false, *timeout)
 	if err != nil {
 		return err
 	}

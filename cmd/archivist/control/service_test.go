@@ -161,7 +161,7 @@ func TestClientOverTheSocketMatchesTheService(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var err error
-		if c, err = Dial(sock); err == nil {
+		if c, err = Dial(sock, 10*time.Second); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
