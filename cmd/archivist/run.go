@@ -150,14 +150,14 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 			st.Settling = watch.Stats().Pending
 		}}
 	svc.SetWatches(watchInfos(cfg))
+	pageDone, err := startStatusPage(ctx, cfg, svc, j, log)
+	if err != nil {
+		return err
+	}
 	controlDone := make(chan error, 1)
 	go func() { controlDone <- ctl.Serve(ctx, svc, m.Handler()) }()
 	if cfg.Metrics.Listen != "" {
 		go serveMetrics(ctx, cfg.Metrics.Listen, m, log)
-	}
-	pageDone, err := startStatusPage(ctx, cfg, svc, j, log)
-	if err != nil {
-		return err
 	}
 	stopCron, err := scheduleReconcile(ctx, cfg, p, log)
 	if err != nil {
