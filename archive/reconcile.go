@@ -152,12 +152,9 @@ func (p *Pipeline) reconcileWatch(ctx context.Context, w Watch, s *Summary, stal
 
 func (p *Pipeline) reconcileEntry(w Watch, rel string, fi fs.FileInfo, s *Summary, now time.Time, staleAfter time.Duration, requeue bool) {
 	s.OnDisk++
-	kind := beneath.Kind(fi)
-	var ino uint64
-	if st, ok := statOf(fi); ok {
-		ino = st
-	}
-	if fp, ok := p.j.Current(w.Name, rel); ok && fp.Is(fi.Size(), fi.ModTime(), ino, kind) {
+	v := versionOf(fi)
+	kind := v.Kind
+	if fp, ok := p.j.Current(w.Name, rel); ok && fp.Is(v) {
 		r, err := p.j.Get(fp.ID)
 		if err == nil {
 			switch r.State {
@@ -180,7 +177,8 @@ func (p *Pipeline) reconcileEntry(w Watch, rel string, fi fs.FileInfo, s *Summar
 		}
 	}
 	// A file still settling (written in the last moments) is not yet expected in the journal.
-	if now.Sub(fi.ModTime()) < 2*time.Minute && kind == "file" {
+	// The change time too must be recent: an mtime set into the future hides nothing.
+	if now.Sub(v.ModTime) < 2*time.Minute && now.Sub(v.Change) < 2*time.Minute && kind == "file" {
 		s.Pending++
 		return
 	}

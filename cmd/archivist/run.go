@@ -123,7 +123,7 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 	watchOpts := watcher.Options{
 		Logger: log,
 		Known: func(f watcher.File) bool {
-			return j.Known(f.Watch, f.RelPath, f.Size, f.ModTime, f.Inode, f.Kind)
+			return j.Known(f.Watch, f.RelPath, archive.FileVersion(f))
 		},
 		Settled: p.Intake,
 	}
