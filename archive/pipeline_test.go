@@ -829,7 +829,7 @@ func TestReconcileRequeuesWhatTheWatcherMissed(t *testing.T) {
 	h.p.o.Watches[0].Ignore = []string{".*"}
 	h.p.SetWatches(h.p.o.Watches)
 
-	s, err := h.p.Reconcile(h.ctx, time.Hour, true)
+	s, err := h.p.Reconcile(h.ctx, time.Hour, true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -472,7 +472,7 @@ func scheduleReconcile(ctx context.Context, cfg *config.Config, p *archive.Pipel
 	}
 	c := cron.New(cron.WithLocation(loc))
 	if _, err := c.AddFunc(cfg.Reconcile.Schedule, func() {
-		if _, err := p.Reconcile(ctx, cfg.Reconcile.StaleAfter.Std(), true); err != nil && ctx.Err() == nil {
+		if _, err := p.Reconcile(ctx, cfg.Reconcile.StaleAfter.Std(), true, cfg.Reconcile.VerifyFiles); err != nil && ctx.Err() == nil {
 			log.WithError(err).Error("scheduled reconciliation failed")
 		}
 	}); err != nil {

@@ -100,9 +100,13 @@ func (c *Client) Retry(ctx context.Context, r RetryRequest) (*RetryResult, error
 	return &res, c.do(ctx, "POST", "/retry", r, &res)
 }
 
-func (c *Client) Reconcile(ctx context.Context) (*archive.Summary, error) {
+func (c *Client) Reconcile(ctx context.Context, verify bool) (*archive.Summary, error) {
 	var s archive.Summary
-	return &s, c.do(ctx, "POST", "/reconcile", nil, &s)
+	path := "/reconcile"
+	if verify {
+		path += "?verify=all"
+	}
+	return &s, c.do(ctx, "POST", path, nil, &s)
 }
 
 func (c *Client) Report(ctx context.Context, w io.Writer, q ReportQuery) error {
