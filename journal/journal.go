@@ -514,6 +514,11 @@ func put(tx *bolt.Tx, old, r *Record) error {
 	cur, ok := decodeFingerprint(paths.Get(pk))
 	switch {
 	case old == nil:
+		if ok && cur.ID != r.ID {
+			if err := supersedeHeld(tx, cur.ID, r.ID); err != nil {
+				return err
+			}
+		}
 		if err := paths.Put(pk, fingerprintOf(r).encode()); err != nil {
 			return err
 		}
@@ -533,6 +538,24 @@ func put(tx *bolt.Tx, old, r *Record) error {
 		}
 	}
 	return nil
+}
+
+// supersedeHeld ends held record id once a newer version of its path is recorded as newer: the
+// version it held is no longer on disk (a chmod that fixed the permissions, too, makes a new
+// version), and the new one is handled, and if need be held, on its own.
+func supersedeHeld(tx *bolt.Tx, id, newer uint64) error {
+	err := update(tx, id, func(r *Record) ([]Entry, error) {
+		if r.State != Held {
+			return nil, ErrSkip
+		}
+		why := fmt.Sprintf("a newer version of the file was recorded as #%d (this one was held: %s)", newer, r.Reason)
+		r.State, r.Reason, r.HeldLane = Superseded, why, ""
+		return []Entry{{Step: string(Superseded), Result: string(Superseded), Detail: why}}, nil
+	})
+	if errors.Is(err, ErrSkip) || errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 func appendAudit(tx *bolt.Tx, id uint64, e Entry) error {

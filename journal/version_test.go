@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +102,35 @@ func TestDisown(t *testing.T) {
 	}
 	if fp, ok := db.Current("teams", "a"); !ok || fp.ID != b.ID {
 		t.Fatalf("disowning an older record removed the current one: %+v, %v", fp, ok)
+	}
+}
+
+// A held version gives way to a newer version of its path: it is superseded, with a reason
+// naming the newer record. Other states are left alone.
+func TestNewerVersionSupersedesAHeldOne(t *testing.T) {
+	db := openTest(t)
+	held := newRec("secret.txt", 9)
+	held.Hold("permission denied", time.Now())
+	h := insert(t, db, held)[0]
+	posted := newRec("public.txt", 9)
+	posted.State = Posted
+	p := insert(t, db, posted)[0]
+
+	for _, r := range []*Record{newRec("secret.txt", 9), newRec("public.txt", 9)} {
+		r.CTime = testCTime.Add(time.Second) // after a chmod
+		insert(t, db, r)
+	}
+	got, err := db.Get(h.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != Superseded || !strings.Contains(got.Reason, "newer version") || !strings.Contains(got.Reason, "permission denied") {
+		t.Fatalf("held record after a newer version: %s %q", got.State, got.Reason)
+	}
+	if got, _ := db.Get(p.ID); got.State != Posted {
+		t.Fatalf("posted record became %s", got.State)
+	}
+	if fp, _ := db.Current("teams", "secret.txt"); fp.ID == h.ID {
+		t.Fatal("the superseded record is still current")
 	}
 }
