@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,6 +30,8 @@ func versionOf(fi fs.FileInfo) journal.Version {
 	switch st := fi.Sys().(type) {
 	case *unix.Stat_t:
 		v.Inode, v.Dev = st.Ino, st.Dev
+	case *syscall.Stat_t:
+		v.Inode, v.Dev = st.Ino, uint64(st.Dev)
 	}
 	return v
 }

@@ -213,20 +213,12 @@ func (f Fingerprint) encode() []byte {
 	return append(b, f.Kind...)
 }
 
-// Is reports whether the fingerprint describes exactly version v (see Version.Same).
+// Is reports whether the fingerprint describes exactly version v, as Version.Same does. Times
+// are compared in the fingerprint's nanoseconds: an mtime outside what they hold (before 1678,
+// after 2262) wraps the same way on both sides.
 func (f Fingerprint) Is(v Version) bool {
-	return f.version().Same(v)
-}
-
-func (f Fingerprint) version() Version {
-	v := Version{Kind: f.Kind, Size: f.Size, ModTime: time.Unix(0, f.ModTime), Inode: f.Inode, Dev: f.Dev}
-	if f.CTime != 0 {
-		v.Change = time.Unix(0, f.CTime)
-	}
-	if f.Birth != 0 {
-		v.Birth = time.Unix(0, f.Birth)
-	}
-	return v
+	return f.Kind == v.Kind && f.Size == v.Size && f.ModTime == v.ModTime.UnixNano() && f.Inode == v.Inode && f.Dev == v.Dev &&
+		f.CTime != 0 && f.CTime == unixNano(v.Change) && (f.Birth == 0 || v.Birth.IsZero() || f.Birth == v.Birth.UnixNano())
 }
 
 func fingerprintOf(r *Record) Fingerprint {

@@ -73,6 +73,23 @@ func TestOldFingerprintIsNotTheSameVersion(t *testing.T) {
 	}
 }
 
+// A version with an mtime far outside what nanoseconds since 1970 hold (touch -d 1600-01-01)
+// is still known: it is not recorded again on every scan.
+func TestFarMtimeIsKnown(t *testing.T) {
+	db := openTest(t)
+	r := newRec("old.txt", 3)
+	r.ModTime = time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)
+	insert(t, db, r)
+	v := version(3)
+	v.ModTime = r.ModTime
+	if !db.Known("teams", "old.txt", v) {
+		t.Fatal("a version with an mtime of 1600 is not known")
+	}
+	if again := insert(t, db, r); len(again) != 0 {
+		t.Fatal("recorded twice")
+	}
+}
+
 func TestFingerprintRoundTrip(t *testing.T) {
 	for _, f := range []Fingerprint{
 		{ID: 1, Size: 2, ModTime: -3, Inode: 4, Kind: "file", CTime: 5, Birth: 6, Dev: 7},
