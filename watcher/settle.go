@@ -30,16 +30,16 @@ type key struct {
 type stat struct {
 	kind  string
 	size  int64
-	mtime int64 // ns since the epoch
-	ctime int64 // ns since the epoch; 0 when unknown
-	birth int64 // ns since the epoch; 0 when unknown
+	mtime time.Time // any a file system holds: before 1678 too, which ns since 1970 cannot
+	ctime int64     // ns since the epoch; 0 when unknown
+	birth int64     // ns since the epoch; 0 when unknown
 	ino   uint64
 	dev   uint64
 	nlink uint64
 }
 
 func statOf(fi fs.FileInfo) stat {
-	s := stat{kind: beneath.Kind(fi), size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	s := stat{kind: beneath.Kind(fi), size: fi.Size(), mtime: fi.ModTime()}
 	if st, ok := fi.Sys().(*unix.Stat_t); ok {
 		s.ino, s.dev, s.nlink = st.Ino, st.Dev, st.Nlink
 		s.ctime = st.Ctim.Nano()
@@ -51,7 +51,7 @@ func statOf(fi fs.FileInfo) stat {
 }
 
 func (s stat) same(o stat) bool {
-	return s.kind == o.kind && s.size == o.size && s.mtime == o.mtime && s.ctime == o.ctime && s.birth == o.birth &&
+	return s.kind == o.kind && s.size == o.size && s.mtime.Equal(o.mtime) && s.ctime == o.ctime && s.birth == o.birth &&
 		s.ino == o.ino && s.dev == o.dev
 }
 
@@ -61,7 +61,7 @@ func (s stat) file(r *root, rel string) File {
 		RelPath: rel,
 		Kind:    s.kind,
 		Size:    s.size,
-		ModTime: time.Unix(0, s.mtime),
+		ModTime: s.mtime,
 		Inode:   s.ino,
 		Dev:     s.dev,
 		Nlink:   s.nlink,

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/archivist-project/archivist/watcher/beneath"
 )
 
@@ -123,6 +125,26 @@ func TestKnownComparesChangeTime(t *testing.T) {
 	v2 := h.expect("trades.csv")["trades.csv"]
 	if v2.Size != v1.Size || !v2.ModTime.Equal(v1.ModTime) || v2.Inode != v1.Inode || v2.ChangeTime.Equal(v1.ChangeTime) {
 		t.Fatalf("v2 %+v, v1 %+v", v2.File, v1)
+	}
+	h.rescanAndCheckQuiet("")
+}
+
+// An mtime after 2262 (touch -d 2300-01-01) is reported as it is: nanoseconds since 1970
+// cannot hold it, and a wrapped mtime made the upload see another version than the one that
+// settled, again and again.
+func TestFarMtimeReportedAsItIs(t *testing.T) {
+	rt := testRoot(t, 50*time.Millisecond)
+	p := filepath.Join(rt.Path, "old.txt")
+	write(t, p, "old")
+	mtime := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+	ts := unix.Timespec{Sec: mtime.Unix()} // os.Chtimes cannot set it
+	if err := unix.UtimesNano(p, []unix.Timespec{ts, ts}); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, rt)
+	h.start()
+	if got := h.expect("old.txt")["old.txt"]; !got.ModTime.Equal(mtime) {
+		t.Fatalf("reported mtime %v, want %v", got.ModTime, mtime)
 	}
 	h.rescanAndCheckQuiet("")
 }

@@ -89,12 +89,21 @@ func fromStatx(sx *unix.Statx_t, st *unix.Stat_t) {
 	set(&st.Size, sx.Size)
 	set(&st.Blksize, uint64(sx.Blksize))
 	set(&st.Blocks, sx.Blocks)
-	st.Atim = unix.NsecToTimespec(sx.Atime.Sec*1e9 + int64(sx.Atime.Nsec))
-	st.Mtim = unix.NsecToTimespec(sx.Mtime.Sec*1e9 + int64(sx.Mtime.Nsec))
-	st.Ctim = unix.NsecToTimespec(sx.Ctime.Sec*1e9 + int64(sx.Ctime.Nsec))
+	timespec(&st.Atim, sx.Atime)
+	timespec(&st.Mtim, sx.Mtime)
+	timespec(&st.Ctim, sx.Ctime)
 }
 
 func set[T ~int32 | ~int64 | ~uint32 | ~uint64](dst *T, v uint64) { *dst = T(v) }
+
+// timespec copies a statx time field by field: in nanoseconds an mtime before 1678 or after
+// 2262 would wrap.
+func timespec(dst *unix.Timespec, t unix.StatxTimestamp) {
+	setInt(&dst.Sec, t.Sec)
+	setInt(&dst.Nsec, int64(t.Nsec))
+}
+
+func setInt[T ~int32 | ~int64](dst *T, v int64) { *dst = T(v) }
 
 // ChangeTime is the status change time (ctime) of a stat result from this package or from
 // package os; zero if fi carries none.

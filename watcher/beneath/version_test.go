@@ -78,6 +78,9 @@ func TestStatWithoutStatx(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "a"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// An mtime that nanoseconds since 1970 cannot hold survives both ways.
+	far := time.Date(2300, 1, 1, 0, 0, 0, 5, time.UTC)
+	setTimes(t, filepath.Join(dir, "a"), far)
 	with, err := Lstat(dir, "a")
 	if err != nil {
 		t.Fatal(err)
@@ -93,5 +96,18 @@ func TestStatWithoutStatx(t *testing.T) {
 	}
 	if *with.Sys().(*unix.Stat_t) != *without.Sys().(*unix.Stat_t) {
 		t.Errorf("statx gave %+v, fstatat %+v", with.Sys(), without.Sys())
+	}
+	if !with.ModTime().Equal(far) {
+		t.Errorf("mtime %v, want %v", with.ModTime(), far)
+	}
+}
+
+// setTimes sets p's atime and mtime to tm, which os.Chtimes cannot for a time outside what
+// nanoseconds since 1970 hold.
+func setTimes(t *testing.T, p string, tm time.Time) {
+	t.Helper()
+	ts := unix.Timespec{Sec: tm.Unix(), Nsec: int64(tm.Nanosecond())}
+	if err := unix.UtimesNano(p, []unix.Timespec{ts, ts}); err != nil {
+		t.Fatal(err)
 	}
 }
