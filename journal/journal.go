@@ -498,26 +498,8 @@ func put(tx *bolt.Tx, old, r *Record) error {
 		}
 	}
 
-	// Path index: the newest version of a path. A version that changed or vanished before it
-	// was archived gives up its fingerprint so the watcher records the path again when it
-	// next sees it, even with the same size and mtime.
-	paths := tx.Bucket(bucketPaths)
-	pk := pathKey(r.Watch, string(r.Path))
-	cur, ok := decodeFingerprint(paths.Get(pk))
-	switch {
-	case old == nil:
-		if ok && cur.ID != r.ID {
-			if err := supersedeHeld(tx, cur.ID, r.ID); err != nil {
-				return err
-			}
-		}
-		if err := paths.Put(pk, fingerprintOf(r).encode()); err != nil {
-			return err
-		}
-	case (r.State == Superseded || r.State == Vanished) && ok && cur.ID == r.ID:
-		if err := paths.Delete(pk); err != nil {
-			return err
-		}
+	if err := indexPath(tx, old, r); err != nil {
+		return err
 	}
 
 	// Key index: the first record whose PUT of a key was confirmed.
@@ -528,6 +510,28 @@ func put(tx *bolt.Tx, old, r *Record) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// indexPath keeps the path index, the newest version of each path, in line with the change
+// from old (nil for a new record) to r. A version that changed or vanished before it was
+// archived gives up its fingerprint so the watcher records the path again when it next sees
+// it, even with the same metadata.
+func indexPath(tx *bolt.Tx, old, r *Record) error {
+	paths := tx.Bucket(bucketPaths)
+	pk := pathKey(r.Watch, string(r.Path))
+	cur, ok := decodeFingerprint(paths.Get(pk))
+	switch {
+	case old == nil:
+		if ok && cur.ID != r.ID {
+			if err := supersedeHeld(tx, cur.ID, r.ID); err != nil {
+				return err
+			}
+		}
+		return paths.Put(pk, fingerprintOf(r).encode())
+	case (r.State == Superseded || r.State == Vanished) && ok && cur.ID == r.ID:
+		return paths.Delete(pk)
 	}
 	return nil
 }
