@@ -43,6 +43,27 @@ func rewriteInPlace(t *testing.T, p string, content []byte, mtime time.Time) {
 	}
 }
 
+// replaceKeeping removes p and writes content under its name with mtime, as cp -p and tar x
+// do; ext4 often gives the new file the inode just freed.
+func replaceKeeping(t *testing.T, p string, content []byte, mtime time.Time) {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctime := time.Unix(fi.Sys().(*syscall.Stat_t).Ctim.Unix())
+	await(t, 5*time.Second, "the clock past the change time", func() bool { return time.Now().After(ctime.Add(10 * time.Millisecond)) })
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+}
+
 var (
 	v1Trades = []byte("1000 shares at 10.00")
 	v2Trades = []byte("9000 shares at 99.99")
@@ -50,10 +71,15 @@ var (
 )
 
 // The case of the report: v1 archived, then v2 of the same size written in place with the
-// mtime set back, with after: delete. Before, v2 looked like v1 to every check: it was never
-// archived, and v1's disposal deleted it. Now v2 reaches the archive, and the file is deleted
-// only as v2, once v2 is archived.
+// mtime set back (or put in its place by cp -p), with after: delete. Before, v2 looked like v1
+// to every check: it was never archived, and v1's disposal deleted it. Now v2 reaches the
+// archive, and the file is deleted only as v2, once v2 is archived.
 func TestE2ERewriteKeepingSizeAndMtimeIsArchivedBeforeDelete(t *testing.T) {
+	t.Run("in place", func(t *testing.T) { testArchivedBeforeDelete(t, rewriteInPlace) })
+	t.Run("cp -p", func(t *testing.T) { testArchivedBeforeDelete(t, replaceKeeping) })
+}
+
+func testArchivedBeforeDelete(t *testing.T, change func(t *testing.T, p string, content []byte, mtime time.Time)) {
 	e := newEnv(t, func(_ *sandbox.Options, vars map[string]string) {
 		vars["extra"] = "    after: delete\n    retention: 3s\n"
 	})
@@ -64,7 +90,7 @@ func TestE2ERewriteKeepingSizeAndMtimeIsArchivedBeforeDelete(t *testing.T) {
 	}
 	d := e.start()
 	await(t, 20*time.Second, "v1 archived", func() bool { return e.archived("trades.csv", v1Trades) })
-	rewriteInPlace(t, p, v2Trades, tradeDay)
+	change(t, p, v2Trades, tradeDay)
 	await(t, 30*time.Second, "v2 archived and then deleted", func() bool {
 		_, err := os.Lstat(p)
 		if os.IsNotExist(err) && !e.archived("trades.csv", v2Trades) {
