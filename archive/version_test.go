@@ -189,9 +189,7 @@ func TestUploadChecksTheChangeTime(t *testing.T) {
 	if n := len(h.sb.Files()); n != 0 {
 		t.Fatalf("%d files archived as the settled version", n)
 	}
-	if !h.rechecked("teams:trades.csv") {
-		t.Fatal("the new version was not handed to the watcher")
-	}
+	await(t, "the new version handed to the watcher", func() bool { return h.rechecked("teams:trades.csv") })
 }
 
 // Reconciliation compares the whole identity: a file rewritten with size, mtime and inode

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -137,8 +138,10 @@ func TestE2EReconcileVerify(t *testing.T) {
 	e.write("a.csv", []byte("first file"))
 	e.write("b.csv", []byte("second file"))
 	d := e.start()
-	await(t, 20*time.Second, "files archived", func() bool {
-		return e.archived("a.csv", []byte("first file")) && e.archived("b.csv", []byte("second file"))
+	await(t, 20*time.Second, "files archived and recorded as posted", func() bool {
+		var st struct{ Counts map[string]int }
+		return e.archived("a.csv", []byte("first file")) && e.archived("b.csv", []byte("second file")) &&
+			json.Unmarshal([]byte(e.cli("status", "--json")), &st) == nil && st.Counts["posted"] == 2
 	})
 	if out := e.cli("reconcile", "--verify"); !strings.Contains(out, "2 hash to the archived SHA-256, 0 do not") || !strings.Contains(out, "0 unexplained") {
 		t.Fatalf("reconcile --verify with everything archived:\n%s", out)
