@@ -480,7 +480,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 	for _, f := range files {
 		r := &journal.Record{
 			Watch: f.Watch, Path: journal.RelPath(f.RelPath), Kind: f.Kind, Size: f.Size,
-			ModTime: f.ModTime, Inode: f.Inode, Dev: f.Dev, Nlink: f.Nlink,
+			ModTime: f.ModTime, CTime: f.ChangeTime, Birth: f.Birth, Inode: f.Inode, Dev: f.Dev, Nlink: f.Nlink,
 			State: journal.Discovered, DiscoveredAt: now,
 		}
 		e := journal.Entry{Time: now, Step: "discovered", Result: "ok",

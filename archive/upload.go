@@ -11,12 +11,10 @@ import (
 	"io/fs"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gabriel-vasile/mimetype"
 	"github.com/sirupsen/logrus"
-	"golang.org/x/sys/unix"
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/filekey"
@@ -215,24 +213,6 @@ func identify(f *os.File, size int64) (sum, mime string, err error) {
 	return hex.EncodeToString(h.Sum(nil)), mimetype.Detect(head).String(), nil
 }
 
-// sameVersion checks that the open file is still the version r recorded.
-func sameVersion(f *os.File, r *journal.Record) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	st, _ := fi.Sys().(*syscall.Stat_t)
-	switch {
-	case st != nil && st.Ino != r.Inode:
-		return fmt.Errorf("%w: replaced by another file (inode %d, was %d)", errChanged, st.Ino, r.Inode)
-	case fi.Size() != r.Size:
-		return fmt.Errorf("%w: size is %d bytes, was %d when it settled", errChanged, fi.Size(), r.Size)
-	case !fi.ModTime().Equal(r.ModTime):
-		return fmt.Errorf("%w: modified at %s after it settled", errChanged, fi.ModTime().UTC().Format(time.RFC3339Nano))
-	}
-	return nil
-}
-
 // verifyingReader streams the file to the PUT while hashing it again. It holds back the last
 // bytes until the hash of everything read matches the hash in the key and the file is still the
 // settled version; otherwise it fails the read, the request is aborted short of its
@@ -380,15 +360,4 @@ func (p *Pipeline) duplicate(r *journal.Record, l *logrus.Entry, owner uint64, s
 		return
 	}
 	l.WithField("duplicate_of", owner).Info("file content already archived")
-}
-
-// statOf returns the inode of a FileInfo from a stat call.
-func statOf(fi fs.FileInfo) (uint64, bool) {
-	switch st := fi.Sys().(type) {
-	case *syscall.Stat_t:
-		return st.Ino, true
-	case *unix.Stat_t:
-		return st.Ino, true
-	}
-	return 0, false
 }

@@ -54,6 +54,9 @@ type Reconcile struct {
 	Schedule   string   `yaml:"schedule"`    // cron spec (5 fields or @hourly/@daily/@every 30m); default "@hourly"; "off" disables
 	Timezone   string   `yaml:"timezone"`    // IANA zone of the schedule; default the machine's local time
 	StaleAfter Duration `yaml:"stale_after"` // pending longer than this is reported stale; default 1h
+	// VerifyFiles is how many archived files each scheduled reconciliation reads again, chosen
+	// at random, to compare their SHA-256 with the archived one; default 0 (none).
+	VerifyFiles int `yaml:"verify_files"`
 }
 
 // Metrics configures the optional Prometheus endpoint on TCP (it is always on the control

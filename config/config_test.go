@@ -151,7 +151,7 @@ func TestLoadFullOverridesEveryDefault(t *testing.T) {
 			After: "keep", DoneDir: filepath.Join(dir, "outbox.done"),
 		}},
 		Control:   Control{Socket: filepath.Join(dir, "run", "control.sock")},
-		Reconcile: Reconcile{Schedule: "30 2 * * *", Timezone: "Europe/London", StaleAfter: Duration(3 * time.Hour)},
+		Reconcile: Reconcile{Schedule: "30 2 * * *", Timezone: "Europe/London", StaleAfter: Duration(3 * time.Hour), VerifyFiles: 50},
 		Metrics:   Metrics{Listen: "127.0.0.1:9464"},
 	}
 	assertConfig(t, got, want)
@@ -332,6 +332,7 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"zero attachment_wait", "    path: inbox\n", "    path: inbox\n    attachment_wait: 0s\n", nil, `watches[0].attachment_wait: must be greater than 0`},
 		{"bad cron", "", "reconcile: {schedule: every day}\n", nil, `reconcile.schedule: "every day" is not a cron schedule`},
 		{"bad timezone", "", "reconcile: {timezone: Mars/Olympus}\n", nil, `reconcile.timezone: "Mars/Olympus"`},
+		{"negative verify_files", "", "reconcile: {verify_files: -1}\n", nil, `reconcile.verify_files: must be 0 (none) or a number of files, got -1`},
 		{"bad metrics address", "", "metrics: {listen: 9464}\n", nil, `metrics.listen: "9464" is not host:port`},
 
 		// watch checks

@@ -270,6 +270,9 @@ func (r *Reconcile) validate(p *problems, key string) {
 	if r.StaleAfter <= 0 {
 		p.add(key+".stale_after", "must be greater than 0, got %v", r.StaleAfter)
 	}
+	if r.VerifyFiles < 0 {
+		p.add(key+".verify_files", "must be 0 (none) or a number of files, got %d", r.VerifyFiles)
+	}
 }
 
 func (w *Watch) validate(p *problems, key string) {

@@ -132,7 +132,7 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 	watchOpts := watcher.Options{
 		Logger: log,
 		Known: func(f watcher.File) bool {
-			return j.Known(f.Watch, f.RelPath, f.Size, f.ModTime, f.Inode, f.Kind)
+			return j.Known(f.Watch, f.RelPath, archive.FileVersion(f))
 		},
 		Settled: p.Intake,
 	}
@@ -508,7 +508,7 @@ func scheduleReconcile(ctx context.Context, cfg *config.Config, p *archive.Pipel
 	}
 	c := cron.New(cron.WithLocation(loc))
 	if _, err := c.AddFunc(cfg.Reconcile.Schedule, func() {
-		if _, err := p.Reconcile(ctx, cfg.Reconcile.StaleAfter.Std(), true); err != nil && ctx.Err() == nil {
+		if _, err := p.Reconcile(ctx, cfg.Reconcile.StaleAfter.Std(), true, cfg.Reconcile.VerifyFiles); err != nil && ctx.Err() == nil {
 			log.WithError(err).Error("scheduled reconciliation failed")
 		}
 	}); err != nil {

@@ -154,13 +154,17 @@ func (c *Client) Retry(ctx context.Context, r RetryRequest) (*RetryResult, error
 }
 
 // Reconcile waits for the summary, which the daemon sends after heartbeats while it works;
-// an error then comes in the body.
-func (c *Client) Reconcile(ctx context.Context) (*archive.Summary, error) {
+// an error then comes in the body. With verify, every archived file is re-hashed.
+func (c *Client) Reconcile(ctx context.Context, verify bool) (*archive.Summary, error) {
 	var res struct {
 		archive.Summary
 		Error string `json:"error"`
 	}
-	if err := c.do(ctx, "POST", "/reconcile", nil, &res); err != nil {
+	path := "/reconcile"
+	if verify {
+		path += "?verify=all"
+	}
+	if err := c.do(ctx, "POST", path, nil, &res); err != nil {
 		return nil, err
 	}
 	if res.Error != "" {

@@ -58,7 +58,7 @@ func TestClientWaitsForALongCallWithHeartbeats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := c.Reconcile(context.Background())
+	sum, err := c.Reconcile(context.Background(), false)
 	if err != nil || sum.OnDisk != 3 {
 		t.Fatalf("Reconcile: %+v, %v", sum, err)
 	}

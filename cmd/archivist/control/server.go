@@ -149,7 +149,7 @@ func Handler(svc *Service, metrics http.Handler) http.Handler {
 		reply(w, func() (any, error) { return svc.Retry(r.Context(), req) })
 	})
 	mux.HandleFunc("POST /reconcile", func(w http.ResponseWriter, r *http.Request) {
-		replyWithHeartbeat(w, func() (any, error) { return svc.Reconcile(r.Context()) })
+		replyWithHeartbeat(w, func() (any, error) { return svc.Reconcile(r.Context(), r.URL.Query().Get("verify") == "all") })
 	})
 	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) {
 		q, err := parseReportQuery(r.URL.Query().Get("since"), r.URL.Query().Get("until"), r.URL.Query().Get("format"))

@@ -177,7 +177,7 @@ func TestClientOverTheSocketMatchesTheService(t *testing.T) {
 	if err != nil || len(items) != 1 {
 		t.Fatalf("queue over the socket: %v, %v", items, err)
 	}
-	if _, err := c.Reconcile(ctx); err == nil || !strings.Contains(err.Error(), "not running") {
+	if _, err := c.Reconcile(ctx, false); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Fatalf("reconcile without a pipeline: %v", err)
 	}
 	// A second daemon must not take over a socket another one answers on.
