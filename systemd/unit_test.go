@@ -45,7 +45,8 @@ func unitCopy(t *testing.T, unit []byte, from, binary string) string {
 		t.Fatalf("unit has no ExecStart=%s", from)
 	}
 	p := filepath.Join(t.TempDir(), unitFile)
-	if err := os.WriteFile(p, bytes.ReplaceAll(unit, []byte("ExecStart="+from+" "), []byte("ExecStart="+binary+" ")), 0o644); err != nil {
+	// ExecStart= and ExecReload= (check-config) both run the binary.
+	if err := os.WriteFile(p, bytes.ReplaceAll(unit, []byte("="+from+" "), []byte("="+binary+" ")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -289,5 +290,20 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if base := filepath.Base(c.GlobalRelay.CredentialsFile); !bytes.Contains(readUnit(t), []byte("LoadCredential="+base+":")) {
 		t.Errorf("the unit has no LoadCredential=%s:... for globalrelay.credentials_file", base)
+	}
+}
+
+// A reload checks the new configuration first: systemctl reload then fails visibly on a file
+// that would not load, and the SIGHUP that would make the daemon try it is never sent.
+func TestReloadChecksTheConfigFirst(t *testing.T) {
+	var reloads []string
+	for _, line := range strings.Split(string(readUnit(t)), "\n") {
+		if v, ok := strings.CutPrefix(line, "ExecReload="); ok {
+			reloads = append(reloads, v)
+		}
+	}
+	if len(reloads) != 2 || !strings.HasPrefix(reloads[0], unitExecStart+" check-config --config /etc/archivist/archivist.yml") ||
+		reloads[1] != "/bin/kill -HUP $MAINPID" {
+		t.Fatalf("ExecReload= lines %q: want check-config, then the SIGHUP", reloads)
 	}
 }

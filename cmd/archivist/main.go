@@ -29,6 +29,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "watch the configured folders and archive every complete file", runCommand},
+		{"check-config", "check a configuration without starting anything (exit 78 if it would not start)", checkConfigCommand},
 		{"status", "watches, queue counts, destination health, last reconciliation", statusCommand},
 		{"queue", "list files not archived yet (or --state held), like mailq", queueCommand},
 		{"show", "one file's record and whole history", showCommand},

@@ -22,7 +22,6 @@ import (
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/genesys"
-	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/archive/metrics"
 	"github.com/archivist-project/archivist/archive/redact"
 	"github.com/archivist-project/archivist/archive/salesforce"
@@ -74,14 +73,9 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 	if gr.InsecureSkipVerify {
 		log.Warn("TLS certificate verification is OFF (globalrelay.insecure_skip_verify): use only for testing")
 	}
-	client, err := globalrelay.New(globalrelay.Options{
-		BaseURL:     gr.URL,
-		TokenURL:    gr.TokenURL,
-		Credentials: gr.Credentials.Reveal(),
-		HTTPClient:  globalrelay.NewHTTPClient(gr.InsecureSkipVerify, gr.ResponseTimeout.Std(), cfg.Workers+2),
-	})
+	client, err := newGlobalRelay(cfg)
 	if err != nil {
-		return fmt.Errorf("globalrelay: %w", err)
+		return err
 	}
 	forwarders, err := newForwarders(cfg)
 	if err != nil {

@@ -46,6 +46,24 @@ func Listen(cfg config.StatusPage, o Options) (*Server, error) {
 	return s, nil
 }
 
+// Check loads what Listen would (the users file, the certificate) and applies its exposure
+// rule, without binding the address: for archivist check-config.
+func Check(cfg config.StatusPage) error {
+	auth, err := authenticator(cfg)
+	if err != nil {
+		return err
+	}
+	if err := CheckExposure(cfg.Listen, auth); err != nil {
+		return fmt.Errorf("status_page.listen: %w", err)
+	}
+	if cfg.TLSCertFile != "" {
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return fmt.Errorf("status_page.tls_cert_file: %w", err)
+		}
+	}
+	return nil
+}
+
 func authenticator(cfg config.StatusPage) (Authenticator, error) {
 	switch {
 	case cfg.UsersFile != "":
