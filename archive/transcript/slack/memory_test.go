@@ -55,7 +55,7 @@ func genExport(tb testing.TB, dir string, channels, days, perDay int) (string, i
 			for m := range perDay {
 				sec := day.Unix() + int64(m*30)
 				msg := obj{"type": "message", "user": fmt.Sprintf("U%05d", (c*7+m)%200), "ts": fmt.Sprintf("%d.%06d", sec, m),
-					"text": fmt.Sprintf("Message %d of day %d in channel %d, for <@U%05d>: see <https://example.com/doc/%d|doc %d> &amp; reply", m, d, c, m%200, m, m),
+					"text":          fmt.Sprintf("Message %d of day %d in channel %d, for <@U%05d>: see <https://example.com/doc/%d|doc %d> &amp; reply", m, d, c, m%200, m, m),
 					"client_msg_id": fmt.Sprintf("%08x-0000-4000-8000-%012x", c*100000+d*1000+m, m)}
 				if m%10 == 1 {
 					msg["thread_ts"] = fmt.Sprintf("%d.%06d", sec-30, m-1)
