@@ -65,9 +65,26 @@ func (u *user) displayName() string {
 }
 
 type channel struct {
-	ID      string   `json:"id"`
-	Name    string   `json:"name"`
-	Members []string `json:"members"`
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Members   []string `json:"members"`
+	IsIM      bool     `json:"is_im"`
+	IsMPIM    bool     `json:"is_mpim"`
+	IsPrivate bool     `json:"is_private"`
+}
+
+// kind is the conversation's kind: the list's, unless the entry's flags say more (exporters
+// such as slackdump may list private channels and group DMs in channels.json).
+func (ch *channel) kind(list Kind) Kind {
+	switch {
+	case ch.IsIM:
+		return KindDM
+	case ch.IsMPIM:
+		return KindGroupDM
+	case ch.IsPrivate && list == KindChannel:
+		return KindPrivate
+	}
+	return list
 }
 
 func (x *Export) readLists(lists map[string]*zip.File) error {
@@ -109,8 +126,8 @@ func (x *Export) readConversations(lists map[string]*zip.File) error {
 			continue
 		}
 		err := decodeArray(x, f, x.limits.MaxList, func(ch *channel) error {
-			c := &Conversation{ID: scrub(ch.ID), Name: scrub(ch.Name), folder: ch.Name, Kind: l.kind, Members: ch.Members}
-			if l.kind == KindDM {
+			c := &Conversation{ID: scrub(ch.ID), Name: scrub(ch.Name), folder: ch.Name, Kind: ch.kind(l.kind), Members: ch.Members}
+			if c.Kind == KindDM {
 				c.folder, c.Name = ch.ID, ""
 			}
 			if c.ID == "" || c.folder == "" || strings.ContainsAny(c.folder, "/\\\x00") || c.folder == "." || c.folder == ".." {

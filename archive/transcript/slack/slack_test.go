@@ -381,6 +381,41 @@ func TestEnterpriseGridOrgUsers(t *testing.T) {
 	}
 }
 
+// TestKindsFromFlags: an exporter that lists everything in channels.json still gets DMs and
+// group DMs their recipients, and the DM its folder by id.
+func TestKindsFromFlags(t *testing.T) {
+	ents := []zent{
+		jsonEnt(t, "users.json", fixtureUsers()),
+		jsonEnt(t, "channels.json", arr{
+			obj{"id": "C1", "name": "secret", "is_private": true, "members": arr{"U01LISA"}},
+			obj{"id": "G2", "name": "mpdm-a--b-1", "is_mpim": true, "members": arr{"U01LISA", "U02JORDAN"}},
+			obj{"id": "D3", "is_im": true, "members": arr{"U01LISA", "U02JORDAN"}},
+		}),
+		jsonEnt(t, "secret/2023-05-24.json", arr{obj{"type": "message", "user": "U01LISA", "ts": "1684922000.000000", "text": "a"}}),
+		jsonEnt(t, "mpdm-a--b-1/2023-05-24.json", arr{obj{"type": "message", "user": "U01LISA", "ts": "1684922000.000000", "text": "b"}}),
+		jsonEnt(t, "D3/2023-05-24.json", arr{obj{"type": "message", "user": "U02JORDAN", "ts": "1684922000.000000", "text": "c"}}),
+	}
+	x, err := openBytes(t, "x.zip", buildZip(t, ents...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	days, err := walkAll(t, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{}
+	for _, f := range []string{"secret", "mpdm-a--b-1", "D3"} {
+		d := days[f][0]
+		got = append(got, string(d.Conversation.Kind)+" "+line(d.Events[0]))
+	}
+	want := []string{"private 09:53:20.000000 message U01LISA text=a",
+		"mpim 09:53:20.000000 message U01LISA to=U02JORDAN text=b",
+		"dm 09:53:20.000000 message U02JORDAN to=U01LISA text=c"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
 func TestRender(t *testing.T) {
 	x := &Export{users: map[string]*user{"U1": {ID: "U1", Name: "lisa", Profile: struct {
 		RealName    string `json:"real_name"`
