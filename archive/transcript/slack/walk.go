@@ -2,7 +2,7 @@ package slack
 
 import (
 	"archive/zip"
-	"bytes"
+	"bufio"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -75,32 +75,9 @@ type stamped struct {
 }
 
 func (x *Export) readDay(c *Conversation, f *zip.File, st *convState) (*Day, []error) {
-	data, err := x.readAll(f, x.limits.MaxDayFile)
+	msgs, problems, err := x.decodeDay(f)
 	if err != nil {
 		return nil, []error{err}
-	}
-	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	var raw []json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '[' {
-			return nil, []error{x.errorf(f.Name, transcript.ErrInvalid, "not a JSON array")}
-		}
-		return nil, []error{x.errorf(f.Name, transcript.ErrInvalid, "invalid JSON: %v", err)}
-	}
-	var problems []error
-	msgs := make([]stamped, 0, len(raw))
-	for i, r := range raw {
-		m := new(message)
-		if err := json.Unmarshal(r, m); err != nil {
-			problems = append(problems, x.errorf(f.Name, transcript.ErrInvalid, "$[%d]: not a message: %v", i, err))
-			continue
-		}
-		t, err := parseTS(m.TS)
-		if err != nil {
-			problems = append(problems, x.errorf(f.Name, transcript.ErrInvalid, "$[%d].ts: %v", i, err))
-			continue
-		}
-		msgs = append(msgs, stamped{m, t, i})
 	}
 	slices.SortStableFunc(msgs, func(a, b stamped) int { return cmp.Compare(a.t.micros, b.t.micros) })
 	d := &Day{Conversation: c, Date: strings.TrimSuffix(path.Base(f.Name), ".json"), Entry: scrub(f.Name)}
@@ -116,21 +93,57 @@ func (x *Export) readDay(c *Conversation, f *zip.File, st *convState) (*Day, []e
 	return d, append(problems, b.problems...)
 }
 
-func (x *Export) readAll(f *zip.File, limit int64) ([]byte, error) {
-	rc, err := x.open(f, limit)
+// decodeDay streams the messages of a day file. A message that is not an object of the
+// expected shape, or has no valid ts, is a problem; JSON that is broken, or not an array,
+// fails the whole day (err), so that a day is archived whole or not at all.
+func (x *Export) decodeDay(f *zip.File) (msgs []stamped, problems []error, err error) {
+	rc, err := x.open(f, x.limits.MaxDayFile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
+	br := bufio.NewReader(rc)
+	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
+		br.Discard(3) //nolint:errcheck // Peek just saw these bytes
+	}
+	dec := json.NewDecoder(br)
+	broken := func(err error) error {
 		var e *Error
 		if errors.As(err, &e) {
-			return nil, e
+			return e // a read error (a bomb): already names the entry
 		}
-		return nil, x.errorf(f.Name, transcript.ErrInvalid, "cannot read: %v", err)
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return x.errorf(f.Name, transcript.ErrInvalid, "invalid JSON: %v", err)
 	}
-	return data, nil
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		if err != nil && !errors.As(err, new(*json.SyntaxError)) && !errors.Is(err, io.EOF) {
+			return nil, nil, broken(err)
+		}
+		return nil, nil, x.errorf(f.Name, transcript.ErrInvalid, "not a JSON array")
+	}
+	for i := 0; dec.More(); i++ {
+		m := new(message)
+		if err := dec.Decode(m); err != nil {
+			var te *json.UnmarshalTypeError
+			if !errors.As(err, &te) { // the stream is broken
+				return nil, nil, broken(err)
+			}
+			problems = append(problems, x.errorf(f.Name, transcript.ErrInvalid, "$[%d]: not a message: %v", i, err))
+			continue
+		}
+		t, err := parseTS(m.TS)
+		if err != nil {
+			problems = append(problems, x.errorf(f.Name, transcript.ErrInvalid, "$[%d].ts: %v", i, err))
+			continue
+		}
+		msgs = append(msgs, stamped{m, t, i})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, broken(err)
+	}
+	return msgs, problems, nil
 }
 
 // title names a conversation for the archive.
