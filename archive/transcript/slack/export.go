@@ -119,6 +119,8 @@ func (x *Export) safeEntries() []*zip.File {
 		switch {
 		case unsafeName(f.Name):
 			x.problems = append(x.problems, x.errorf(f.Name, ErrUnsafeEntry, "absolute name, backslash or \"..\": refused"))
+		case strings.HasSuffix(f.Name, "/") || f.Name == "__MACOSX" || strings.HasPrefix(f.Name, "__MACOSX/"):
+			// folders and the resource forks macOS adds: never opened
 		case f.Mode()&fs.ModeSymlink != 0:
 			x.problems = append(x.problems, x.errorf(f.Name, ErrUnsafeEntry, "symbolic link: refused"))
 		case count[f.Name] > 1:
@@ -126,8 +128,6 @@ func (x *Export) safeEntries() []*zip.File {
 				reported[f.Name] = true
 				x.problems = append(x.problems, x.errorf(f.Name, ErrUnsafeEntry, "name appears %d times in the ZIP: refused", count[f.Name]))
 			}
-		case strings.HasSuffix(f.Name, "/") || f.Name == "__MACOSX" || strings.HasPrefix(f.Name, "__MACOSX/"):
-			// folders and the resource forks macOS adds
 		default:
 			out = append(out, f)
 		}
@@ -155,17 +155,13 @@ func (x *Export) classify(files []*zip.File) (map[string]*zip.File, error) {
 		top, _, _ := strings.Cut(f.Name, "/")
 		tops[top] = true
 	}
-	switch {
-	case byName["users.json"] != nil && byName["channels.json"] != nil:
-	case len(tops) == 1:
+	if byName["users.json"] == nil || byName["channels.json"] == nil {
 		for top := range tops {
 			x.prefix = top + "/"
 		}
-		if byName[x.prefix+"users.json"] == nil || byName[x.prefix+"channels.json"] == nil {
-			return nil, x.errorf("", ErrNotExport, "%v", ErrNotExport)
+		if len(tops) != 1 || byName[x.prefix+"users.json"] == nil || byName[x.prefix+"channels.json"] == nil {
+			return nil, x.notExport()
 		}
-	default:
-		return nil, x.errorf("", ErrNotExport, "%v", ErrNotExport)
 	}
 	lists := map[string]*zip.File{}
 	for _, f := range files {
@@ -194,6 +190,16 @@ func (x *Export) classify(files []*zip.File) (map[string]*zip.File, error) {
 		slices.SortFunc(d, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
 	}
 	return lists, nil
+}
+
+// notExport is ErrNotExport, saying why if entries were refused (a symlinked users.json).
+func (x *Export) notExport() *Error {
+	reason := ErrNotExport.Error()
+	var first *Error
+	if len(x.problems) > 0 && errors.As(x.problems[0], &first) {
+		reason += fmt.Sprintf(" (%d entries refused; the first: %s: %s)", len(x.problems), first.Entry, first.Reason)
+	}
+	return x.errorf("", ErrNotExport, "%s", reason)
 }
 
 func (x *Export) addUpload(f *zip.File, id string) {

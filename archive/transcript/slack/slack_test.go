@@ -205,7 +205,7 @@ func TestOpenFails(t *testing.T) {
 		{"list bomb", buildZip(t, jsonEnt(t, "users.json", arr{}), zent{name: "channels.json", data: bytes.Repeat([]byte(" "), 4<<20)}),
 			ErrBomb, "channels.json: declared uncompressed size 4194304 bytes is more than 100 times"},
 		{"symlinked users.json", buildZip(t, zent{name: "users.json", data: []byte("/etc/passwd"), mode: 0o777 | 1<<27},
-			jsonEnt(t, "channels.json", arr{})), ErrNotExport, "not a Slack export"},
+			jsonEnt(t, "channels.json", arr{})), ErrNotExport, "(1 entries refused; the first: users.json: symbolic link: refused)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
