@@ -164,6 +164,8 @@ func (x *Export) sender(m *message) transcript.Participant {
 		return transcript.Participant{ID: m.BotID, DisplayName: scrub(firstOf(botName, m.BotID)), Role: "bot"}
 	case botName != "":
 		return transcript.Participant{ID: botName, DisplayName: scrub(botName), Role: "bot"}
+	case m.Comment != nil && m.Comment.User != "": // a legacy file comment
+		return x.person(m.Comment.User, "")
 	default:
 		return transcript.Participant{ID: "unknown", DisplayName: "Unknown sender"}
 	}
@@ -376,7 +378,7 @@ func (x *Export) noticeText(m *message, from transcript.Participant) string {
 	switch m.Subtype {
 	case "tombstone":
 		return "A message was deleted; its thread replies were kept."
-	case "huddle_thread":
+	case "huddle_thread", "sh_room_created":
 		if m.Room != nil {
 			return firstOf(x.huddle(m.Room, from), text)
 		}
