@@ -89,7 +89,7 @@ func Open(r io.ReaderAt, size int64, name string, opts Options) (*Export, error)
 	}
 	x.workspace = opts.Workspace
 	if x.workspace == "" {
-		x.workspace = x.majorityTeam()
+		x.workspace = scrub(x.majorityTeam())
 	}
 	for _, c := range x.convs {
 		c.Key, c.Title = x.workspace+"/"+c.ID, x.title(c)

@@ -28,7 +28,7 @@ func (b *dayBuilder) files(m *message, index int) ([]transcript.FileRef, []strin
 		}
 		if zf := b.x.upload(f); zf != nil {
 			refs = append(refs, transcript.FileRef{Entry: strings.TrimPrefix(zf.Name, b.x.prefix), Name: name,
-				Size: int64(zf.UncompressedSize64), JSONPath: fmt.Sprintf("%s $[%d].files[%d]", b.entry, index, i)})
+				Size: int64(zf.UncompressedSize64), JSONPath: scrub(fmt.Sprintf("%s $[%d].files[%d]", b.entry, index, i))})
 			continue
 		}
 		accessible := f.Name != "" && f.Mode != "hidden_by_limit"
@@ -53,7 +53,7 @@ func (b *dayBuilder) files(m *message, index int) ([]transcript.FileRef, []strin
 				size = -1
 			}
 			refs = append(refs, transcript.FileRef{Href: href, Name: name, Size: size,
-				JSONPath: fmt.Sprintf("%s $[%d].files[%d]", b.entry, index, i)})
+				JSONPath: scrub(fmt.Sprintf("%s $[%d].files[%d]", b.entry, index, i))})
 		}
 	}
 	return refs, notes

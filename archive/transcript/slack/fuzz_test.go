@@ -72,7 +72,8 @@ func FuzzSlackDay(f *testing.F) {
 	for _, s := range []string{`[]`, `{}`, `[null]`, `[{"ts":"1.0"},{"ts":"1.0"}]`, `[{"ts":"1.1","thread_ts":"x","edited":{"ts":"y"}}]`,
 		`[{"ts":"2.0","text":"<@U01LISA|<#C1|<!x>>> &amp;lt; <https://a.example?t=xoxe-1-2|x>"}]`,
 		`[{"ts":"3.0","files":[{"id":"F01REPORT","name":"../../x"},{"id":"F9","name":"","permalink":"javascript:alert(1)"}]}]`,
-		`[{"ts":"4.0","subtype":"huddle_thread","room":{"date_start":-1,"date_end":99999999999999}}]`} {
+		`[{"ts":"4.0","subtype":"huddle_thread","room":{"date_start":-1,"date_end":99999999999999}}]`,
+		`[{"ts":"5.0","user":"xoxe-1-a","bot_id":"xoxb-2","parent_user_id":"xoxp-3","thread_ts":"4.0","reactions":[{"name":"xoxe-9","users":["xoxe-7"]}]}]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, day []byte) {

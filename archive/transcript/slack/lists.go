@@ -126,7 +126,11 @@ func (x *Export) readConversations(lists map[string]*zip.File) error {
 			continue
 		}
 		err := decodeArray(x, f, x.limits.MaxList, func(ch *channel) error {
-			c := &Conversation{ID: scrub(ch.ID), Name: scrub(ch.Name), folder: ch.Name, Kind: ch.kind(l.kind), Members: ch.Members}
+			members := make([]string, len(ch.Members))
+			for i, m := range ch.Members {
+				members[i] = scrub(m)
+			}
+			c := &Conversation{ID: scrub(ch.ID), Name: scrub(ch.Name), folder: ch.Name, Kind: ch.kind(l.kind), Members: members}
 			if c.Kind == KindDM {
 				c.folder, c.Name = ch.ID, ""
 			}

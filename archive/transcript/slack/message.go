@@ -118,13 +118,13 @@ func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC")
 // know the id.
 func (x *Export) person(id, fallbackName string) transcript.Participant {
 	if u := x.users[id]; u != nil {
-		p := transcript.Participant{ID: id, DisplayName: scrub(u.displayName()), Email: strings.TrimSpace(u.Profile.Email)}
+		p := transcript.Participant{ID: scrub(id), DisplayName: scrub(u.displayName()), Email: strings.TrimSpace(u.Profile.Email)}
 		if u.IsBot {
 			p.Role = "bot"
 		}
 		return p
 	}
-	p := transcript.Participant{ID: id, DisplayName: scrub(strings.TrimSpace(fallbackName))}
+	p := transcript.Participant{ID: scrub(id), DisplayName: scrub(strings.TrimSpace(fallbackName))}
 	if id == "USLACKBOT" {
 		p.Role = "bot"
 		if p.DisplayName == "" {
@@ -132,7 +132,7 @@ func (x *Export) person(id, fallbackName string) transcript.Participant {
 		}
 	}
 	if p.DisplayName == "" {
-		p.DisplayName = id
+		p.DisplayName = p.ID
 	}
 	return p
 }
@@ -161,9 +161,9 @@ func (x *Export) sender(m *message) transcript.Participant {
 			p.DisplayName, p.Role = scrub(firstOf(botName, p.DisplayName)), "bot"
 			return p
 		}
-		return transcript.Participant{ID: m.BotID, DisplayName: scrub(firstOf(botName, m.BotID)), Role: "bot"}
+		return transcript.Participant{ID: scrub(m.BotID), DisplayName: scrub(firstOf(botName, m.BotID)), Role: "bot"}
 	case botName != "":
-		return transcript.Participant{ID: botName, DisplayName: scrub(botName), Role: "bot"}
+		return transcript.Participant{ID: scrub(botName), DisplayName: scrub(botName), Role: "bot"}
 	case m.Comment != nil && m.Comment.User != "": // a legacy file comment
 		return x.person(m.Comment.User, "")
 	default:
@@ -241,7 +241,7 @@ func (b *dayBuilder) add(s stamped) {
 	ev.Text = scrub(ev.Text)
 	if b.c.Kind == KindDM || b.c.Kind == KindGroupDM {
 		for _, id := range b.c.Members {
-			if id != from.ID {
+			if id = scrub(id); id != from.ID {
 				ev.To = append(ev.To, id)
 			}
 		}

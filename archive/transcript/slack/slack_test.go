@@ -147,7 +147,10 @@ func TestTokenNeverReturned(t *testing.T) {
 	ents = append(ents, zent{name: "general/2023-05-26.json", data: []byte(`{"token":"` + token + `"}`)},
 		zent{name: "general/2023-05-27.json", data: []byte(`[{"type":"message","user":"U01LISA","ts":"1685200000.000000",` +
 			`"files":[{"id":"F09` + token + `","name":"a` + token + `.txt","url_private":"https://files.slack.com/x?t=` + token + `"}]}]`)},
-		zent{name: "x" + token + "/2023-05-24.json", data: []byte(`[]`)})
+		zent{name: "x" + token + "/2023-05-24.json", data: []byte(`[]`)},
+		jsonEnt(t, "D01DM/2023-05-28.json", arr{obj{"type": "message", "user": token, "ts": "1685300000.000000", "text": "<@" + token + ">",
+			"reactions": arr{obj{"name": "x", "users": arr{token}}}, "edited": obj{"user": token, "ts": "1685300001.000000"}},
+			obj{"type": "message", "bot_id": token, "ts": "1685300002.000000"}, obj{"type": "message", "username": token, "ts": "1685300003.000000"}}))
 	data := buildZip(t, ents...)
 	if !bytes.Contains(data, []byte("xoxe")) {
 		t.Fatal("fixture has no token")
