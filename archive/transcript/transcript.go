@@ -31,6 +31,7 @@ const (
 const (
 	FormatNative  = "native"
 	FormatGenesys = "genesys"
+	FormatSlack   = "slack" // a Slack workspace export ZIP, read by package transcript/slack
 )
 
 var (
@@ -78,6 +79,8 @@ type Participant struct {
 const (
 	EventMessage = "message"
 	EventFile    = "file"
+	EventJoined  = "joined" // From joined the conversation (Global Relay User_joined)
+	EventNotice  = "notice" // something happened, told by SystemText (Global Relay User_event)
 )
 
 // Event is one thing that happened in a conversation.
@@ -98,6 +101,9 @@ type Event struct {
 	Text       string
 	SystemText string
 	Files      []FileRef // EventFile only
+	// Key identifies the event across exports, for archiving each message exactly once
+	// (Slack: workspace, conversation and ts); "" when the format has none.
+	Key string
 }
 
 // FileRef is one file of a file event: an attachment on disk (Path) or an external link (Href).
@@ -113,6 +119,10 @@ type FileRef struct {
 	// JSONPath is where the transcript references the file ("$.events[1].files[0]"), so a
 	// problem found later with the file can be reported like any other transcript error.
 	JSONPath string
+	// Entry names the file's bytes inside the export archive the conversation was read from
+	// (Slack: "__uploads/F0123/report.pdf"); Path and Href are then "". Read it only through
+	// the reader that produced the conversation.
+	Entry string
 }
 
 // Format is one transcript format. Adding a format is one file implementing it plus one line
