@@ -82,7 +82,7 @@ func (p *Pipeline) afterUpload(w Watch, r *journal.Record, now time.Time) {
 func (p *Pipeline) looseRound(now time.Time) {
 	items, _, err := p.j.DueIn(journal.LaneLoose, now, postScan, nil)
 	if err != nil {
-		p.log.WithError(err).Error("read due loose files from the journal")
+		p.logError(p.log, err, "read due loose files from the journal")
 		return
 	}
 	for _, it := range items {
@@ -99,6 +99,7 @@ func (p *Pipeline) looseRound(now time.Time) {
 			return []journal.Entry{{Time: now, Step: "loose", Lane: journal.LaneLoose, Result: "ok", Detail: r.Reason}}, nil
 		})
 		if err != nil {
+			p.unreadable(it.ID, err)
 			continue
 		}
 		if r, err := p.j.Get(it.ID); err == nil && r.Reason != "" {
@@ -113,7 +114,7 @@ func (p *Pipeline) looseRound(now time.Time) {
 func (p *Pipeline) convRound(ctx context.Context, now time.Time, probe bool) (worked, answered bool) {
 	items, _, err := p.j.DueIn(journal.LaneConv, now, postScan, nil)
 	if err != nil {
-		p.log.WithError(err).Error("read due transcripts from the journal")
+		p.logError(p.log, err, "read due transcripts from the journal")
 		return false, true
 	}
 	for _, it := range items {
@@ -130,8 +131,8 @@ func (p *Pipeline) convRound(ctx context.Context, now time.Time, probe bool) (wo
 // conversation1 archives the events of transcript record id. It reports false when the
 // archive failed transiently (the caller stops this round).
 func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
-	r, err := p.j.Get(id)
-	if err != nil || r.State != journal.Uploaded {
+	r, ok := p.load(id, "transcript")
+	if !ok || r.State != journal.Uploaded {
 		return true
 	}
 	if _, due := r.Due(journal.LaneConv); !due {
@@ -144,6 +145,7 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 		return true
 	}
 	conv := p.waiting.take(id)
+	var err error
 	if conv == nil {
 		conv, err = p.readTranscript(w, r)
 	}

@@ -31,6 +31,9 @@ const (
 	noFreelist = ^uint64(0)
 )
 
+// errBlankPage is a page never written (all zero header).
+var errBlankPage = errors.New("blank page")
+
 // boltMeta is one of the two meta pages.
 type boltMeta struct {
 	pageSize uint32
@@ -120,6 +123,9 @@ func (pf *pageFile) page(id, limit uint64) ([]byte, error) {
 		return nil, fmt.Errorf("page %d: %w", id, err)
 	}
 	if got := binary.LittleEndian.Uint64(head); got != id {
+		if got == 0 && binary.LittleEndian.Uint64(head[8:]) == 0 {
+			return nil, fmt.Errorf("page %d: %w", id, errBlankPage)
+		}
 		return nil, fmt.Errorf("page %d: header names page %d", id, got)
 	}
 	overflow := uint64(binary.LittleEndian.Uint32(head[12:]))

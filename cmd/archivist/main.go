@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/archivist-project/archivist/journal"
 )
 
 // Version is stamped by the Makefile with -ldflags "-X main.Version=...".
@@ -34,10 +36,15 @@ func commands() []command {
 		{"retry", "put a held file (or --all-held) back to work", retryCommand},
 		{"reconcile", "compare disk with the journal now; requeue what is missing", reconcileCommand},
 		{"report", "chain-of-custody report of files discovered in a period (CSV or JSON)", reportCommand},
+		{"journal", "check the journal (check [--full]) or rebuild a damaged one (rebuild)", journalCommand},
 		{"sandbox", "serve the built-in emulator of the remote APIs (or list what it stored)", sandboxCommand},
 		{"version", "print the version", versionCommand},
 	}
 }
+
+// exitDamaged is the exit code of a command refused because the journal is damaged (or
+// missing where one existed); 2 stays wrong usage.
+const exitDamaged = 5
 
 // usageError marks errors in how the command was called: exit code 2.
 type usageError struct{ err error }
@@ -70,6 +77,9 @@ func realMain(args []string, stderr io.Writer) int {
 		case errors.As(err, new(usageError)):
 			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
 			return 2
+		case errors.Is(err, journal.ErrDamaged):
+			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
+			return exitDamaged
 		default:
 			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
 			return 1
