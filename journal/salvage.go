@@ -24,6 +24,8 @@ type Salvage struct {
 	AuditSeq      uint64
 	Pages         int      // pages read
 	Skipped       []string // pages that could not be read, and why
+
+	seen uint64 // highest record id an audit or due entry names
 }
 
 // SalvageFile reads what survives of the journal at path.
@@ -135,9 +137,12 @@ func (s *Salvage) element(k, v []byte) {
 		if old, ok := s.Records[id]; !ok || r.UpdatedAt.After(old.UpdatedAt) {
 			s.Records[id] = r
 		}
-	case len(k) == 16 && len(v) > 0:
+	case len(k) == 16 && len(v) == 0: // a due entry: time, record id
+		s.seen = max(s.seen, binary.BigEndian.Uint64(k[8:]))
+	case len(k) == 16:
 		if decodeEntry(v, new(Entry)) == nil {
 			s.Audit[string(k)] = bytes.Clone(v)
+			s.seen = max(s.seen, binary.BigEndian.Uint64(k))
 		}
 	case bytes.HasPrefix(k, []byte("daemon/")):
 		s.Settings[string(k)] = bytes.Clone(v)
@@ -156,9 +161,10 @@ func (s *Salvage) element(k, v []byte) {
 	}
 }
 
-// Lost returns the ids up to the highest one handed out that no surviving record has.
+// Lost returns the ids up to the highest one known to be handed out (by the records bucket,
+// a record, an audit or due entry) that no surviving record has.
 func (s *Salvage) Lost() []uint64 {
-	top := s.RecordSeq
+	top := max(s.RecordSeq, s.seen)
 	for id := range s.Records {
 		top = max(top, id)
 	}
