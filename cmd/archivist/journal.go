@@ -18,19 +18,25 @@ import (
 	"github.com/archivist-project/archivist/journal"
 )
 
-// journalCommand is `archivist journal check [--full]` and `archivist journal rebuild`.
+// journalCommand is `archivist journal check [--full]` and `archivist journal rebuild`. The
+// subcommand may come after flags (`journal --config FILE check`).
 func journalCommand(ctx context.Context, args []string) error {
-	if len(args) == 0 || (args[0] != "check" && args[0] != "rebuild") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+	for i, a := range args {
+		if i > 0 && (args[i-1] == "--config" || args[i-1] == "-config") {
+			continue
+		}
+		rest := append(append([]string{}, args[:i]...), args[i+1:]...)
+		switch a {
+		case "check":
+			return journalCheck(rest, os.Stdout)
+		case "rebuild":
+			return journalRebuild(rest, os.Stdout)
+		case "-h", "--help", "help":
 			fmt.Fprintln(os.Stderr, "usage: archivist journal check [--config FILE] [--full]\n       archivist journal rebuild [--config FILE]")
 			return nil
 		}
-		return usageError{errors.New("want 'journal check [--full]' or 'journal rebuild'")}
 	}
-	if args[0] == "check" {
-		return journalCheck(args[1:], os.Stdout)
-	}
-	return journalRebuild(args[1:], os.Stdout)
+	return usageError{errors.New("want 'journal check [--full]' or 'journal rebuild'")}
 }
 
 func journalCheck(args []string, w io.Writer) error {
@@ -62,7 +68,7 @@ func journalCheck(args []string, w io.Writer) error {
 		fmt.Fprintf(w, "DAMAGE    %s\n", s)
 	}
 	if len(rep.Problems) > 0 {
-		return fmt.Errorf("journal %s: %w: %d problems; 'archivist journal rebuild' makes a new journal from what survives",
+		return fmt.Errorf("journal %s: %w: %d problem(s); 'archivist journal rebuild' makes a new journal from what survives",
 			cfg.Journal, journal.ErrDamaged, len(rep.Problems))
 	}
 	what := "meta pages, size, freelist and root"
