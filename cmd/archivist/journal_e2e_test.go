@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	le "encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
