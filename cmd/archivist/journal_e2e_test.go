@@ -136,7 +136,8 @@ func TestE2ETruncatedJournalIsReportedAndRebuilt(t *testing.T) {
 	d = e.start()
 	await(t, 60*time.Second, "every file posted again or still", func() bool {
 		var st struct{ Counts map[journal.State]int64 }
-		return json.Unmarshal([]byte(e.cli("status", "--json")), &st) == nil && st.Counts[journal.Posted] == 150
+		code, out, _ := e.runCLI("status", "--json") // fails until the control socket is up
+		return code == 0 && json.Unmarshal([]byte(out), &st) == nil && st.Counts[journal.Posted] == 150
 	})
 	d.stop()
 	counts := e.checkJournal()
