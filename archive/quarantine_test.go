@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"path/filepath"
@@ -142,5 +143,49 @@ func TestRateLimiterBoundsRepeatedLogs(t *testing.T) {
 	}
 	if ok, _ := rl.allow("another message", now); !ok {
 		t.Fatal("a different message is limited by the first")
+	}
+}
+
+func TestReconcileQuarantinesAnUnreadableRecordSoItsFileIsRecordedAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	h := newHarnessAt(t, path)
+	h.start(nil)
+	f := h.drop("posted.txt", []byte("posted"))
+	id := h.record(f.RelPath).ID
+	h.awaitState(id, journal.Posted)
+	h.cancel()
+	<-h.done
+	h.j.Close()
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("records")).Put(u64key(id), []byte{0x01, 0xff})
+	})
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.j, err = journal.Open(path, journal.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !h.j.Known(f.Watch, f.RelPath, f.Size, f.ModTime, f.Inode, f.Kind) {
+		t.Fatal("before reconciliation the damaged record should still hold its path")
+	}
+	h.p = New(h.j, h.client, h.po)
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.done = make(chan struct{})
+	h.start(nil)
+	if _, err := h.p.Reconcile(h.ctx, time.Hour, true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.j.QuarantineCount(); err != nil || n != 1 {
+		t.Fatalf("quarantined %d, %v", n, err)
+	}
+	if h.j.Known(f.Watch, f.RelPath, f.Size, f.ModTime, f.Inode, f.Kind) {
+		t.Fatal("after reconciliation the file still counts as known: it would never be archived again")
 	}
 }

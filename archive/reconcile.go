@@ -159,6 +159,9 @@ func (p *Pipeline) reconcileEntry(w Watch, rel string, fi fs.FileInfo, s *Summar
 	}
 	if fp, ok := p.j.Current(w.Name, rel); ok && fp.Is(fi.Size(), fi.ModTime(), ino, kind) {
 		r, err := p.j.Get(fp.ID)
+		if err != nil && requeue {
+			p.unreadable(fp.ID, err) // gives up its path, so the recheck below records the file again
+		}
 		if err == nil {
 			switch r.State {
 			case journal.Posted:
