@@ -401,14 +401,14 @@ func TestRebuildRecoversSurvivingRecords(t *testing.T) {
 
 func TestRebuildOfATruncatedJournalListsTheLost(t *testing.T) {
 	path, stored := filled(t, 3000)
-	if err := os.Truncate(path, usedSize(t, path)/3); err != nil {
+	// The last pages lost (the freelist and the newest copies are written there).
+	if err := os.Truncate(path, usedSize(t, path)-4*pageSizeOf(t, path)); err != nil {
 		t.Fatal(err)
 	}
 	s, err := SalvageFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Older versions in freed pages count too: the freelist was lost with the file's end.
 	if len(s.Records) == 0 {
 		t.Fatalf("salvaged nothing of %d records from a truncated file", len(stored))
 	}
@@ -423,5 +423,16 @@ func TestRebuildOfATruncatedJournalListsTheLost(t *testing.T) {
 	defer db.Close()
 	if err := db.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestLostIsEveryIDHandedOutWithoutASurvivingRecord(t *testing.T) {
+	s := &Salvage{Records: map[uint64]*Record{1: {ID: 1}, 2: {ID: 2}, 5: {ID: 5}}, RecordSeq: 6}
+	if got := fmt.Sprint(s.Lost()); got != "[3 4 6]" {
+		t.Fatalf("Lost = %s, want [3 4 6]", got)
+	}
+	s.RecordSeq, s.seen = 0, 8 // the records bucket's header lost; an audit entry names #8
+	if got := fmt.Sprint(s.Lost()); got != "[3 4 6 7 8]" {
+		t.Fatalf("Lost = %s, want [3 4 6 7 8]", got)
 	}
 }

@@ -90,7 +90,10 @@ func Open(path string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("journal %s: %w", path, err)
 		}
 	}
-	if err := checkBeforeOpen(path, o); err != nil {
+	if err := refuseMissing(path, o); err != nil {
+		return nil, err
+	}
+	if err := checkBeforeOpen(path); err != nil {
 		return nil, err
 	}
 	b, err := openBolt(path, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly, NoSync: o.NoSync, InitialMmapSize: initialMmap})

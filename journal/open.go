@@ -8,22 +8,41 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+	"golang.org/x/sys/unix"
 )
 
-// checkBeforeOpen refuses a journal missing or empty where one existed, and checks an
-// existing file's meta pages, size, freelist and root page before bbolt maps it.
-func checkBeforeOpen(path string, o Options) error {
-	if err := refuseMissing(path, o); err != nil {
-		return err
-	}
+// checkBeforeOpen checks an existing file's meta pages, size, freelist and root page with
+// plain reads before bbolt maps it (bbolt's open itself faults on a truncated file).
+func checkBeforeOpen(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil || fi.Size() == 0 {
-		return nil // a new journal
+		return nil // bbolt reports a missing file; an empty one is a new journal
 	}
-	if _, err := quickCheck(path); err != nil {
+	_, err = quickCheck(path)
+	if errors.Is(err, ErrDamaged) {
+		err = checkAgainLocked(path, err)
+	}
+	if err != nil {
 		return fmt.Errorf("journal %s: %w", path, withAdvice(err))
 	}
 	return nil
+}
+
+// checkAgainLocked repeats a failed check holding a shared lock, which no writer holds: a
+// daemon committing while the pages were read can make them look torn. If a daemon holds the
+// file, bbolt's open says so (ErrLocked); its own checks watch for damage.
+func checkAgainLocked(path string, first error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return first
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil {
+		return nil
+	}
+	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	_, err = quickCheck(path)
+	return err
 }
 
 // withAdvice adds what the operator can do to a damage error.
