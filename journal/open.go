@@ -40,7 +40,7 @@ func checkAgainLocked(path string, first error) error {
 	if unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil {
 		return nil
 	}
-	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	// The lock goes with the file's close.
 	_, err = quickCheck(path)
 	return err
 }
