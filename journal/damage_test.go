@@ -1,9 +1,11 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -434,5 +436,57 @@ func TestLostIsEveryIDHandedOutWithoutASurvivingRecord(t *testing.T) {
 	s.RecordSeq, s.seen = 0, 8 // the records bucket's header lost; an audit entry names #8
 	if got := fmt.Sprint(s.Lost()); got != "[3 4 6 7 8]" {
 		t.Fatalf("Lost = %s, want [3 4 6 7 8]", got)
+	}
+}
+
+func TestRandomFlipsNeverCrashReads(t *testing.T) {
+	base, stored := filled(t, 2000)
+	orig, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := usedSize(t, base)
+	ps := pageSizeOf(t, base)
+	for seed := range 12 {
+		b := bytes.Clone(orig)
+		rng := rand.New(rand.NewPCG(uint64(seed), 64))
+		for range 64 {
+			b[2*ps+rng.Int64N(used-2*ps)] ^= byte(1 + rng.IntN(255)) // past the meta pages
+		}
+		path := filepath.Join(t.TempDir(), "journal.db")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db, err := Open(path, Options{ReadOnly: true})
+		if err != nil {
+			if !errors.Is(err, ErrDamaged) {
+				t.Fatalf("seed %d: open: %v", seed, err)
+			}
+			continue
+		}
+		ok := func(err error) {
+			t.Helper()
+			if err != nil && !errors.Is(err, ErrDamaged) && !errors.Is(err, ErrUndecodable) && !errors.Is(err, ErrNotFound) {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+		}
+		ok(db.Each(func(*Record) bool { return true }))
+		for _, r := range stored {
+			_, err := db.Get(r.ID)
+			ok(err)
+			_, err = db.Audit(r.ID)
+			if err != nil && !errors.Is(err, ErrDamaged) && !strings.Contains(err.Error(), "corrupt") {
+				t.Fatalf("seed %d: audit: %v", seed, err)
+			}
+			db.Current(r.Watch, string(r.Path))
+		}
+		_, _, err = db.DueIn(LanePut, time.Now().Add(time.Hour), 5000, nil)
+		ok(err)
+		_, err = db.Counts()
+		ok(err)
+		_, err = db.LaneCounts()
+		ok(err)
+		t.Logf("seed %d: %v", seed, db.Err())
+		db.Close()
 	}
 }
