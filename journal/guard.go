@@ -28,6 +28,10 @@ type guarded struct {
 	mu      sync.Mutex
 	cause   error
 	damaged chan struct{}
+
+	bmu     sync.Mutex  // guards the batch being gathered:
+	pending []batchCall // its calls; the first caller runs it
+	full    chan struct{}
 }
 
 func newGuarded(b *bolt.DB, path string) *guarded {
@@ -84,19 +88,78 @@ func (g *guarded) Update(fn func(*bolt.Tx) error) error {
 	})
 }
 
-// Batch is bolt's Batch. bbolt runs a batch in a goroutine of its own, so fn is fenced there
-// too, and checks the file's size first.
+// Batch is bolt's Batch (concurrent calls share one transaction; fn may run more than once),
+// done here because bbolt runs a batch and its commit in a goroutine of its own, where a
+// damaged page's panic would kill the process. The first caller of a batch waits for others
+// (up to MaxBatchDelay, or MaxBatchSize calls) and runs it in its own, fenced goroutine.
 func (g *guarded) Batch(fn func(*bolt.Tx) error) error {
-	return g.fence(func() error {
-		return g.DB.Batch(func(tx *bolt.Tx) error {
-			return g.fence(func() error {
-				if err := g.checkSize(tx); err != nil {
+	if err := g.err(); err != nil {
+		return err
+	}
+	c := batchCall{fn: fn, err: make(chan error, 1)}
+	g.bmu.Lock()
+	g.pending = append(g.pending, c)
+	leader := len(g.pending) == 1
+	if leader {
+		g.full = make(chan struct{})
+	}
+	full := g.full
+	if len(g.pending) == g.DB.MaxBatchSize {
+		close(full)
+	}
+	g.bmu.Unlock()
+	if leader {
+		t := time.NewTimer(g.DB.MaxBatchDelay)
+		select {
+		case <-t.C:
+		case <-full:
+		}
+		t.Stop()
+		g.bmu.Lock()
+		calls := g.pending
+		g.pending = nil
+		g.bmu.Unlock()
+		g.runBatch(calls)
+	}
+	err := <-c.err
+	if errors.Is(err, errTrySolo) {
+		err = g.Update(fn)
+	}
+	return err
+}
+
+type batchCall struct {
+	fn  func(*bolt.Tx) error
+	err chan error
+}
+
+// errTrySolo tells a batch's caller that its function failed and is to run on its own.
+var errTrySolo = errors.New("batch function failed; run it on its own")
+
+// runBatch runs calls in one transaction. A call that fails leaves the batch (its caller runs
+// it alone, to get its own error) and the others run again without it.
+func (g *guarded) runBatch(calls []batchCall) {
+	for len(calls) > 0 {
+		failed := -1
+		err := g.Update(func(tx *bolt.Tx) error {
+			for i, c := range calls {
+				if err := c.fn(tx); err != nil {
+					failed = i
 					return err
 				}
-				return fn(tx)
-			})
+			}
+			return nil
 		})
-	})
+		if failed >= 0 && !errors.Is(err, ErrDamaged) {
+			calls[failed].err <- errTrySolo
+			calls = append(calls[:failed], calls[failed+1:]...)
+			continue
+		}
+		for _, c := range calls {
+			c.err <- err
+		}
+		return
+	}
 }
 
 // checkSize fails when the file is shorter than the pages tx uses: it was truncated under us,
