@@ -342,6 +342,26 @@ func TestQuarantineTakesAnUndecodableRecordOutOnce(t *testing.T) {
 	}
 }
 
+func TestSalvageOfASoundJournalIsAllOfItFromItsTree(t *testing.T) {
+	path, stored := filled(t, 3000)
+	s, err := SalvageFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Records) != len(stored) || len(s.Orphans()) != 0 || len(s.Lost()) != 0 || len(s.Skipped) != 0 {
+		t.Fatalf("salvaged %d of %d records, %d orphans, %d lost, skipped %v", len(s.Records), len(stored), len(s.Orphans()), len(s.Lost()), s.Skipped)
+	}
+	for _, want := range stored {
+		wantState := Discovered
+		if want.ID%3 == 0 {
+			wantState = Posted
+		}
+		if got := s.Records[want.ID]; got.State != wantState {
+			t.Fatalf("#%d salvaged as %s, want its current state %s", want.ID, got.State, wantState)
+		}
+	}
+}
+
 func TestRebuildRecoversSurvivingRecords(t *testing.T) {
 	path, stored := filled(t, 3000)
 	// Damage: the branch pages flipped (their leaves are intact but unreachable).
@@ -360,6 +380,9 @@ func TestRebuildRecoversSurvivingRecords(t *testing.T) {
 	s, err := SalvageFile(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(s.Orphans()) == 0 {
+		t.Error("records below the damaged branch pages are not listed for review")
 	}
 	out := filepath.Join(filepath.Dir(path), "rebuilt.db")
 	db, err := Rebuild(out, s)

@@ -25,12 +25,16 @@ type Salvage struct {
 	Pages         int      // pages read
 	Skipped       []string // pages that could not be read, and why
 
-	seen uint64 // highest record id an audit or due entry names
+	seen    uint64          // highest record id an audit or due entry names
+	inTree  map[uint64]bool // pages the journal's tree reaches from its meta page
+	current bool            // the page being read is one of them
+	orphan  map[uint64]bool // records found only outside the tree
 }
 
 // SalvageFile reads what survives of the journal at path.
 func SalvageFile(path string) (*Salvage, error) {
-	s := &Salvage{Records: map[uint64]*Record{}, Audit: map[string][]byte{}, Conversations: map[string][]byte{}, Settings: map[string][]byte{}}
+	s := &Salvage{Records: map[uint64]*Record{}, Audit: map[string][]byte{}, Conversations: map[string][]byte{}, Settings: map[string][]byte{},
+		orphan: map[uint64]bool{}}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
@@ -60,6 +64,15 @@ func SalvageFile(path string) (*Salvage, error) {
 	if merr == nil && m.pgid < n {
 		n = m.pgid // the rest is room the file was grown by, never written
 	}
+	if merr == nil {
+		s.inTree = pf.tree(m.root, n)
+	}
+	s.scan(pf, n, free)
+	return s, nil
+}
+
+// scan reads every page in use that is not free, and takes what its leaves hold.
+func (s *Salvage) scan(pf *pageFile, n uint64, free map[uint64]bool) {
 	for id := uint64(2); id < n; id++ {
 		if free[id] {
 			continue
@@ -73,11 +86,52 @@ func SalvageFile(path string) (*Salvage, error) {
 		}
 		s.Pages++
 		if binary.LittleEndian.Uint16(b[8:]) == flagLeaf {
+			s.current = s.inTree[id]
 			s.leaf(b, 0)
 		}
 		id += uint64(binary.LittleEndian.Uint32(b[12:])) // its overflow pages were read with it
 	}
-	return s, nil
+}
+
+// tree returns the pages reachable from root through branch pages and bucket roots, skipping
+// pages that do not read.
+func (pf *pageFile) tree(root, limit uint64) map[uint64]bool {
+	seen := map[uint64]bool{}
+	stack := []uint64{root}
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[id] {
+			continue
+		}
+		b, err := pf.page(id, limit)
+		if err != nil {
+			continue
+		}
+		seen[id] = true
+		flags, count := binary.LittleEndian.Uint16(b[8:]), int(binary.LittleEndian.Uint16(b[10:]))
+		for i := range count {
+			at := pageHeader + i*leafElement
+			if at+leafElement > len(b) {
+				break
+			}
+			switch flags {
+			case flagBranch:
+				stack = append(stack, binary.LittleEndian.Uint64(b[at+8:]))
+			case flagLeaf:
+				if binary.LittleEndian.Uint32(b[at:])&flagBucket == 0 {
+					continue
+				}
+				v0 := at + int(binary.LittleEndian.Uint32(b[at+4:])) + int(binary.LittleEndian.Uint32(b[at+8:]))
+				if v0 >= at && v0+8 <= len(b) {
+					if r := binary.LittleEndian.Uint64(b[v0:]); r != 0 {
+						stack = append(stack, r)
+					}
+				}
+			}
+		}
+	}
+	return seen
 }
 
 // leaf takes every element of the leaf page in b that decodes.
@@ -134,8 +188,17 @@ func (s *Salvage) element(k, v []byte) {
 		if decodeRecord(v, r) != nil || r.ID != id || id == 0 {
 			return
 		}
-		if old, ok := s.Records[id]; !ok || r.UpdatedAt.After(old.UpdatedAt) {
+		old, ok := s.Records[id]
+		better := !ok
+		switch {
+		case ok && s.current == s.orphan[id]: // one copy in the tree, one outside
+			better = s.current // the tree's is the current one
+		case ok:
+			better = r.UpdatedAt.After(old.UpdatedAt) // the newest copy is the best guess
+		}
+		if better {
 			s.Records[id] = r
+			s.orphan[id] = !s.current
 		}
 	case len(k) == 16 && len(v) == 0: // a due entry: time, record id
 		s.seen = max(s.seen, binary.BigEndian.Uint64(k[8:]))
@@ -171,6 +234,19 @@ func (s *Salvage) Lost() []uint64 {
 	var out []uint64
 	for id := uint64(1); id <= top; id++ {
 		if s.Records[id] == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Orphans returns the ids of records found only in pages outside the journal's tree (below a
+// damaged branch page, or older copies whose page is not known to be free): a record's state
+// may be older than it was, so a file may be archived again.
+func (s *Salvage) Orphans() []uint64 {
+	var out []uint64
+	for _, id := range s.RecordIDs() {
+		if s.orphan[id] {
 			out = append(out, id)
 		}
 	}

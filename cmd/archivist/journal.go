@@ -219,6 +219,10 @@ func printRebuild(w io.Writer, journalPath, aside string, s *journal.Salvage, mi
 	for _, p := range s.Skipped {
 		fmt.Fprintf(w, "skipped   %s\n", p)
 	}
+	if o := s.Orphans(); len(o) > 0 {
+		fmt.Fprintf(w, "REVIEW    %d records were found only outside the journal's tree (below a damaged page, or older copies): "+
+			"their state may be older than it was, so their files may be archived again (ids %s)\n", len(o), idRanges(o))
+	}
 	if lost := s.Lost(); len(lost) > 0 {
 		fmt.Fprintf(w, "REVIEW    %d records were lost (ids %s); their files are archived again if still on disk\n", len(lost), idRanges(lost))
 	}
