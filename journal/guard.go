@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // ErrDamaged means the journal file is damaged (truncated, pages overwritten, missing where
@@ -194,7 +195,7 @@ func (db *DB) WatchSize(done <-chan struct{}, interval time.Duration) {
 		case <-db.bolt.damaged:
 			return
 		case <-t.C:
-			if err := db.bolt.View(db.bolt.checkSize); err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+			if err := db.bolt.View(db.bolt.checkSize); err != nil && !errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 				return
 			}
 		}
