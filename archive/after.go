@@ -51,7 +51,7 @@ func (p *Pipeline) afterRound(now time.Time) {
 }
 
 func (p *Pipeline) dispose(id uint64) {
-	r, ok := p.load(id, "disposal")
+	r, ok := p.loadDue(id, journal.LaneAfter)
 	if !ok {
 		return
 	}

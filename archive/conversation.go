@@ -131,7 +131,7 @@ func (p *Pipeline) convRound(ctx context.Context, now time.Time, probe bool) (wo
 // conversation1 archives the events of transcript record id. It reports false when the
 // archive failed transiently (the caller stops this round).
 func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
-	r, ok := p.load(id, "transcript")
+	r, ok := p.loadDue(id, journal.LaneConv)
 	if !ok || r.State != journal.Uploaded {
 		return true
 	}

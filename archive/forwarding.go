@@ -120,7 +120,7 @@ func (p *Pipeline) forwardRound(ctx context.Context, name string, d *destination
 // journal) failed transiently and the round should stop.
 func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id uint64) bool {
 	lane := journal.ForwardLane(name)
-	r, ok := p.load(id, "forwarding")
+	r, ok := p.loadDue(id, lane)
 	if !ok {
 		return true
 	}

@@ -111,7 +111,7 @@ func (p *Pipeline) batches(items []journal.DueItem) [][]*journal.Record {
 	groups := map[string][]*journal.Record{}
 	var order []string
 	for _, it := range items {
-		r, ok := p.load(it.ID, "posting")
+		r, ok := p.loadDue(it.ID, journal.LanePost)
 		if !ok {
 			continue
 		}

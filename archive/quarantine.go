@@ -53,16 +53,31 @@ func (p *Pipeline) logError(l logrus.FieldLogger, err error, msg string) {
 	e.Error(msg)
 }
 
-// load returns record id for work on it, or false. A record that cannot be read (its value
-// does not decode, or a due index names a record that does not exist) is quarantined, and
-// logged, once: it leaves every due index, so it is never tried again in a loop.
-func (p *Pipeline) load(id uint64, what string) (*journal.Record, bool) {
+// loadDue returns record id for its work due in lane, or false. A record that cannot be read
+// (its value does not decode, or a due index names a record that does not exist) is
+// quarantined, and logged, once: it leaves every due index, so it is never tried again in a
+// loop. A due entry the record does not have (a damaged key: the record is not due in lane,
+// or not yet) is dropped likewise.
+func (p *Pipeline) loadDue(id uint64, lane string) (*journal.Record, bool) {
 	r, err := p.j.Get(id)
-	if err == nil {
+	if err != nil {
+		if !p.unreadable(id, err) {
+			p.logError(p.log.WithField("id", id), err, "load record for "+lane)
+		}
+		return nil, false
+	}
+	if t, due := r.Due(lane); due && !t.After(p.now()) {
 		return r, true
 	}
-	if !p.unreadable(id, err) {
-		p.logError(p.log.WithField("id", id), err, "load record for "+what)
+	n, err := p.j.DropStrayDue(lane, id)
+	switch {
+	case err != nil && !p.unreadable(id, err):
+		p.logError(p.log.WithField("id", id), err, "drop stray due entries")
+	case n > 0:
+		ok, _ := p.limit.allow("stray due entry", time.Now())
+		if ok {
+			p.log.WithFields(logrus.Fields{"id": id, "lane": lane, "entries": n}).Warn("due index named work its record does not have: dropped")
+		}
 	}
 	return nil, false
 }

@@ -189,3 +189,55 @@ func TestReconcileQuarantinesAnUnreadableRecordSoItsFileIsRecordedAgain(t *testi
 		t.Fatal("after reconciliation the file still counts as known: it would never be archived again")
 	}
 }
+
+func TestStrayDueEntriesAreDroppedNotWorkedInALoop(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	h := newHarnessAt(t, path)
+	f := h.drop("once.txt", []byte("once"))
+	id := h.record(f.RelPath).ID
+	h.j.Close()
+	// Damaged due keys naming a real record: one in its put lane at another time, one in the
+	// post lane it does not have yet.
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		due := tx.Bucket([]byte("due"))
+		post, err := due.CreateBucketIfNotExists([]byte(journal.LanePost))
+		if err != nil {
+			return err
+		}
+		for i, lane := range []*bolt.Bucket{due.Bucket([]byte(journal.LanePut)), post} {
+			k := make([]byte, 16)
+			binary.BigEndian.PutUint64(k, uint64(time.Now().Add(-time.Duration(i+1)*time.Hour).UnixNano()))
+			binary.BigEndian.PutUint64(k[8:], id)
+			if err := lane.Put(k, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.j, err = journal.Open(path, journal.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	h.p = New(h.j, h.client, h.po)
+	h.start(nil)
+	h.awaitState(id, journal.Posted)
+	await(t, "the stray entries dropped", func() bool {
+		n, err := h.j.LaneCounts()
+		return err == nil && n[journal.LanePut] == 0 && n[journal.LanePost] == 0
+	})
+	// More work afterwards, so the loops go round again.
+	later := h.drop("later.txt", []byte("later"))
+	h.awaitState(h.record(later.RelPath).ID, journal.Posted)
+	if st := h.sb.Stats(); st.Puts != 2 || st.Posts != 2 {
+		t.Fatalf("%d PUTs and %d posts for two files: a stray due entry was worked", st.Puts, st.Posts)
+	}
+}

@@ -34,7 +34,7 @@ var errChanged = errors.New("file changed while being archived")
 // returned for the committer, which batches the commits of all workers into few
 // transactions; nil means there is nothing (more) to commit.
 func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
-	r, ok := p.load(id, "upload")
+	r, ok := p.loadDue(id, journal.LanePut)
 	if !ok {
 		return nil
 	}

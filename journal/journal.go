@@ -555,7 +555,8 @@ type DueItem struct {
 
 // DueIn returns up to limit items of lane due at or before now, earliest first, leaving out
 // those skip rejects (work already in flight). next is the due time of the earliest item not
-// yet due (zero if none), so the caller knows how long it may sleep.
+// yet due (zero if none), so the caller knows how long it may sleep. A record is returned
+// once, even if a damaged key names it twice.
 func (db *DB) DueIn(lane string, now time.Time, limit int, skip func(id uint64) bool) (items []DueItem, next time.Time, err error) {
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDue).Bucket([]byte(lane))
@@ -563,15 +564,17 @@ func (db *DB) DueIn(lane string, now time.Time, limit int, skip func(id uint64) 
 			return nil
 		}
 		c := b.Cursor()
+		seen := map[uint64]bool{}
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			t, id := decodeDueKey(k)
 			if t.After(now) {
 				next = t
 				return nil
 			}
-			if skip != nil && skip(id) {
+			if seen[id] || (skip != nil && skip(id)) {
 				continue
 			}
+			seen[id] = true
 			if len(items) >= limit {
 				return nil
 			}

@@ -162,3 +162,44 @@ func quarantined(tx *bolt.Tx) int {
 	}
 	return 0
 }
+
+// DropStrayDue deletes the due entries of lane that name record id at a time its record does
+// not have (a damaged due key): work that would be dispatched again and again for nothing. It
+// returns how many it deleted.
+func (db *DB) DropStrayDue(lane string, id uint64) (int, error) {
+	n := 0
+	err := db.write(func(tx *bolt.Tx) error {
+		n = 0
+		r, err := getRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		b := tx.Bucket(bucketDue).Bucket([]byte(lane))
+		if b == nil {
+			return nil
+		}
+		want, has := r.Lanes[lane]
+		var stray [][]byte
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) != 16 {
+				stray = append(stray, bytes.Clone(k))
+				continue
+			}
+			if t, kid := decodeDueKey(k); kid == id && !(has && t.Equal(want)) {
+				stray = append(stray, bytes.Clone(k))
+			}
+		}
+		for _, k := range stray {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(stray)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("journal: drop stray due entries of #%d in %s: %w", id, lane, err)
+	}
+	return n, nil
+}
