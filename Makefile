@@ -43,7 +43,7 @@ run: build
 	$(BIN) run --config config/examples/quickstart.yml
 
 clean:
-	rm -rf bin var
+	rm -rf bin var dist
 
 # Installation as a systemd service (see systemd/README.md). DESTDIR stages into a folder (for
 # packages); PREFIX is where the files end up on the target system, and the installed unit's
@@ -87,6 +87,30 @@ uninstall:
 	      "$(DESTDIR)$(ARCHIVIST_DOCDIR)/archivist.yml.example"
 	rmdir "$(DESTDIR)$(ARCHIVIST_DOCDIR)" 2>/dev/null || true
 
+# The Debian package (systemd/deb/nfpm.yaml): a static binary, the unit, the sysusers.d entry,
+# /etc/archivist/archivist.yml as a conffile and the docs, into DEB_DIR. nfpm runs with
+# `go run` at a pinned version, so it stays out of the daemon's go.mod. DEB_VERSION is the
+# tag (v0.1.0 -> 0.1.0) on a tagged commit, else a pre-release of 0.1.0 naming the commit.
+# `make test-deb` builds it, installs it into a scratch root with dpkg and runs the binary.
+NFPM           ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+DEB_DIR        ?= dist
+DEB_ARCH       ?= $(shell $(GO) env GOARCH)
+DEB_VERSION    ?= $(shell v=$$(git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null | sed 's/^v//'); \
+	[ -n "$$v" ] && echo "$$v" || echo "0.1.0~git$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
+DEB_MAINTAINER ?= The archivist authors <maintainers@archivist.invalid>
+DEB_BINARY     ?= bin/deb/archivist
+
+.PHONY: deb test-deb
+
+deb:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEB_ARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o "$(DEB_BINARY)" ./cmd/archivist
+	@mkdir -p "$(DEB_DIR)"
+	DEB_VERSION='$(DEB_VERSION)' DEB_ARCH='$(DEB_ARCH)' DEB_MAINTAINER='$(DEB_MAINTAINER)' DEB_BINARY='$(DEB_BINARY)' \
+		$(NFPM) package --config systemd/deb/nfpm.yaml --packager deb --target "$(DEB_DIR)/"
+
+test-deb:
+	$(GO) test -count=1 -run '^TestDebPackage$$' -v ./systemd/
+
 # Benchmarks (docs/benchmarks.md); never part of `make test`. First the Go benchmarks of the
 # hot pieces (journal commits, hashing and MIME detection, fileKeys, event encoding), then
 # archivist-bench: the real binary against the in-process sandbox on loopback, each figure
@@ -96,7 +120,7 @@ BENCHPKGS  := ./journal/ ./archive/ ./archive/filekey/ ./archive/globalrelay/
 BENCHTIME  ?= 1s
 BENCHFLAGS ?=
 
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick bench-scale
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) $(BENCHPKGS)
@@ -108,6 +132,22 @@ bench-quick:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20x $(BENCHPKGS)
 	$(GO) run ./cmd/archivist-bench --rounds 1 --files 500 --big 64MiB --latency-files 20 --latency-interval 100ms \
 		--rescan-files 5000 --journal-records 50000 $(BENCHFLAGS)
+
+# Cost as the years pass: 1,000,000 archived files in the tree and the journal (about 4 GB of
+# small files and 1M inodes in $$TMPDIR; SCALEFILES to change): start-up, full rescans, idle
+# memory, `archivist status`, journal bytes per file. Takes several minutes.
+SCALEFILES ?= 1000000
+bench-scale:
+	$(GO) run ./cmd/archivist-bench --only scale --scale-files $(SCALEFILES) $(BENCHFLAGS)
+
+# The status page in a real headless Chromium (Debian's chromium package, installed here when
+# missing): every page rendered and checked, a screenshot of each kept in ARTIFACTS.
+ARTIFACTS ?= $(CURDIR)/var/artifacts
+.PHONY: test-browser
+test-browser:
+	bash .ci/install-packages chromium fonts-dejavu-core
+	ARCHIVIST_CHROMIUM="$$(command -v chromium)" ARCHIVIST_ARTIFACTS="$(ARTIFACTS)" \
+		$(GO) test -count=1 -run '^TestBrowser$$' -v ./cmd/archivist/statuspage/
 
 # Fuzzing of the transcript parsers and of the journal's record decoding (their seed corpora
 # run in make test as ordinary tests). FUZZTIME per target.

@@ -7,11 +7,13 @@ require (
 	github.com/gabriel-vasile/mimetype v1.4.16
 	github.com/sirupsen/logrus v1.10.2
 	go.etcd.io/bbolt v1.5.0
-	golang.org/x/sys v0.49.0
+	golang.org/x/sys v0.50.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
 require github.com/robfig/cron/v3 v3.0.1
+
+require golang.org/x/crypto v0.59.0
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -15,9 +15,9 @@ import (
 
 // After archiving. A watch with after: move or delete disposes of a file once its archive copy
 // and every forward are done and the retention has passed (the "after" lane). The file is moved
-// or deleted only if it is still the version that was archived, through a folder resolved
-// without symlinks, so nothing newer and nothing outside the watch is ever touched. The record
-// stays, with what was done.
+// or deleted only if it is still the version that was archived and its bytes, read once more,
+// hash to the archived SHA-256, through a folder resolved without symlinks, so nothing newer
+// and nothing outside the watch is ever touched. The record stays, with what was done.
 
 // After modes of a watch.
 const (
@@ -58,7 +58,7 @@ func (p *Pipeline) dispose(id uint64) {
 	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path)})
 	w, ok := p.watch(r.Watch)
 	if !ok {
-		p.retryLater(id, journal.LaneAfter, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
+		p.parkUnconfigured(id, journal.LaneAfter, r.Watch)
 		return
 	}
 	root, err := beneath.OpenRoot(w.Root)
@@ -67,16 +67,14 @@ func (p *Pipeline) dispose(id uint64) {
 		return
 	}
 	defer root.Close()
-	same := func(fi fs.FileInfo) error {
-		ino, _ := statOf(fi)
-		if fi.Size() != r.Size || !fi.ModTime().Equal(r.ModTime) || ino != r.Inode {
-			return errChanged
-		}
-		return nil
-	}
+	// The entry removed or moved is the one proven: its identity (change time included, which
+	// any write moves) must be the one whose bytes were just hashed.
+	same := func(fi fs.FileInfo) error { return changedFrom(versionOf(fi), r) }
 	var done string
-	switch w.After {
-	case AfterMove:
+	err = proveArchived(root, r)
+	switch {
+	case err != nil:
+	case w.After == AfterMove:
 		dst := filepath.Join(w.DoneDir, filepath.FromSlash(string(r.Path)))
 		err = root.MoveOut(string(r.Path), dst, same)
 		if errors.Is(err, fs.ErrExist) {
@@ -84,21 +82,14 @@ func (p *Pipeline) dispose(id uint64) {
 			err = root.MoveOut(string(r.Path), dst, same)
 		}
 		done = "moved to " + dst
-	case AfterDelete:
+	case w.After == AfterDelete:
 		err = root.Remove(string(r.Path), same)
 		done = "deleted"
 	default:
 		done = "kept"
 	}
-	switch {
-	case err == nil:
-	case errors.Is(err, fs.ErrNotExist):
-		done = "already gone from the watch folder"
-	case errors.Is(err, errChanged):
-		done = "kept: the file changed since it was archived (its new version is handled on its own)"
-	default:
-		l.WithError(err).Warn("could not " + w.After + " the archived file; will try again in an hour")
-		p.retryLater(id, journal.LaneAfter, err, p.now().Add(time.Hour))
+	done, ok = p.disposal(r, l, w, err, done)
+	if !ok {
 		return
 	}
 	now := p.now()
@@ -108,5 +99,68 @@ func (p *Pipeline) dispose(id uint64) {
 		return []journal.Entry{{Time: now, Step: w.After, Lane: journal.LaneAfter, Result: "ok", Detail: done}}, nil
 	}) == nil {
 		l.WithField("after", done).Info("archived file disposed of")
+	}
+}
+
+// errNotArchived means the file on disk has the archived version's metadata but not its bytes.
+var errNotArchived = errors.New("its bytes are not the archived ones")
+
+// proveArchived reads the file once more and checks that it is r's version and that its
+// SHA-256 is the archived one: nothing is moved or deleted that the archive does not hold
+// byte for byte.
+func proveArchived(root *beneath.Root, r *journal.Record) error {
+	if r.SHA256 == "" {
+		return fmt.Errorf("%w: no archived SHA-256 to compare with", errNotArchived)
+	}
+	f, err := root.Open(string(r.Path))
+	if err != nil {
+		if errors.Is(err, beneath.ErrSymlink) || errors.Is(err, beneath.ErrNotRegular) {
+			return fmt.Errorf("%w: %w", errChanged, err)
+		}
+		return err
+	}
+	defer f.Close()
+	if err := sameVersion(f, r); err != nil {
+		return err
+	}
+	sum, _, err := identify(f, r.Size)
+	if err != nil {
+		return err
+	}
+	if err := sameVersion(f, r); err != nil {
+		return err
+	}
+	if sum != r.SHA256 {
+		return fmt.Errorf("%w (sha256 %s, archived %s)", errNotArchived, sum, r.SHA256)
+	}
+	return nil
+}
+
+// disposal turns the outcome of a disposal into what the record says was done; false means
+// it is retried later. A file that is not the archived version is kept and observed again,
+// so that its bytes are archived as a version of their own: never deleted.
+func (p *Pipeline) disposal(r *journal.Record, l *logrus.Entry, w Watch, err error, done string) (string, bool) {
+	switch {
+	case err == nil:
+		return done, true
+	case errors.Is(err, fs.ErrNotExist):
+		return "already gone from the watch folder", true
+	case errors.Is(err, errChanged):
+		p.o.Recheck(r.Watch, string(r.Path))
+		return "kept: the file changed since it was archived (its new version is handled on its own)", true
+	case errors.Is(err, errNotArchived):
+		// Same metadata, other bytes: only a new record gets them archived.
+		if derr := p.journalResult(p.j.Disown(r.ID)); derr != nil {
+			l.WithError(derr).Warn("could not record that the file is a new version; will try again in an hour")
+			p.retryLater(r.ID, journal.LaneAfter, derr, p.now().Add(time.Hour))
+			return "", false
+		}
+		p.o.Recheck(r.Watch, string(r.Path))
+		l.WithError(err).Warn("archived file's bytes changed on disk without a trace in its metadata; kept, and archived again as a new version")
+		return fmt.Sprintf("kept: %v; it is archived again as a new version", err), true
+	default:
+		l.WithError(err).Warn("could not " + w.After + " the archived file; will try again in an hour")
+		p.retryLater(r.ID, journal.LaneAfter, err, p.now().Add(time.Hour))
+		return "", false
 	}
 }

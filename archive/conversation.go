@@ -3,12 +3,14 @@ package archive
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,10 +27,15 @@ import (
 // Transcripts mode. Every file of a transcripts watch is uploaded as usual. A transcript then
 // takes the "conv" lane: it is parsed, waits until every attachment it references is uploaded
 // (up to AttachmentWait, then it is held with the list of missing files), and its events are
-// posted in order, in chunks; each accepted chunk is committed with the conversation's posted
-// event ids, so the same transcript dropped again sends nothing and a re-export with more
-// events sends only those. Any other file takes the "loose" lane: if no transcript references
-// it within UnreferencedAfter, it is posted as a loose file and flagged.
+// posted in order, in chunks; each accepted chunk is committed with the conversation's event
+// ids and content digests, so the same transcript dropped again sends nothing, a re-export
+// with more events sends only those, and an event whose content changed is sent again as the
+// replacement of the earlier one. Any other file takes the "loose" lane: if no transcript
+// references it within UnreferencedAfter, it is posted as a loose file and flagged.
+//
+// While a transcript waits, nothing of it is kept in memory: the journal holds what it claims
+// and waits for (journal.Claim), and makes it due again when the last missing file arrives;
+// otherwise it is read again when its wait is over.
 
 // Modes of a watch.
 const (
@@ -36,21 +43,8 @@ const (
 	ModeTranscripts = "transcripts"
 )
 
-// attachmentPoll is how often a transcript waiting for its attachments looks again.
+// attachmentPoll is how soon the poster looks again at work it found due but left.
 const attachmentPoll = time.Second
-
-// parsedTranscripts keeps the parsed conversations of transcripts that wait for their
-// attachments, by record id. Only the poster's goroutine uses it.
-type parsedTranscripts map[uint64]*transcript.Conversation
-
-// take returns and forgets the parsed conversation of record id, if kept.
-func (m parsedTranscripts) take(id uint64) *transcript.Conversation {
-	c := m[id]
-	delete(m, id)
-	return c
-}
-
-func (m parsedTranscripts) put(id uint64, c *transcript.Conversation) { m[id] = c }
 
 // roleOf is the role a settled file has in watch w.
 func roleOf(w Watch, rel string) string {
@@ -78,7 +72,9 @@ func (p *Pipeline) afterUpload(w Watch, r *journal.Record, now time.Time) {
 	}
 }
 
-// looseRound turns attachments nobody referenced in time into loose files.
+// looseRound turns attachments nobody referenced in time into loose files. One that a
+// transcript still claims (waiting for its other files, or held) is not: it is posted with that
+// transcript's events, and looked at again after another UnreferencedAfter.
 func (p *Pipeline) looseRound(now time.Time) {
 	items, _, err := p.j.DueIn(journal.LaneLoose, now, postScan, nil)
 	if err != nil {
@@ -86,23 +82,36 @@ func (p *Pipeline) looseRound(now time.Time) {
 		return
 	}
 	for _, it := range items {
-		var w Watch
-		err := p.update(it.ID, func(r *journal.Record) ([]journal.Entry, error) {
+		loose := false
+		err := p.journalResult(p.j.UpdateClaimed(it.ID, func(r *journal.Record, claimedBy []uint64) ([]journal.Entry, error) {
 			if _, due := r.Due(journal.LaneLoose); !due || r.State != journal.Uploaded {
 				return nil, journal.ErrSkip
 			}
-			w, _ = p.watch(r.Watch)
+			w, _ := p.watch(r.Watch)
+			if len(claimedBy) > 0 {
+				r.Schedule(journal.LaneLoose, now.Add(w.UnreferencedAfter))
+				note := fmt.Sprintf("referenced by transcript #%d, whose events are not posted yet; it goes with them, not as a loose file", claimedBy[0])
+				if r.LastError == note {
+					return nil, nil
+				}
+				r.LastError = note
+				return []journal.Entry{{Time: now, Step: "loose", Lane: journal.LaneLoose, Result: "waiting", Detail: note}}, nil
+			}
+			loose = true
 			r.Done(journal.LaneLoose)
 			r.Schedule(journal.LanePost, now)
 			p.scheduleForwards(w, r, now)
+			r.LastError = ""
 			r.Reason = fmt.Sprintf("no transcript referenced it within %s; archived as a loose file", w.UnreferencedAfter)
 			return []journal.Entry{{Time: now, Step: "loose", Lane: journal.LaneLoose, Result: "ok", Detail: r.Reason}}, nil
-		})
+		}))
 		if err != nil {
 			p.unreadable(it.ID, err)
+		}
+		if err != nil || !loose {
 			continue
 		}
-		if r, err := p.j.Get(it.ID); err == nil && r.Reason != "" {
+		if r, err := p.j.Get(it.ID); err == nil {
 			p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "key": r.FileKey}).
 				Warn("file not referenced by any transcript: archived as a loose file")
 		}
@@ -141,14 +150,12 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path)})
 	w, ok := p.watch(r.Watch)
 	if !ok {
-		p.retryLater(id, journal.LaneConv, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
+		p.parkUnconfigured(id, journal.LaneConv, r.Watch)
 		return true
 	}
-	conv := p.waiting.take(id)
-	var err error
-	if conv == nil {
-		conv, err = p.readTranscript(w, r)
-	}
+	// Read and parsed again each time it comes due (it is due only when its wait is over or
+	// what it waited for arrived): a parsed transcript is several times its size in memory.
+	conv, err := p.readTranscript(w, r)
 	if err != nil {
 		var te *transcript.Error
 		switch {
@@ -156,6 +163,10 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 			p.hold(r, l, err.Error(), err)
 		case errors.Is(err, fs.ErrNotExist):
 			p.hold(r, l, "transcript deleted before its events were posted (its bytes are archived under "+r.FileKey+")", err)
+			// It can never post the files it claimed: let them go loose.
+			if err := p.journalResult(p.j.Unclaim(id)); err != nil {
+				l.WithError(err).Error("release the attachments the deleted transcript claimed")
+			}
 		default:
 			p.retryLater(id, journal.LaneConv, err, p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
 		}
@@ -163,45 +174,78 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 	}
 	l = l.WithField("conversation", conv.ID)
 
-	atts, missing, problems := p.attachments(w, conv)
-	if len(problems) > 0 {
-		p.hold(r, l, fmt.Sprintf("%s: %s", r.Path, strings.Join(problems, "; ")), failure.Refuse("attachment unusable"))
+	atts, refs, missing, problems := p.attachments(w, conv)
+	if len(problems) > 0 || len(missing) > 0 {
+		p.awaitAttachments(w, r, l, refs, missing, problems)
 		return true
 	}
-	if len(missing) > 0 {
-		now := p.now()
-		if deadline := r.DiscoveredAt.Add(w.AttachmentWait); now.After(deadline) {
-			p.hold(r, l, fmt.Sprintf("%s: waited %s for attachments; missing: %s", r.Path, w.AttachmentWait, strings.Join(missing, ", ")),
-				failure.Refuse("attachments missing"))
-			return true
-		}
-		// The archived version cannot change: keep it parsed instead of reading, hashing and
-		// parsing it again at every poll.
-		p.waiting.put(id, conv)
-		_ = p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
-			if _, due := r.Due(journal.LaneConv); !due {
-				return nil, journal.ErrSkip
-			}
-			r.Schedule(journal.LaneConv, now.Add(attachmentPoll))
-			if r.LastError == "" {
-				r.LastError = "waiting for attachments: " + strings.Join(missing, ", ")
-				return []journal.Entry{{Time: now, Step: "conv", Lane: journal.LaneConv, Result: "waiting", Detail: r.LastError}}, nil
-			}
-			return nil, nil
-		})
-		return true
-	}
-
 	state, err := p.j.Conversation(r.Watch, conv.ID)
 	if err != nil {
 		p.retryLater(id, journal.LaneConv, err, p.now().Add(time.Second))
 		return true
 	}
-	chunks := p.chunks(w, conv, atts, state.Posted)
+	chunks, before := p.chunks(w, conv, atts, state, p.j.LegacyMatch(state, r.SHA256))
 	if len(chunks) == 0 {
 		p.nothingNew(w, r, l, conv, atts)
 		return true
 	}
+	return p.postChunks(ctx, w, r, l, conv, chunks, before)
+}
+
+// awaitAttachments holds transcript r, or lets it wait for the files it references that are
+// not archived yet, and records in the journal what it claims and waits for. It comes due
+// again when the last missing file arrives (the journal sees to that) or its wait is over.
+func (p *Pipeline) awaitAttachments(w Watch, r *journal.Record, l *logrus.Entry, refs []string, missing []transcript.FileRef, problems []string) {
+	now := p.now()
+	deadline := r.DiscoveredAt.Add(w.AttachmentWait)
+	where := map[string]string{}
+	paths := make([]string, 0, len(missing))
+	for _, f := range missing {
+		where[f.Path] = fmt.Sprintf("%s (%s)", f.Path, f.JSONPath)
+		paths = append(paths, f.Path)
+	}
+	var reason string
+	err := p.journalResult(p.j.Claim(r.ID, w.Name, refs, paths, func(x *journal.Record, still []string) ([]journal.Entry, error) {
+		if _, due := x.Due(journal.LaneConv); !due || x.State != journal.Uploaded {
+			return nil, journal.ErrSkip
+		}
+		names := make([]string, len(still))
+		for i, s := range still {
+			names[i] = where[s]
+		}
+		switch {
+		case len(problems) > 0:
+			reason = fmt.Sprintf("%s: %s", x.Path, strings.Join(problems, "; "))
+		case len(still) == 0:
+			x.Schedule(journal.LaneConv, now) // arrived since they were looked up: read it again now
+			return nil, nil
+		case !now.Before(deadline):
+			reason = fmt.Sprintf("%s: waited %s for attachments; missing: %s", x.Path, w.AttachmentWait, strings.Join(names, ", "))
+		default:
+			x.Schedule(journal.LaneConv, deadline)
+			msg := "waiting for attachments: " + strings.Join(names, ", ")
+			if x.LastError == msg {
+				return nil, nil
+			}
+			x.LastError = msg
+			return []journal.Entry{{Time: now, Step: "conv", Lane: journal.LaneConv, Result: "waiting",
+				Detail: fmt.Sprintf("%s; until %s", msg, deadline.UTC().Format(time.RFC3339))}}, nil
+		}
+		x.Hold(reason, now)
+		x.LastError = reason
+		return []journal.Entry{{Time: now, Step: string(journal.Held), Result: string(journal.Held), Detail: reason}}, nil
+	}))
+	switch {
+	case err != nil:
+		l.WithError(err).Error("record what the transcript waits for")
+	case reason != "":
+		l.WithField("reason", reason).Warn("file held")
+	}
+}
+
+// postChunks posts the chunks of transcript r's events in order, committing each. It reports
+// false when the archive failed transiently.
+func (p *Pipeline) postChunks(ctx context.Context, w Watch, r *journal.Record, l *logrus.Entry, conv *transcript.Conversation, chunks []convChunk, before int) bool {
 	for i, ch := range chunks {
 		start := p.now()
 		res, err := p.gr.PostConversation(ctx, ch.req)
@@ -215,17 +259,17 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 				p.hold(r, l, fmt.Sprintf("archive refused events %s of conversation %s: %v", ch.span(), conv.ID, err), err)
 				return true
 			default:
-				until := p.gate.failed(p.now(), err)
+				until := p.gate.failed(admittedAt(ctx), p.now(), err)
 				l.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).Warn("event post failed; archive paused until then")
-				p.retryLater(id, journal.LaneConv, err, until)
+				p.retryLater(r.ID, journal.LaneConv, err, until)
 				return false
 			}
 		}
 		p.gate.succeeded()
 		err = p.journalResult(p.j.CommitChunk(journal.Chunk{
-			Transcript: id, Watch: r.Watch, Conv: conv.ID, EventIDs: ch.ids, RequestID: res.RequestID,
+			Transcript: r.ID, Watch: r.Watch, Conv: conv.ID, EventIDs: ch.ids, Digests: ch.digests, RequestID: res.RequestID,
 			Attachments: ch.attachments, Last: i == len(chunks)-1,
-			Total: len(conv.Events), Before: countPosted(conv, state.Posted),
+			Total: len(conv.Events), Before: before,
 			OnAttachment: func(a *journal.Record) {
 				if s, ok := ch.shares[a.ID]; ok {
 					a.Share = &s
@@ -270,22 +314,26 @@ func (p *Pipeline) readTranscript(w Watch, r *journal.Record) (*transcript.Conve
 }
 
 // attachments resolves every on-disk file the conversation references to its journal record.
-// missing lists files not archived yet; problems lists files that never will be (held).
-func (p *Pipeline) attachments(w Watch, conv *transcript.Conversation) (atts map[string]*journal.Record, missing, problems []string) {
+// refs lists every such file once; missing those not archived yet; problems those that never
+// will be (held).
+func (p *Pipeline) attachments(w Watch, conv *transcript.Conversation) (atts map[string]*journal.Record, refs []string, missing []transcript.FileRef, problems []string) {
 	atts = map[string]*journal.Record{}
+	seen := map[string]bool{}
 	for _, e := range conv.Events {
 		for _, f := range e.Files {
-			if f.Path == "" || atts[f.Path] != nil {
+			if f.Path == "" || seen[f.Path] {
 				continue
 			}
+			seen[f.Path] = true
+			refs = append(refs, f.Path)
 			fp, ok := p.j.Current(w.Name, f.Path)
 			if !ok {
-				missing = append(missing, fmt.Sprintf("%s (%s)", f.Path, f.JSONPath))
+				missing = append(missing, f)
 				continue
 			}
 			a, err := p.j.Get(fp.ID)
 			if err != nil {
-				missing = append(missing, fmt.Sprintf("%s (%s)", f.Path, f.JSONPath))
+				missing = append(missing, f)
 				continue
 			}
 			switch a.State {
@@ -298,17 +346,18 @@ func (p *Pipeline) attachments(w Watch, conv *transcript.Conversation) (atts map
 			case journal.Held:
 				problems = append(problems, fmt.Sprintf("%s: %s: %s", f.JSONPath, f.Path, a.Reason))
 			default:
-				missing = append(missing, fmt.Sprintf("%s (%s)", f.Path, f.JSONPath))
+				missing = append(missing, f)
 			}
 		}
 	}
-	return atts, missing, problems
+	return atts, refs, missing, problems
 }
 
 // convChunk is one request of a conversation's events.
 type convChunk struct {
 	req         *globalrelay.Conversation
 	ids         []string
+	digests     []string // content digests of the events, parallel to ids
 	attachments []uint64
 	shares      map[uint64]journal.Share // how the transcript shared each attachment, for forwards
 }
@@ -320,16 +369,80 @@ func (c convChunk) span() string {
 	return c.ids[0] + ".." + c.ids[len(c.ids)-1]
 }
 
-// chunks builds the requests for the events not posted yet, in order, each within
-// MaxEventsPerRequest and MaxRequestBytes.
-func (p *Pipeline) chunks(w Watch, conv *transcript.Conversation, atts map[string]*journal.Record, posted map[string]bool) []convChunk {
+// convEvent is one event mapped to the wire, with what the journal records of it.
+type convEvent struct {
+	ev     globalrelay.Event
+	digest string
+	refs   []uint64
+	shares map[uint64]journal.Share
+}
+
+// chunks builds the requests for the events the archive does not hold yet, in order, each
+// within MaxEventsPerRequest and MaxRequestBytes. before is how many events it holds already.
+//
+// An event is held when the ledger has its id with the same content digest; one whose id is
+// only its position is recognised by its content alone. An id the ledger has with another
+// content is sent again, its systemText saying it replaces the earlier version. Ids of a
+// ledger from before digests match only the same transcript bytes dropped again (legacy).
+func (p *Pipeline) chunks(w Watch, conv *transcript.Conversation, atts map[string]*journal.Record, state *journal.Conversation, legacy bool) (out []convChunk, before int) {
+	overview, people := p.overview(conv)
+	base, _ := json.Marshal(globalrelay.Conversation{Overview: overview})
+	cur := convChunk{}
+	size := len(base)
+	flush := func() {
+		if len(cur.ids) > 0 {
+			out = append(out, cur)
+		}
+		cur, size = convChunk{}, len(base)
+	}
+	for _, e := range conv.Events {
+		ce := p.event(w, conv, e, atts, people)
+		switch {
+		case e.Positional && state.HasContent(ce.digest),
+			!e.Positional && state.Has(e.ID, ce.digest),
+			legacy && state.Posted[e.ID]:
+			before++
+			continue
+		case !e.Positional && state.Known(e.ID):
+			ce.ev.SystemText = replaces(e.ID, ce.ev.SystemText)
+		}
+		b, _ := json.Marshal(ce.ev)
+		if len(cur.ids) > 0 && (len(cur.ids) >= p.o.MaxEventsPerRequest || size+len(b)+1 > p.o.MaxRequestBytes) {
+			flush()
+		}
+		if cur.req == nil {
+			cur.req = &globalrelay.Conversation{Overview: overview}
+		}
+		cur.req.Events = append(cur.req.Events, ce.ev)
+		cur.ids = append(cur.ids, e.ID)
+		cur.digests = append(cur.digests, ce.digest)
+		cur.attachments = append(cur.attachments, ce.refs...)
+		for id, sh := range ce.shares {
+			if cur.shares == nil {
+				cur.shares = map[uint64]journal.Share{}
+			}
+			cur.shares[id] = sh
+		}
+		size += len(b) + 1
+	}
+	flush()
+	return out, before
+}
+
+// replaces is the systemText of an event sent again because its content changed.
+func replaces(id, systemText string) string {
+	note := fmt.Sprintf("Replaces the earlier archived version of event %s of this conversation.", id)
+	if systemText == "" {
+		return note
+	}
+	return systemText + " (" + note + ")"
+}
+
+// overview is the conversation overview of every request of conv, and its participants by id.
+func (p *Pipeline) overview(conv *transcript.Conversation) (globalrelay.Overview, map[string]transcript.Participant) {
 	people := map[string]transcript.Participant{}
 	for _, pt := range conv.Participants {
 		people[pt.ID] = pt
-	}
-	person := func(id, userType string) globalrelay.Participant {
-		pt := people[id]
-		return globalrelay.Participant{DisplayName: pt.DisplayName, CorporateEmail: pt.Email, UserType: userType}
 	}
 	overview := globalrelay.Overview{ConversationType: p.o.ConversationType}
 	for _, pt := range conv.Participants {
@@ -349,73 +462,68 @@ func (p *Pipeline) chunks(w Watch, conv *transcript.Conversation, atts map[strin
 		overview.CreatedAt = conv.Events[0].Time.UnixMilli()
 	}
 	overview.CreatedBy = overview.InitiatorName
-	base, _ := json.Marshal(globalrelay.Conversation{Overview: overview})
+	return overview, people
+}
 
-	var out []convChunk
-	cur := convChunk{}
-	size := len(base)
-	flush := func() {
-		if len(cur.ids) > 0 {
-			out = append(out, cur)
-		}
-		cur, size = convChunk{}, len(base)
+// event maps one transcript event to the wire and digests its content.
+func (p *Pipeline) event(w Watch, conv *transcript.Conversation, e transcript.Event, atts map[string]*journal.Record, people map[string]transcript.Participant) convEvent {
+	person := func(id, userType string) globalrelay.Participant {
+		pt := people[id]
+		return globalrelay.Participant{DisplayName: pt.DisplayName, CorporateEmail: pt.Email, UserType: userType}
 	}
-	for _, e := range conv.Events {
-		if posted[e.ID] {
-			continue
-		}
-		ev := globalrelay.Event{EventTime: e.Time.UnixMilli(), SystemText: e.SystemText,
-			Participants: []globalrelay.Participant{person(e.From, globalrelay.UserInitiator)}}
-		for _, to := range e.To {
-			ev.Participants = append(ev.Participants, person(to, globalrelay.UserRecipient))
-		}
-		var refs []uint64
-		shares := map[uint64]journal.Share{}
-		switch e.Type {
-		case transcript.EventFile:
-			ev.EventType = globalrelay.EventFileTransfer
-			for _, f := range e.Files {
-				if f.Href != "" {
-					ev.Files = append(ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: filekey.External(w.Name, f.Href, f.Name), FileHref: f.Href})
-					continue
-				}
-				a := atts[f.Path]
-				ev.Files = append(ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: a.FileKey,
-					IsInlined: w.InlineImages && strings.HasPrefix(a.MIME, "image/")})
-				refs = append(refs, a.ID)
-				shares[a.ID] = journal.Share{ChatID: conv.ChatID, EndUser: endUser(conv), Text: e.Text, Time: e.Time}
-			}
-			if e.Text != "" {
-				ev.Content = &globalrelay.Content{Message: e.Text}
-			}
-		default:
-			if e.Text != "" {
-				ev.EventType = globalrelay.EventMessage
-				ev.Content = &globalrelay.Content{Message: e.Text}
-			} else {
-				ev.EventType = globalrelay.EventUserEvent // a system notice: only systemText
-			}
-		}
-		b, _ := json.Marshal(ev)
-		if len(cur.ids) > 0 && (len(cur.ids) >= p.o.MaxEventsPerRequest || size+len(b)+1 > p.o.MaxRequestBytes) {
-			flush()
-		}
-		if cur.req == nil {
-			cur.req = &globalrelay.Conversation{Overview: overview}
-		}
-		cur.req.Events = append(cur.req.Events, ev)
-		cur.ids = append(cur.ids, e.ID)
-		cur.attachments = append(cur.attachments, refs...)
-		for id, sh := range shares {
-			if cur.shares == nil {
-				cur.shares = map[uint64]journal.Share{}
-			}
-			cur.shares[id] = sh
-		}
-		size += len(b) + 1
+	ce := convEvent{ev: globalrelay.Event{EventTime: e.Time.UnixMilli(), SystemText: e.SystemText,
+		Participants: []globalrelay.Participant{person(e.From, globalrelay.UserInitiator)}}}
+	for _, to := range e.To {
+		ce.ev.Participants = append(ce.ev.Participants, person(to, globalrelay.UserRecipient))
 	}
-	flush()
-	return out
+	var sums []string // what identifies each file's content, for the digest
+	switch e.Type {
+	case transcript.EventFile:
+		ce.ev.EventType = globalrelay.EventFileTransfer
+		for _, f := range e.Files {
+			if f.Href != "" {
+				ce.ev.Files = append(ce.ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: filekey.External(w.Name, f.Href, f.Name), FileHref: f.Href})
+				sums = append(sums, "")
+				continue
+			}
+			a := atts[f.Path]
+			ce.ev.Files = append(ce.ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: a.FileKey,
+				IsInlined: w.InlineImages && strings.HasPrefix(a.MIME, "image/")})
+			sums = append(sums, "sha256:"+a.SHA256)
+			ce.refs = append(ce.refs, a.ID)
+			if ce.shares == nil {
+				ce.shares = map[uint64]journal.Share{}
+			}
+			ce.shares[a.ID] = journal.Share{ChatID: conv.ChatID, EndUser: endUser(conv), Text: e.Text, Time: e.Time}
+		}
+		if e.Text != "" {
+			ce.ev.Content = &globalrelay.Content{Message: e.Text}
+		}
+	default:
+		if e.Text != "" {
+			ce.ev.EventType = globalrelay.EventMessage
+			ce.ev.Content = &globalrelay.Content{Message: e.Text}
+		} else {
+			ce.ev.EventType = globalrelay.EventUserEvent // a system notice: only systemText
+		}
+	}
+	ce.digest = eventDigest(ce.ev, sums)
+	return ce
+}
+
+// eventDigest identifies the content of an event as sent: SHA-256 over its JSON without what
+// does not come from the transcript (isInlined follows the watch's configuration, fileKeys
+// the key scheme: an attachment counts by the SHA-256 of its bytes, a link by its href), the
+// first 128 bits in unpadded base64url. The systemText is the transcript's, before any
+// "replaces" note.
+func eventDigest(ev globalrelay.Event, sums []string) string {
+	ev.Files = slices.Clone(ev.Files)
+	for i := range ev.Files {
+		ev.Files[i].FileKey, ev.Files[i].IsInlined = sums[i], false
+	}
+	b, _ := json.Marshal(ev)
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
 // nothingNew finishes a transcript whose events are all archived already (the same export
@@ -449,17 +557,6 @@ func (p *Pipeline) nothingNew(w Watch, r *journal.Record, l *logrus.Entry, conv 
 	if err == nil {
 		l.Info("transcript has nothing new: its events were archived before")
 	}
-}
-
-// countPosted is how many of conv's events are among posted.
-func countPosted(conv *transcript.Conversation, posted map[string]bool) int {
-	n := 0
-	for _, e := range conv.Events {
-		if posted[e.ID] {
-			n++
-		}
-	}
-	return n
 }
 
 // endUser is the client participant of a conversation, the "from" of a Salesforce forward:

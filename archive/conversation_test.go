@@ -1,16 +1,23 @@
 package archive
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/archive/sandbox"
+	"github.com/archivist-project/archivist/archive/transcript"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher"
 )
@@ -151,7 +158,7 @@ func TestTranscriptChunksAreCommittedOnce(t *testing.T) {
 		t.Fatalf("%d requests for 5 events at 2 per request", len(convs))
 	}
 	state, _ := h.j.Conversation("teams", "big")
-	if len(state.Posted) != 5 || len(state.Requests) != 3 {
+	if len(state.Sent) != 5 || len(state.Requests) != 3 {
 		t.Fatalf("journal conversation %+v", state)
 	}
 	if r.EventsPosted != 5 {
@@ -217,5 +224,276 @@ func TestUnreferencedFileIsArchivedAsLooseFile(t *testing.T) {
 	evs := h.events()
 	if len(evs) != 1 || evs[0].Files[0].FileKey != r.FileKey {
 		t.Fatalf("loose events %+v", evs)
+	}
+}
+
+// genesysLog is a Genesys message log without chatPath, so its conversation id is its path.
+// Each message is {nickname, text}; withIndex numbers them with "index" (Genesys' own id),
+// otherwise their ids are only their positions.
+func genesysLog(withIndex bool, day int, msgs ...[2]string) []byte {
+	var out []string
+	for i, m := range msgs {
+		idx := ""
+		if withIndex {
+			idx = fmt.Sprintf(`"index":%d,`, i)
+		}
+		out = append(out, fmt.Sprintf(`{"from":{"nickname":%q,"type":"Client"},%s"timestampSeconds":%d,"text":%q}`,
+			m[0], idx, time.Date(2026, 11, 30+day, 9, i, 0, 0, time.UTC).UnixMilli(), m[1]))
+	}
+	return []byte(`{"messages":[` + strings.Join(out, ",") + `]}`)
+}
+
+// texts lists the text and systemText of every event of requests convs.
+func texts(convs []globalrelay.Conversation) (msgs, systems []string) {
+	for _, c := range convs {
+		for _, e := range c.Events {
+			if e.Content != nil {
+				msgs = append(msgs, e.Content.Message)
+			}
+			systems = append(systems, e.SystemText)
+		}
+	}
+	return msgs, systems
+}
+
+// A Genesys log without chatPath is identified by its path and its events by their index:
+// Tuesday's chat written to the same file name as Monday's has the same conversation id and
+// event ids. Its events are new content and must be archived (it used to end "nothing new"),
+// each saying it replaces the earlier event; Monday's log dropped again is nothing new.
+func TestChangedEventsUnderTheSameIDsAreSentAgain(t *testing.T) {
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour))
+	h.start(nil)
+	const rel = "genesys/chat.genesys.json"
+	monday := genesysLog(true, 0, [2]string{"Kim", "buy 1000 at 10.00"}, [2]string{"Kim", "confirm"}, [2]string{"Kim", "thanks"})
+	tuesday := genesysLog(true, 1, [2]string{"Kim", "sell 9000 at 99.99"}, [2]string{"Kim", "confirm"}, [2]string{"Kim", "bye"})
+
+	h.dropAll(map[string][]byte{rel: monday})
+	h.awaitState(h.record(rel).ID, journal.Posted)
+	h.dropAll(map[string][]byte{rel: tuesday})
+	tue := h.awaitState(h.record(rel).ID, journal.Posted)
+	if strings.Contains(tue.Reason, "nothing new") {
+		t.Fatalf("Tuesday's chat was skipped: %s", tue.Reason)
+	}
+	convs := h.conversations()
+	if len(convs) != 2 {
+		t.Fatalf("%d requests, want 2 (Monday's, then Tuesday's)", len(convs))
+	}
+	msgs, systems := texts(convs[1:])
+	if want := []string{"sell 9000 at 99.99", "confirm", "bye"}; !slices.Equal(msgs, want) {
+		t.Errorf("Tuesday sent %q, want %q", msgs, want)
+	}
+	for i, s := range systems {
+		if !strings.Contains(s, fmt.Sprintf("Replaces the earlier archived version of event %d", i)) {
+			t.Errorf("event %d: systemText %q does not say what it replaces", i, s)
+		}
+	}
+
+	// Monday's log again: every event is archived with exactly this content.
+	h.dropAll(map[string][]byte{rel: monday})
+	again := h.awaitState(h.record(rel).ID, journal.Posted)
+	if !strings.Contains(again.Reason, "nothing new") || len(h.conversations()) != 2 {
+		t.Fatalf("an identical export was sent again: %q, %d requests", again.Reason, len(h.conversations()))
+	}
+}
+
+// Without index or id a Genesys message's id is its position: no identity. An export that
+// starts later (the first message scrolled out) is matched by content: only the really new
+// message goes out, and nothing claims to replace anything.
+func TestPositionalIDsAreNotIdentities(t *testing.T) {
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour))
+	h.start(nil)
+	const rel = "genesys/rolling.genesys.json"
+	a, b, c, d := [2]string{"Kim", "a"}, [2]string{"Kim", "b"}, [2]string{"Kim", "c"}, [2]string{"Kim", "d"}
+	first := genesysLog(false, 0, a, b, c)
+	// The same messages at the same times, shifted by one position.
+	var later map[string]any
+	json.Unmarshal(genesysLog(false, 0, a, b, c, d), &later)
+	later["messages"] = later["messages"].([]any)[1:]
+	shifted, _ := json.Marshal(later)
+
+	h.dropAll(map[string][]byte{rel: first})
+	h.awaitState(h.record(rel).ID, journal.Posted)
+	h.dropAll(map[string][]byte{rel: shifted})
+	h.awaitState(h.record(rel).ID, journal.Posted)
+	convs := h.conversations()
+	msgs, systems := texts(convs[1:])
+	if !slices.Equal(msgs, []string{"d"}) || systems[0] != "" {
+		t.Fatalf("shifted export sent %q (systemText %q), want only \"d\" with no replacement note", msgs, systems)
+	}
+}
+
+// keyEvents counts the File_transfer events of every accepted request that reference key.
+func (h *harness) keyEvents(key string) int {
+	n := 0
+	for _, e := range h.events() {
+		for _, f := range e.Files {
+			if f.FileKey == key {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// An attachment that arrives after attachment_wait belongs to the held transcript that
+// references it: it must not be archived as a loose file "no transcript referenced it"
+// (and then get a second event when the transcript is retried). The transcript goes on by
+// itself once the last file it was held for arrives, and each attachment gets one event.
+func TestLateAttachmentBelongsToItsHeldTranscript(t *testing.T) {
+	h := newHarness(t, transcriptsMode(100*time.Millisecond, 200*time.Millisecond))
+	h.start(nil)
+	two := `,
+  {"id":"f3","time":"2023-05-24T10:07:00Z","type":"file","from":"lisa","files":[{"path":"attachments/chart.png"}]}`
+	h.dropAll(map[string][]byte{"exports/c1/c1.transcript.json": []byte(fmt.Sprintf(exampleTranscript, two))})
+	tr := h.awaitState(h.record("exports/c1/c1.transcript.json").ID, journal.Held)
+	if !strings.Contains(tr.Reason, "missing: exports/c1/attachments/Q3-report-2023.pdf") {
+		t.Fatalf("held for %q", tr.Reason)
+	}
+
+	// One of its two files arrives late; it waits with the transcript, past unreferenced_after.
+	h.dropAll(map[string][]byte{"exports/c1/attachments/Q3-report-2023.pdf": pdf})
+	pdfID := h.record("exports/c1/attachments/Q3-report-2023.pdf").ID
+	var a *journal.Record
+	await(t, "the late attachment to pass unreferenced_after", func() bool {
+		a, _ = h.j.Get(pdfID)
+		return a != nil && (strings.Contains(a.LastError, fmt.Sprintf("referenced by transcript #%d", tr.ID)) || a.State == journal.Posted)
+	})
+	if a.State != journal.Uploaded || strings.Contains(a.Reason, "no transcript referenced it") || len(h.events()) != 0 {
+		t.Fatalf("late attachment archived as a loose file: %s %q, %d events", a.State, a.Reason, len(h.events()))
+	}
+
+	// The operator retries before the other file is there: held again, still nothing loose.
+	if ok, err := h.j.Release(tr.ID, "operator", time.Now()); err != nil || !ok {
+		t.Fatalf("retry: %v %v", ok, err)
+	}
+	h.p.Wake()
+	h.awaitState(tr.ID, journal.Held)
+
+	// The last file arrives: the transcript is released and posted, each file once.
+	h.dropAll(map[string][]byte{"exports/c1/attachments/chart.png": png})
+	done := h.awaitState(tr.ID, journal.Posted)
+	pdfRec := h.awaitState(pdfID, journal.Posted)
+	pngRec := h.awaitState(h.record("exports/c1/attachments/chart.png").ID, journal.Posted)
+	if done.EventsPosted != 4 || pdfRec.ReferencedBy != tr.ID || pngRec.ReferencedBy != tr.ID || pdfRec.Reason != "" || pdfRec.LastError != "" {
+		t.Fatalf("transcript %d events; pdf %+v", done.EventsPosted, pdfRec)
+	}
+	if n, m := h.keyEvents(pdfRec.FileKey), h.keyEvents(pngRec.FileKey); n != 1 || m != 1 {
+		t.Fatalf("attachments referenced by %d and %d events, want 1 each", n, m)
+	}
+	if len(h.conversations()) != 1 {
+		t.Fatalf("%d requests, want the transcript's one", len(h.conversations()))
+	}
+}
+
+// bigTranscript is a native transcript of n messages whose last event shares a file that is
+// not there.
+func bigTranscript(id string, n int) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"version":1,"conversation":{"id":%q},"participants":[{"id":"a","displayName":"A"}],"events":[`, id)
+	for i := range n {
+		fmt.Fprintf(&b, `{"id":"m%d","time":%d,"type":"message","from":"a","text":"message number %d of a long chat"},`, i, 1700000000000+int64(i), i)
+	}
+	b.WriteString(`{"id":"f","time":1800000000000,"type":"file","from":"a","files":[{"path":"later.pdf"}]}]}`)
+	return []byte(b.String())
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// Transcripts waiting for their attachments are not kept parsed in memory (30 of them took
+// the daemon to 930 MB): what they wait for is in the journal, and they are read again when it
+// arrives or the wait is over.
+func TestWaitingTranscriptsAreNotKeptInMemory(t *testing.T) {
+	const n, msgs = 12, 8000
+	// What one parsed copy costs.
+	before := heapInUse()
+	one, err := transcript.Native{}.Parse("x/one.transcript.json", bigTranscript("one", msgs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed := int64(heapInUse()) - int64(before)
+	runtime.KeepAlive(one)
+	if parsed < 1<<20 {
+		t.Fatalf("a parsed transcript takes only %d bytes; make the test's transcripts larger", parsed)
+	}
+
+	h := newHarness(t, transcriptsMode(time.Hour, time.Hour))
+	h.start(nil)
+	base := heapInUse()
+	files := map[string][]byte{}
+	for i := range n {
+		files[fmt.Sprintf("c%d/c.transcript.json", i)] = bigTranscript(fmt.Sprintf("c%d", i), msgs)
+	}
+	h.dropAll(files)
+	for rel := range files {
+		id := h.record(rel).ID
+		await(t, rel+" to wait for its attachment", func() bool {
+			r, err := h.j.Get(id)
+			return err == nil && strings.HasPrefix(r.LastError, "waiting for attachments")
+		})
+	}
+	clear(files)
+	grown := int64(heapInUse()) - int64(base)
+	t.Logf("one parsed transcript: %d KiB; heap grew %d KiB with %d waiting", parsed>>10, grown>>10, n)
+	if grown > int64(n)*parsed/4 {
+		t.Fatalf("heap grew by %d KiB with %d transcripts waiting: parsed copies are kept (%d KiB each)", grown>>10, n, parsed>>10)
+	}
+	// The journal knows what each waits for.
+	for i := range n {
+		_, missing, err := h.j.Claimed(h.record(fmt.Sprintf("c%d/c.transcript.json", i)).ID)
+		if err != nil || !slices.Equal(missing, []string{fmt.Sprintf("c%d/later.pdf", i)}) {
+			t.Fatalf("c%d waits for %q (%v)", i, missing, err)
+		}
+	}
+}
+
+// A journal from before event digests holds a conversation's event ids only. Its ids match
+// only the very transcript bytes that posted them (dropped again: nothing new); any other
+// content under them is sent again, marked as replacing the earlier version.
+func TestLegacyLedgerWithoutDigests(t *testing.T) {
+	const rel = "genesys/chat.genesys.json"
+	monday := genesysLog(true, 0, [2]string{"Kim", "buy 1000 at 10.00"}, [2]string{"Kim", "thanks"})
+	tuesday := genesysLog(true, 1, [2]string{"Kim", "sell 9000 at 99.99"}, [2]string{"Kim", "thanks"})
+	path := filepath.Join(t.TempDir(), "journal.db")
+	j, err := journal.Open(path, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(monday)
+	old, err := j.Insert([]*journal.Record{{Watch: "teams", Path: rel, Kind: "file", Size: int64(len(monday)), State: journal.Posted,
+		Role: journal.RoleTranscript, SHA256: hex.EncodeToString(sum[:]), DiscoveredAt: time.Now()}}, []journal.Entry{{Step: "discovered", Result: "ok"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("conversations")).Put([]byte("teams\x00"+rel),
+			fmt.Appendf(nil, `{"watch":"teams","id":%q,"posted":{"0":true,"1":true},"requests":[{"time":"2026-11-30T09:00:00Z","events":2,"transcript":%d}]}`, rel, old[0].ID))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	h := newHarnessAt(t, path, transcriptsMode(time.Minute, time.Hour))
+	h.start(nil)
+	h.dropAll(map[string][]byte{rel: monday})
+	if r := h.awaitState(h.record(rel).ID, journal.Posted); !strings.Contains(r.Reason, "nothing new") || len(h.conversations()) != 0 {
+		t.Fatalf("the same bytes again: %q, %d requests", r.Reason, len(h.conversations()))
+	}
+	h.dropAll(map[string][]byte{rel: tuesday})
+	h.awaitState(h.record(rel).ID, journal.Posted)
+	msgs, systems := texts(h.conversations())
+	if !slices.Equal(msgs, []string{"sell 9000 at 99.99", "thanks"}) || !strings.Contains(systems[0], "Replaces") || !strings.Contains(systems[1], "Replaces") {
+		t.Fatalf("other bytes under legacy ids sent %q (systemText %q)", msgs, systems)
 	}
 }

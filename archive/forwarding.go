@@ -92,6 +92,7 @@ func (p *Pipeline) forwardRound(ctx context.Context, name string, d *destination
 		}
 		return retryAt, false
 	}
+	ctx = withAdmitted(ctx, now)
 	defer p.release(admission{n: 1, probe: false, jprobe: jprobe})
 	if probe {
 		defer d.gate.endProbe()
@@ -140,7 +141,7 @@ func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id
 	}
 	w, ok := p.watch(r.Watch)
 	if !ok {
-		p.retryLater(id, lane, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
+		p.parkUnconfigured(id, lane, r.Watch)
 		return true
 	}
 	f := &forward.File{
@@ -195,7 +196,7 @@ func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id
 			}
 			return true
 		default:
-			until := d.gate.failed(p.now(), err)
+			until := d.gate.failed(admittedAt(ctx), p.now(), err)
 			l.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).Warn("forward failed; destination paused until then")
 			_ = p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
 				if _, due := r.Due(lane); !due {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/archivist-project/archivist/archive/failure"
+	"github.com/archivist-project/archivist/archive/redact"
 )
 
 // gate tracks the health of one destination. After a transient failure the destination is
@@ -15,8 +16,9 @@ type gate struct {
 	notify  func() // called after every change, outside the lock: wakes whoever waits on the gate
 
 	mu       sync.Mutex
-	failures int       // consecutive transient failures
+	failures int       // consecutive transient failures, a failed probe each after the first
 	until    time.Time // paused until then
+	pausedAt time.Time // when the failure that set until was reported
 	probing  bool      // a probe is in flight
 	lastErr  string
 }
@@ -57,6 +59,7 @@ func (g *gate) succeeded() {
 	g.mu.Lock()
 	was := g.failures != 0 || g.probing
 	g.failures, g.probing, g.until, g.lastErr = 0, false, time.Time{}, ""
+	g.pausedAt = time.Time{}
 	g.mu.Unlock()
 	if was {
 		g.changed()
@@ -69,16 +72,33 @@ func (g *gate) changed() {
 	}
 }
 
-// failed pauses the destination after a transient failure and returns when it may be tried again.
-func (g *gate) failed(now time.Time, err error) time.Time {
+// failed reports a transient failure of a request admitted at admitted (zero: now), and
+// returns when the destination may be tried again. Only a failure that tells something new
+// pauses the destination or lengthens its pause: the first failure while it is up, or the
+// failure of a request admitted after the pause began, which is its probe (while paused,
+// only probes are admitted). A request admitted before the pause (a worker waiting on the
+// same token fetch, another connection refused by the same outage) shares the cause of the
+// failure that paused it: it is told when to retry, and changes nothing. So a pause follows
+// the destination's probes, never the number of workers that saw one failure, and never
+// grows without a probe having failed.
+func (g *gate) failed(admitted, now time.Time, err error) time.Time {
+	if admitted.IsZero() {
+		admitted = now
+	}
 	g.mu.Lock()
-	g.failures++
-	g.probing = false
-	g.until = now.Add(g.backoff.Delay(g.failures, failure.RetryAfter(err)))
-	g.lastErr = err.Error()
+	counts := g.failures == 0 || admitted.After(g.pausedAt)
+	if counts {
+		g.failures++
+		g.probing = false
+		g.until = now.Add(g.backoff.Delay(g.failures, failure.RetryAfter(err)))
+		g.pausedAt = now
+		g.lastErr = redact.String(err.Error())
+	}
 	until := g.until
 	g.mu.Unlock()
-	g.changed()
+	if counts {
+		g.changed()
+	}
 	return until
 }
 

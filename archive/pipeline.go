@@ -126,8 +126,6 @@ type Pipeline struct {
 
 	dests map[string]*destination // forwarding destinations by name
 
-	waiting parsedTranscripts // transcripts waiting for attachments, parsed (poster goroutine only)
-
 	limit rateLimiter // bounds the log of error paths that repeat
 }
 
@@ -163,7 +161,6 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 		putting:    map[uint64]bool{},
 		wakeUpload: make(chan struct{}, 1),
 		putSlots:   make(chan struct{}, o.Workers),
-		waiting:    parsedTranscripts{},
 		wakePost:   make(chan struct{}, 1),
 		now:        time.Now,
 	}
@@ -197,6 +194,7 @@ func (p *Pipeline) SetWatches(ws []Watch) {
 	p.mu.Lock()
 	p.watches = m
 	p.mu.Unlock()
+	p.resumeParked(m)
 	wake(p.wakeUpload)
 	wake(p.wakePost)
 }
@@ -219,6 +217,21 @@ func (p *Pipeline) JournalHealth() Health { return p.jgate.health(p.now()) }
 type admission struct {
 	n             int
 	probe, jprobe bool
+	at            time.Time // when it was given: a failure of its requests is judged by it (gate.failed)
+}
+
+// admittedKey is the context key of the time a request was admitted by the gates.
+type admittedKey struct{}
+
+// withAdmitted records in ctx when the gates admitted the requests made under it.
+func withAdmitted(ctx context.Context, at time.Time) context.Context {
+	return context.WithValue(ctx, admittedKey{}, at)
+}
+
+// admittedAt is when the requests of ctx were admitted; zero if not recorded.
+func admittedAt(ctx context.Context) time.Time {
+	at, _ := ctx.Value(admittedKey{}).(time.Time)
+	return at
 }
 
 // admit asks the journal's gate, then the archive's, how many of want requests may start now,
@@ -235,7 +248,7 @@ func (p *Pipeline) admit(now time.Time, want int) (admission, time.Time) {
 		}
 		return admission{}, retryAt
 	}
-	return admission{n: m, probe: probe, jprobe: jprobe}, time.Time{}
+	return admission{n: m, probe: probe, jprobe: jprobe, at: now}, time.Time{}
 }
 
 // release ends the probes an admission carried.
@@ -263,7 +276,8 @@ func (p *Pipeline) journalResult(err error) error {
 		p.jgate.succeeded()
 		return nil
 	}
-	until := p.jgate.failed(p.now(), err)
+	now := p.now()
+	until := p.jgate.failed(now, now, err)
 	p.log.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).
 		Error("journal write failed; new work paused until it succeeds again (nothing is marked done that was not committed)")
 	return err
@@ -329,7 +343,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		go func() {
 			defer workers.Done()
 			for j := range jobs {
-				c := p.upload(work, j.id)
+				c := p.upload(withAdmitted(work, j.at), j.id)
 				p.mu.Lock()
 				p.busy--
 				p.mu.Unlock()
@@ -468,7 +482,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 	for _, f := range files {
 		r := &journal.Record{
 			Watch: f.Watch, Path: journal.RelPath(f.RelPath), Kind: f.Kind, Size: f.Size,
-			ModTime: f.ModTime, Inode: f.Inode, Dev: f.Dev, Nlink: f.Nlink,
+			ModTime: f.ModTime, CTime: f.ChangeTime, Birth: f.Birth, Inode: f.Inode, Dev: f.Dev, Nlink: f.Nlink,
 			State: journal.Discovered, DiscoveredAt: now,
 		}
 		e := journal.Entry{Time: now, Step: "discovered", Result: "ok",

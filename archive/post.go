@@ -58,6 +58,7 @@ func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 	if a.n == 0 {
 		return retryAt, false
 	}
+	ctx = withAdmitted(ctx, now)
 	defer p.release(a)
 	probe := a.probe || a.jprobe
 	p.looseRound(now)
@@ -143,7 +144,7 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 	w, ok := p.watch(recs[0].Watch)
 	if !ok {
 		for _, r := range recs {
-			p.retryLater(r.ID, journal.LanePost, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
+			p.parkUnconfigured(r.ID, journal.LanePost, r.Watch)
 		}
 		return true
 	}
@@ -167,7 +168,7 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 	res, err := p.gr.PostConversation(ctx, conv)
 	p.observe(archiveName, "post", start, err, 0)
 	if err != nil {
-		return p.postFailed(l, recs, ids, err)
+		return p.postFailed(admittedAt(ctx), l, recs, ids, err)
 	}
 	p.gate.succeeded()
 	now := p.now()
@@ -196,7 +197,7 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 	return true
 }
 
-func (p *Pipeline) postFailed(l *logrus.Entry, recs []*journal.Record, ids []uint64, err error) bool {
+func (p *Pipeline) postFailed(admitted time.Time, l *logrus.Entry, recs []*journal.Record, ids []uint64, err error) bool {
 	switch failure.Classify(err) {
 	case failure.Canceled:
 		return false
@@ -221,7 +222,7 @@ func (p *Pipeline) postFailed(l *logrus.Entry, recs []*journal.Record, ids []uin
 			fmt.Sprintf("archive refused the File_transfer event: %v", err), err)
 		return true
 	default:
-		until := p.gate.failed(p.now(), err)
+		until := p.gate.failed(admitted, p.now(), err)
 		l.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).Warn("event post failed; archive paused until then")
 		for _, id := range ids {
 			p.retryLater(id, journal.LanePost, err, until)

@@ -56,8 +56,8 @@ func (p *Pipeline) logError(l logrus.FieldLogger, err error, msg string) {
 // loadDue returns record id for its work due in lane, or false. A record that cannot be read
 // (its value does not decode, or a due index names a record that does not exist) is
 // quarantined, and logged, once: it leaves every due index, so it is never tried again in a
-// loop. A due entry the record does not have (a damaged key: the record is not due in lane,
-// or not yet) is dropped likewise.
+// loop. A due entry of a lane the record does not have (a damaged key) is dropped likewise;
+// one at another time than the record's is worked once, then dropped.
 func (p *Pipeline) loadDue(id uint64, lane string) (*journal.Record, bool) {
 	r, err := p.j.Get(id)
 	if err != nil {
@@ -66,7 +66,7 @@ func (p *Pipeline) loadDue(id uint64, lane string) (*journal.Record, bool) {
 		}
 		return nil, false
 	}
-	if t, due := r.Due(lane); due && !t.After(p.now()) {
+	if _, due := r.Due(lane); due {
 		return r, true
 	}
 	n, err := p.j.DropStrayDue(lane, id)

@@ -36,15 +36,25 @@ type Summary struct {
 	Unexplained int      `json:"unexplained"`
 	Examples    []string `json:"examples,omitempty"` // up to 20 unexplained entries, watch:path
 	Errors      []string `json:"errors,omitempty"`   // folders that could not be read
+	// Verified archived files were read again and hash to the archived SHA-256; Mismatched
+	// ones did not (their metadata matched, their bytes did not): they are unexplained too,
+	// and requeued as new versions.
+	Verified   int `json:"verified,omitempty"`
+	Mismatched int `json:"mismatched,omitempty"`
 }
+
+// VerifyAll, as Reconcile's verify, re-hashes every archived file.
+const VerifyAll = -1
 
 // maxExamples bounds the unexplained entries a summary names.
 const maxExamples = 20
 
 // Reconcile compares every watch with the journal. With requeue, unexplained files are handed
-// to the watcher (Recheck) to settle and be recorded; due work is woken. The summary is stored
-// in the journal (LastReconciliation) and logged.
-func (p *Pipeline) Reconcile(ctx context.Context, staleAfter time.Duration, requeue bool) (*Summary, error) {
+// to the watcher (Recheck) to settle and be recorded; due work is woken. verify archived files
+// (chosen at random; VerifyAll: every one) are read again and their SHA-256 compared with the
+// archived one, to catch what metadata cannot. The summary is stored in the journal
+// (LastReconciliation) and logged.
+func (p *Pipeline) Reconcile(ctx context.Context, staleAfter time.Duration, requeue bool, verify int) (*Summary, error) {
 	start := p.now()
 	s := &Summary{Time: start}
 	p.mu.Lock()
@@ -53,10 +63,14 @@ func (p *Pipeline) Reconcile(ctx context.Context, staleAfter time.Duration, requ
 		watches = append(watches, w)
 	}
 	p.mu.Unlock()
+	v := &verifier{p: p, s: s, limit: verify, requeue: requeue}
 	for _, w := range watches {
-		if err := p.reconcileWatch(ctx, w, s, staleAfter, requeue); err != nil {
+		if err := p.reconcileWatch(ctx, w, s, staleAfter, v); err != nil {
 			return nil, err
 		}
+	}
+	if err := v.finish(ctx); err != nil {
+		return nil, err
 	}
 	if counts, err := p.j.Counts(); err == nil {
 		s.Vanished = int(counts[journal.Vanished])
@@ -72,7 +86,8 @@ func (p *Pipeline) Reconcile(ctx context.Context, staleAfter time.Duration, requ
 		wake(p.wakePost)
 	}
 	l := p.log.WithFields(logrus.Fields{"on_disk": s.OnDisk, "archived": s.Archived, "held": s.Held, "pending": s.Pending,
-		"failed": s.Failed, "stale": s.Stale, "vanished": s.Vanished, "unexplained": s.Unexplained, "duration": s.Duration.Round(time.Millisecond)})
+		"failed": s.Failed, "stale": s.Stale, "vanished": s.Vanished, "unexplained": s.Unexplained, "duration": s.Duration.Round(time.Millisecond),
+		"verified": s.Verified, "mismatched": s.Mismatched})
 	if s.Unexplained > 0 {
 		l.WithField("examples", s.Examples).Warn("RECONCILIATION: files on disk were neither archived nor queued; they are requeued now")
 	} else {
@@ -96,7 +111,7 @@ func LastReconciliation(j *journal.DB) (*Summary, bool) {
 	return &s, true
 }
 
-func (p *Pipeline) reconcileWatch(ctx context.Context, w Watch, s *Summary, staleAfter time.Duration, requeue bool) error {
+func (p *Pipeline) reconcileWatch(ctx context.Context, w Watch, s *Summary, staleAfter time.Duration, v *verifier) error {
 	root, err := beneath.OpenRoot(w.Root)
 	if err != nil {
 		s.Errors = append(s.Errors, fmt.Sprintf("%s: %v", w.Name, err))
@@ -137,7 +152,10 @@ func (p *Pipeline) reconcileWatch(ctx context.Context, w Watch, s *Summary, stal
 				subdirs = append(subdirs, rel)
 				continue
 			}
-			p.reconcileEntry(w, rel, fi, s, now, staleAfter, requeue)
+			if err := p.reconcileEntry(ctx, w, rel, fi, s, now, staleAfter, v); err != nil {
+				d.Close()
+				return err
+			}
 		}
 		d.Close()
 		for _, sub := range subdirs {
@@ -150,26 +168,23 @@ func (p *Pipeline) reconcileWatch(ctx context.Context, w Watch, s *Summary, stal
 	return walk(".")
 }
 
-func (p *Pipeline) reconcileEntry(w Watch, rel string, fi fs.FileInfo, s *Summary, now time.Time, staleAfter time.Duration, requeue bool) {
+func (p *Pipeline) reconcileEntry(ctx context.Context, w Watch, rel string, fi fs.FileInfo, s *Summary, now time.Time, staleAfter time.Duration, v *verifier) error {
 	s.OnDisk++
-	kind := beneath.Kind(fi)
-	var ino uint64
-	if st, ok := statOf(fi); ok {
-		ino = st
-	}
-	if fp, ok := p.j.Current(w.Name, rel); ok && fp.Is(fi.Size(), fi.ModTime(), ino, kind) {
+	ver := versionOf(fi)
+	kind := ver.Kind
+	if fp, ok := p.j.Current(w.Name, rel); ok && fp.Is(ver) {
 		r, err := p.j.Get(fp.ID)
-		if err != nil && requeue {
+		if err != nil && v.requeue {
 			p.unreadable(fp.ID, err) // gives up its path, so the recheck below records the file again
 		}
 		if err == nil {
 			switch r.State {
 			case journal.Posted:
 				s.Archived++
-				return
+				return v.offer(ctx, w, rel, r)
 			case journal.Held:
 				s.Held++
-				return
+				return nil
 			case journal.Discovered, journal.Uploaded:
 				s.Pending++
 				if r.Attempts > 0 {
@@ -178,21 +193,27 @@ func (p *Pipeline) reconcileEntry(w Watch, rel string, fi fs.FileInfo, s *Summar
 				if now.Sub(r.DiscoveredAt) > staleAfter {
 					s.Stale++
 				}
-				return
+				return nil
 			}
 		}
 	}
 	// A file still settling (written in the last moments) is not yet expected in the journal.
-	if now.Sub(fi.ModTime()) < 2*time.Minute && kind == "file" {
+	// The change time too must be recent: an mtime set into the future hides nothing.
+	if now.Sub(ver.ModTime) < 2*time.Minute && now.Sub(ver.Change) < 2*time.Minute && kind == "file" {
 		s.Pending++
-		return
+		return nil
 	}
+	s.unexplained(w.Name + ":" + rel)
+	if v.requeue {
+		p.o.Recheck(w.Name, rel)
+	}
+	return nil
+}
+
+func (s *Summary) unexplained(what string) {
 	s.Unexplained++
 	if len(s.Examples) < maxExamples {
-		s.Examples = append(s.Examples, w.Name+":"+rel)
-	}
-	if requeue {
-		p.o.Recheck(w.Name, rel)
+		s.Examples = append(s.Examples, what)
 	}
 }
 

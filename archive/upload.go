@@ -11,12 +11,10 @@ import (
 	"io/fs"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gabriel-vasile/mimetype"
 	"github.com/sirupsen/logrus"
-	"golang.org/x/sys/unix"
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/filekey"
@@ -48,7 +46,7 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 	w, ok := p.watch(r.Watch)
 	if !ok {
 		// The watch left the configuration; keep the work and look again later.
-		p.retryLater(id, journal.LanePut, fmt.Errorf("watch %q is not configured", r.Watch), p.now().Add(time.Hour))
+		p.parkUnconfigured(id, journal.LanePut, r.Watch)
 		return nil
 	}
 
@@ -108,7 +106,7 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 		return nil
 	}
 	if err != nil {
-		p.putFailed(r, l, key, err)
+		p.putFailed(ctx, r, l, key, err)
 		return nil
 	}
 	p.gate.succeeded()
@@ -214,24 +212,6 @@ func identify(f *os.File, size int64) (sum, mime string, err error) {
 	return hex.EncodeToString(h.Sum(nil)), mimetype.Detect(head).String(), nil
 }
 
-// sameVersion checks that the open file is still the version r recorded.
-func sameVersion(f *os.File, r *journal.Record) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	st, _ := fi.Sys().(*syscall.Stat_t)
-	switch {
-	case st != nil && st.Ino != r.Inode:
-		return fmt.Errorf("%w: replaced by another file (inode %d, was %d)", errChanged, st.Ino, r.Inode)
-	case fi.Size() != r.Size:
-		return fmt.Errorf("%w: size is %d bytes, was %d when it settled", errChanged, fi.Size(), r.Size)
-	case !fi.ModTime().Equal(r.ModTime):
-		return fmt.Errorf("%w: modified at %s after it settled", errChanged, fi.ModTime().UTC().Format(time.RFC3339Nano))
-	}
-	return nil
-}
-
 // verifyingReader streams the file to the PUT while hashing it again. It holds back the last
 // bytes until the hash of everything read matches the hash in the key and the file is still the
 // settled version; otherwise it fails the read, the request is aborted short of its
@@ -301,7 +281,7 @@ func (p *Pipeline) openFailed(r *journal.Record, l *logrus.Entry, err error) {
 }
 
 // putFailed applies the failure model to a failed PUT.
-func (p *Pipeline) putFailed(r *journal.Record, l *logrus.Entry, key string, err error) {
+func (p *Pipeline) putFailed(ctx context.Context, r *journal.Record, l *logrus.Entry, key string, err error) {
 	switch failure.Classify(err) {
 	case failure.Canceled:
 		// Shutting down: the record stays due.
@@ -309,7 +289,7 @@ func (p *Pipeline) putFailed(r *journal.Record, l *logrus.Entry, key string, err
 		p.gate.succeeded() // the archive answered; only this file is refused
 		p.hold(r, l, fmt.Sprintf("archive refused the file: %v", err), err)
 	default:
-		until := p.gate.failed(p.now(), err)
+		until := p.gate.failed(admittedAt(ctx), p.now(), err)
 		l.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).Warn("upload failed; archive paused until then")
 		p.retryLater(r.ID, journal.LanePut, err, until)
 	}
@@ -379,15 +359,4 @@ func (p *Pipeline) duplicate(r *journal.Record, l *logrus.Entry, owner uint64, s
 		return
 	}
 	l.WithField("duplicate_of", owner).Info("file content already archived")
-}
-
-// statOf returns the inode of a FileInfo from a stat call.
-func statOf(fi fs.FileInfo) (uint64, bool) {
-	switch st := fi.Sys().(type) {
-	case *syscall.Stat_t:
-		return st.Ino, true
-	case *unix.Stat_t:
-		return st.Ino, true
-	}
-	return 0, false
 }

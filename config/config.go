@@ -33,9 +33,12 @@ type Config struct {
 	Control      Control                `yaml:"control"`
 	Reconcile    Reconcile              `yaml:"reconcile"`
 	Metrics      Metrics                `yaml:"metrics"`
+	StatusPage   StatusPage             `yaml:"status_page"`
 	// Warnings are non-fatal findings for the caller to log, such as a credentials file
 	// that group or others can read. Validate recomputes them.
 	Warnings []string `yaml:"-"`
+	// noSecrets makes Validate leave the secret files alone (LoadWithoutSecrets).
+	noSecrets bool
 }
 
 // Control configures the control socket the commands talk to.
@@ -51,6 +54,9 @@ type Reconcile struct {
 	Schedule   string   `yaml:"schedule"`    // cron spec (5 fields or @hourly/@daily/@every 30m); default "@hourly"; "off" disables
 	Timezone   string   `yaml:"timezone"`    // IANA zone of the schedule; default the machine's local time
 	StaleAfter Duration `yaml:"stale_after"` // pending longer than this is reported stale; default 1h
+	// VerifyFiles is how many archived files each scheduled reconciliation reads again, chosen
+	// at random, to compare their SHA-256 with the archived one; default 0 (none).
+	VerifyFiles int `yaml:"verify_files"`
 }
 
 // Metrics configures the optional Prometheus endpoint on TCP (it is always on the control
@@ -173,7 +179,14 @@ func (w *Watch) setDefaults() {
 // Load reads the YAML file at path and returns the validated configuration. Relative paths
 // in it are resolved against the file's folder. Every line of the returned error starts
 // with "config <path>: ", and there is one line per problem found.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return load(path, false) }
+
+// LoadWithoutSecrets is Load for commands that only read (status, queue, show, report): the
+// secret files (credentials, keys, passwords) are neither read nor checked, so that an
+// operator who may look but not read the credentials can; their fields stay empty.
+func LoadWithoutSecrets(path string) (*Config, error) { return load(path, true) }
+
+func load(path string, noSecrets bool) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
@@ -183,7 +196,7 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	defer f.Close()
-	c, err := Parse(f, filepath.Dir(abs))
+	c, err := parse(f, filepath.Dir(abs), noSecrets)
 	if err != nil {
 		return nil, prefixEach(path, err)
 	}
@@ -197,7 +210,9 @@ func Load(path string) (*Config, error) {
 // concerns a key is a *KeyError.
 //
 // A key with a null value ("settle:" or "settle: ~") counts as absent: it keeps its default.
-func Parse(r io.Reader, dir string) (*Config, error) {
+func Parse(r io.Reader, dir string) (*Config, error) { return parse(r, dir, false) }
+
+func parse(r io.Reader, dir string, noSecrets bool) (*Config, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -206,7 +221,7 @@ func Parse(r io.Reader, dir string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := new(Config)
+	c := &Config{noSecrets: noSecrets}
 	v := reflect.ValueOf(c).Elem()
 	errs := decodeValue(root, v)
 	c.resolve(dir)
@@ -278,6 +293,7 @@ func (c *Config) resolve(dir string) {
 			w.DoneDir = w.Path + ".done"
 		}
 	}
+	c.StatusPage.resolve(dir)
 	for name, d := range c.Destinations {
 		d.resolve(dir)
 		c.Destinations[name] = d

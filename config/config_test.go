@@ -151,7 +151,7 @@ func TestLoadFullOverridesEveryDefault(t *testing.T) {
 			After: "keep", DoneDir: filepath.Join(dir, "outbox.done"),
 		}},
 		Control:   Control{Socket: filepath.Join(dir, "run", "control.sock")},
-		Reconcile: Reconcile{Schedule: "30 2 * * *", Timezone: "Europe/London", StaleAfter: Duration(3 * time.Hour)},
+		Reconcile: Reconcile{Schedule: "30 2 * * *", Timezone: "Europe/London", StaleAfter: Duration(3 * time.Hour), VerifyFiles: 50},
 		Metrics:   Metrics{Listen: "127.0.0.1:9464"},
 	}
 	assertConfig(t, got, want)
@@ -332,6 +332,7 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"zero attachment_wait", "    path: inbox\n", "    path: inbox\n    attachment_wait: 0s\n", nil, `watches[0].attachment_wait: must be greater than 0`},
 		{"bad cron", "", "reconcile: {schedule: every day}\n", nil, `reconcile.schedule: "every day" is not a cron schedule`},
 		{"bad timezone", "", "reconcile: {timezone: Mars/Olympus}\n", nil, `reconcile.timezone: "Mars/Olympus"`},
+		{"negative verify_files", "", "reconcile: {verify_files: -1}\n", nil, `reconcile.verify_files: must be 0 (none) or a number of files, got -1`},
 		{"bad metrics address", "", "metrics: {listen: 9464}\n", nil, `metrics.listen: "9464" is not host:port`},
 
 		// watch checks
@@ -586,32 +587,20 @@ func TestCredentialsModeWarning(t *testing.T) {
 	}
 }
 
-func TestOverlappingWatchesWarn(t *testing.T) {
-	text := readFixture(t, "minimal.yaml") + "  - name: sub\n    path: inbox/sub\n    sender: {name: S, email: s@example.com}\n"
-	path := newConfigDir(t, text)
-	dir := filepath.Dir(path)
-	if err := os.Mkdir(filepath.Join(dir, "inbox", "sub"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	c := mustLoad(t, path)
-	want := []string{"watches[1].path: " + filepath.Join(dir, "inbox", "sub") + " is inside watches[0].path (" +
-		filepath.Join(dir, "inbox") + "); its files will be archived twice"}
-	if !slices.Equal(c.Warnings, want) {
-		t.Errorf("Warnings = %q, want %q", c.Warnings, want)
-	}
-}
-
 func TestAliasesAndMergeKeys(t *testing.T) {
 	text := readFixture(t, "minimal.yaml") + `  - <<: *teams
     name: slack
     path: outbox
   - name: chat
-    path: outbox/..//inbox
+    path: outbox/..//chat
     sender: *sender
 `
 	text = replaceOnce(t, text, "  - name: teams\n", "  - &teams\n    name: teams\n    settle: 10s\n")
 	text = replaceOnce(t, text, "    sender:\n", "    sender: &sender\n")
 	path := newConfigDir(t, text)
+	if err := os.Mkdir(filepath.Join(filepath.Dir(path), "chat"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	c := mustLoad(t, path)
 	if len(c.Watches) != 3 {
 		t.Fatalf("got %d watches, want 3", len(c.Watches))
@@ -626,7 +615,7 @@ func TestAliasesAndMergeKeys(t *testing.T) {
 	if chat.Sender != c.Watches[0].Sender || chat.Settle != Duration(5*time.Second) {
 		t.Errorf("alias: sender %+v, settle %v", chat.Sender, chat.Settle)
 	}
-	if chat.Path != filepath.Join(filepath.Dir(path), "inbox") {
+	if chat.Path != filepath.Join(filepath.Dir(path), "chat") {
 		t.Errorf("path not cleaned: %q", chat.Path)
 	}
 }

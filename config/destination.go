@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-
-	"github.com/archivist-project/archivist/archive/salesforce"
 )
 
 // Destination types.
@@ -164,7 +162,7 @@ func (d *Destination) validate(p *problems, key string) {
 	}
 	switch d.Type {
 	case DestinationSalesforce:
-		if d.OrgID != "" && !salesforce.ValidOrgID(d.OrgID) {
+		if d.OrgID != "" && !ValidOrgID(d.OrgID) {
 			p.add(key+".org_id", "%q must be 15 or 18 letters and digits", d.OrgID)
 		}
 		if d.AuthorizationContext != "" {
@@ -210,7 +208,7 @@ func (d *Destination) loadPrivateKey(p *problems, key string) {
 	if !ok {
 		return
 	}
-	k, err := salesforce.ParsePrivateKey(b)
+	k, err := ParsePrivateKey(b)
 	if err != nil {
 		p.add(key, "%q: %v", d.PrivateKeyFile, err)
 		return

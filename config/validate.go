@@ -29,8 +29,9 @@ var watchNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 
 // problems collects what Validate finds, so that it reports everything at once.
 type problems struct {
-	errs     []error
-	warnings []string
+	errs      []error
+	warnings  []string
+	noSecrets bool // leave the secret files alone: see LoadWithoutSecrets
 }
 
 func (p *problems) add(key, format string, args ...any) {
@@ -59,7 +60,7 @@ func checkRange[T cmp.Ordered](p *problems, key string, v, lo, hi T) {
 // checking the file means reading it, and recomputes Warnings. It does not apply defaults
 // or resolve relative paths: Parse does that before calling it.
 func (c *Config) Validate() error {
-	p := new(problems)
+	p := &problems{noSecrets: c.noSecrets}
 	if c.Journal == "" {
 		p.add("journal", "required")
 	}
@@ -72,7 +73,9 @@ func (c *Config) Validate() error {
 	c.Retry.validate(p, "retry")
 	c.validateDestinations(p)
 	c.validateWatches(p)
+	c.validateOverlaps(p) // after the watches and destinations: it compares their paths
 	c.Reconcile.validate(p, "reconcile")
+	c.StatusPage.validate(p, "status_page")
 	if c.Metrics.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 			p.add("metrics.listen", "%q is not host:port: %v", c.Metrics.Listen, err)
@@ -174,6 +177,9 @@ func readPrivateFile(p *problems, key, name string) ([]byte, bool) {
 		p.add(key, "required")
 		return nil, false
 	}
+	if p.noSecrets {
+		return nil, false
+	}
 	name = CredentialPath(filepath.Base(name), name)
 	// Stat first: opening a FIFO for reading would block until a writer appears.
 	fi, err := os.Stat(name)
@@ -242,23 +248,6 @@ func (c *Config) validateWatches(p *problems) {
 		}
 		first[w.Name] = i
 	}
-	// Two watches over the same files would archive each file twice, under two names.
-	for i := range c.Watches {
-		for j := range i {
-			a, b := c.Watches[j].Path, c.Watches[i].Path
-			if a == "" || b == "" {
-				continue
-			}
-			switch {
-			case a == b:
-				p.warn(fmt.Sprintf("watches[%d].path", i), "%s is also watches[%d].path; its files will be archived twice", b, j)
-			case isWithin(a, b):
-				p.warn(fmt.Sprintf("watches[%d].path", i), "%s is inside watches[%d].path (%s); its files will be archived twice", b, j, a)
-			case isWithin(b, a):
-				p.warn(fmt.Sprintf("watches[%d].path", j), "%s is inside watches[%d].path (%s); its files will be archived twice", a, i, b)
-			}
-		}
-	}
 }
 
 // isWithin reports whether path sub is below dir; both are clean and absolute.
@@ -281,6 +270,9 @@ func (r *Reconcile) validate(p *problems, key string) {
 	if r.StaleAfter <= 0 {
 		p.add(key+".stale_after", "must be greater than 0, got %v", r.StaleAfter)
 	}
+	if r.VerifyFiles < 0 {
+		p.add(key+".verify_files", "must be 0 (none) or a number of files, got %d", r.VerifyFiles)
+	}
 }
 
 func (w *Watch) validate(p *problems, key string) {
@@ -302,9 +294,6 @@ func (w *Watch) validate(p *problems, key string) {
 	}
 	if w.Retention < 0 {
 		p.add(key+".retention", "must not be negative, got %v", w.Retention)
-	}
-	if w.After == "move" && w.Path != "" && w.DoneDir != "" && (w.DoneDir == w.Path || isWithin(w.Path, w.DoneDir)) {
-		p.add(key+".done_dir", "%q is inside the watch folder; moved files would be archived again", w.DoneDir)
 	}
 	switch {
 	case w.Name == "":

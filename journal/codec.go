@@ -68,6 +68,8 @@ const (
 	rPostedAt
 	rHeldAt
 	rUpdatedAt
+	rCTime
+	rBirth
 )
 
 // Tags inside groups.
@@ -353,6 +355,8 @@ func encodeRecord(r *Record) []byte {
 	e.time(rPostedAt, r.PostedAt)
 	e.time(rHeldAt, r.HeldAt)
 	e.time(rUpdatedAt, r.UpdatedAt)
+	e.time(rCTime, r.CTime)
+	e.time(rBirth, r.Birth)
 	return e.b
 }
 
@@ -485,6 +489,10 @@ func decodeRecord(b []byte, r *Record) error {
 			r.HeldAt = d.time(w)
 		case rUpdatedAt:
 			r.UpdatedAt = d.time(w)
+		case rCTime:
+			r.CTime = d.time(w)
+		case rBirth:
+			r.Birth = d.time(w)
 		default:
 			d.skip(w)
 		}

@@ -12,10 +12,13 @@
 //
 //	meta     schema version, state counts
 //	records  id (uint64, big-endian) -> record (binary, codec.go; JSON before schema 2)
-//	paths    watch \x00 relpath -> fingerprint of the newest version (id, size, mtime, inode, kind)
+//	paths    watch \x00 relpath -> fingerprint of the newest version (id, size, mtime, inode, kind,
+//	         change time, birth time, device; see Fingerprint.encode)
 //	due      one sub-bucket per lane: due time (int64 ns, big-endian) ++ id -> empty
 //	keys     fileKey -> id of the first record whose PUT of it was confirmed
 //	audit    id ++ sequence -> entry (binary, codec.go; JSON before schema 2)
+//	conversations  watch \x00 conversation id -> the ledger of accepted events: ids and content digests (JSON)
+//	claims   what waiting or held transcripts reference and still miss (claims.go)
 //
 // It does not decide what happens to a file (that is the archive pipeline) and never deletes a
 // record.

@@ -168,6 +168,34 @@ func (db *DB) Path() string { return db.path }
 // Close closes the file.
 func (db *DB) Close() error { return db.bolt.Close() }
 
+// Version is what identifies one version of a file on disk without reading it: what a writer
+// sets (size, mtime) and what it cannot set back (the change time, the birth time, the inode and
+// device). A rewrite in place with the size kept and the mtime set back, or a file replaced by
+// another on a reused inode, has another change time, so it is another version.
+type Version struct {
+	Kind    string
+	Size    int64
+	ModTime time.Time
+	Change  time.Time // ctime; zero when unknown
+	Birth   time.Time // zero when the file system or kernel does not report it
+	Inode   uint64
+	Dev     uint64
+}
+
+// Version is the version of the file the record describes.
+func (r *Record) Version() Version {
+	return Version{Kind: r.Kind, Size: r.Size, ModTime: r.ModTime, Change: r.CTime, Birth: r.Birth, Inode: r.Inode, Dev: r.Dev}
+}
+
+// Same reports whether v and o are the same version. An unknown change time is never the
+// same: a record written before the change time was recorded is identified again (if its
+// bytes hash the same, the new record is a harmless duplicate). A birth time is compared when
+// both know it.
+func (v Version) Same(o Version) bool {
+	return v.Kind == o.Kind && v.Size == o.Size && v.ModTime.Equal(o.ModTime) && v.Inode == o.Inode && v.Dev == o.Dev &&
+		!v.Change.IsZero() && v.Change.Equal(o.Change) && (v.Birth.IsZero() || o.Birth.IsZero() || v.Birth.Equal(o.Birth))
+}
+
 // Fingerprint identifies one version of a path as the watcher saw it.
 type Fingerprint struct {
 	ID      uint64
@@ -175,33 +203,67 @@ type Fingerprint struct {
 	ModTime int64 // unix ns
 	Inode   uint64
 	Kind    string
+	CTime   int64 // unix ns; 0 in fingerprints written before it was recorded
+	Birth   int64 // unix ns; 0 when unknown
+	Dev     uint64
 }
 
+// fpV2 follows the fixed part of a fingerprint that records change time, birth time and
+// device. The first encoding ended with the kind, whose first byte is never 0.
+const fpV2 = 0
+
 func (f Fingerprint) encode() []byte {
-	b := make([]byte, 32, 32+len(f.Kind))
+	b := make([]byte, 57, 57+len(f.Kind))
 	binary.BigEndian.PutUint64(b[0:], f.ID)
 	binary.BigEndian.PutUint64(b[8:], uint64(f.Size))
 	binary.BigEndian.PutUint64(b[16:], uint64(f.ModTime))
 	binary.BigEndian.PutUint64(b[24:], f.Inode)
+	b[32] = fpV2
+	binary.BigEndian.PutUint64(b[33:], uint64(f.CTime))
+	binary.BigEndian.PutUint64(b[41:], uint64(f.Birth))
+	binary.BigEndian.PutUint64(b[49:], f.Dev)
 	return append(b, f.Kind...)
 }
 
-// Is reports whether the fingerprint describes exactly this version.
-func (f Fingerprint) Is(size int64, mtime time.Time, inode uint64, kind string) bool {
-	return f.Size == size && f.ModTime == mtime.UnixNano() && f.Inode == inode && f.Kind == kind
+// Is reports whether the fingerprint describes exactly version v, as Version.Same does. Times
+// are compared in the fingerprint's nanoseconds: an mtime outside what they hold (before 1678,
+// after 2262) wraps the same way on both sides.
+func (f Fingerprint) Is(v Version) bool {
+	return f.Kind == v.Kind && f.Size == v.Size && f.ModTime == v.ModTime.UnixNano() && f.Inode == v.Inode && f.Dev == v.Dev &&
+		f.CTime != 0 && f.CTime == unixNano(v.Change) && (f.Birth == 0 || v.Birth.IsZero() || f.Birth == v.Birth.UnixNano())
+}
+
+func fingerprintOf(r *Record) Fingerprint {
+	return Fingerprint{ID: r.ID, Size: r.Size, ModTime: r.ModTime.UnixNano(), Inode: r.Inode, Kind: r.Kind,
+		CTime: unixNano(r.CTime), Birth: unixNano(r.Birth), Dev: r.Dev}
+}
+
+// unixNano is t in ns since the epoch, 0 for the zero time (unknown).
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 func decodeFingerprint(b []byte) (Fingerprint, bool) {
 	if len(b) < 32 {
 		return Fingerprint{}, false
 	}
-	return Fingerprint{
+	f := Fingerprint{
 		ID:      binary.BigEndian.Uint64(b[0:]),
 		Size:    int64(binary.BigEndian.Uint64(b[8:])),
 		ModTime: int64(binary.BigEndian.Uint64(b[16:])),
 		Inode:   binary.BigEndian.Uint64(b[24:]),
 		Kind:    string(b[32:]),
-	}, true
+	}
+	if len(b) >= 57 && b[32] == fpV2 {
+		f.CTime = int64(binary.BigEndian.Uint64(b[33:]))
+		f.Birth = int64(binary.BigEndian.Uint64(b[41:]))
+		f.Dev = binary.BigEndian.Uint64(b[49:])
+		f.Kind = string(b[57:])
+	}
+	return f, true
 }
 
 func pathKey(watch, rel string) []byte {
@@ -223,9 +285,31 @@ func (db *DB) Current(watch, rel string) (Fingerprint, bool) {
 }
 
 // Known reports whether exactly this version of watch:rel is recorded already.
-func (db *DB) Known(watch, rel string, size int64, mtime time.Time, inode uint64, kind string) bool {
+func (db *DB) Known(watch, rel string, v Version) bool {
 	fp, ok := db.Current(watch, rel)
-	return ok && fp.Is(size, mtime, inode, kind)
+	return ok && fp.Is(v)
+}
+
+// Disown makes record id no longer the current version of its path (its file's bytes turned
+// out to differ from what it archived), so the watcher records the path again, even with the
+// same metadata. The record itself stays as it is.
+func (db *DB) Disown(id uint64) error {
+	err := db.write(func(tx *bolt.Tx) error {
+		r, err := getRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		paths := tx.Bucket(bucketPaths)
+		pk := pathKey(r.Watch, string(r.Path))
+		if cur, ok := decodeFingerprint(paths.Get(pk)); ok && cur.ID == id {
+			return paths.Delete(pk)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("journal: disown #%d: %w", id, err)
+	}
+	return nil
 }
 
 // Get returns a copy of record id.
@@ -262,7 +346,7 @@ func (db *DB) Insert(recs []*Record, first []Entry) ([]*Record, error) {
 		records := tx.Bucket(bucketRecords)
 		for i, r := range recs {
 			fp, ok := decodeFingerprint(tx.Bucket(bucketPaths).Get(pathKey(r.Watch, string(r.Path))))
-			if ok && fp.Is(r.Size, r.ModTime, r.Inode, r.Kind) {
+			if ok && fp.Is(r.Version()) {
 				continue
 			}
 			id, err := records.NextSequence()
@@ -426,22 +510,8 @@ func put(tx *bolt.Tx, old, r *Record) error {
 		}
 	}
 
-	// Path index: the newest version of a path. A version that changed or vanished before it
-	// was archived gives up its fingerprint so the watcher records the path again when it
-	// next sees it, even with the same size and mtime.
-	paths := tx.Bucket(bucketPaths)
-	pk := pathKey(r.Watch, string(r.Path))
-	cur, ok := decodeFingerprint(paths.Get(pk))
-	switch {
-	case old == nil:
-		fp := Fingerprint{ID: r.ID, Size: r.Size, ModTime: r.ModTime.UnixNano(), Inode: r.Inode, Kind: r.Kind}
-		if err := paths.Put(pk, fp.encode()); err != nil {
-			return err
-		}
-	case (r.State == Superseded || r.State == Vanished) && ok && cur.ID == r.ID:
-		if err := paths.Delete(pk); err != nil {
-			return err
-		}
+	if err := indexPath(tx, old, r); err != nil {
+		return err
 	}
 
 	// Key index: the first record whose PUT of a key was confirmed.
@@ -453,7 +523,48 @@ func put(tx *bolt.Tx, old, r *Record) error {
 			}
 		}
 	}
+	// Transcripts' claims on their attachments (claims.go).
+	return claimsOnPut(tx, old, r)
+}
+
+// indexPath keeps the path index, the newest version of each path, in line with the change
+// from old (nil for a new record) to r. A version that changed or vanished before it was
+// archived gives up its fingerprint so the watcher records the path again when it next sees
+// it, even with the same metadata.
+func indexPath(tx *bolt.Tx, old, r *Record) error {
+	paths := tx.Bucket(bucketPaths)
+	pk := pathKey(r.Watch, string(r.Path))
+	cur, ok := decodeFingerprint(paths.Get(pk))
+	switch {
+	case old == nil:
+		if ok && cur.ID != r.ID {
+			if err := supersedeHeld(tx, cur.ID, r.ID); err != nil {
+				return err
+			}
+		}
+		return paths.Put(pk, fingerprintOf(r).encode())
+	case (r.State == Superseded || r.State == Vanished) && ok && cur.ID == r.ID:
+		return paths.Delete(pk)
+	}
 	return nil
+}
+
+// supersedeHeld ends held record id once a newer version of its path is recorded as newer: the
+// version it held is no longer on disk (a chmod that fixed the permissions, too, makes a new
+// version), and the new one is handled, and if need be held, on its own.
+func supersedeHeld(tx *bolt.Tx, id, newer uint64) error {
+	err := update(tx, id, func(r *Record) ([]Entry, error) {
+		if r.State != Held {
+			return nil, ErrSkip
+		}
+		why := fmt.Sprintf("a newer version of the file was recorded as #%d (this one was held: %s)", newer, r.Reason)
+		r.State, r.Reason, r.HeldLane = Superseded, why, ""
+		return []Entry{{Step: string(Superseded), Result: string(Superseded), Detail: why}}, nil
+	})
+	if errors.Is(err, ErrSkip) || errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 func appendAudit(tx *bolt.Tx, id uint64, e Entry) error {

@@ -45,7 +45,7 @@ func benchRecords(start, n int) ([]*Record, []Entry) {
 		recs[i] = &Record{
 			Watch: "bench", Path: RelPath(fmt.Sprintf("export-%03d/file-%07d.txt", k/1000, k)), Kind: "file",
 			Size: 4096, ModTime: now.Add(-time.Duration(k) * time.Millisecond), Inode: uint64(1_000_000 + k), Dev: 2049, Nlink: 1,
-			State: Discovered, DiscoveredAt: now,
+			CTime: now, State: Discovered, DiscoveredAt: now,
 		}
 		recs[i].Schedule(LanePut, now)
 		first[i] = Entry{Time: now, Step: "discovered", Result: "ok", Detail: "file of 4096 bytes settled"}
@@ -153,7 +153,7 @@ func BenchmarkKnown(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		r := recs[i%len(recs)]
-		if !db.Known(r.Watch, string(r.Path), r.Size, r.ModTime, r.Inode, r.Kind) {
+		if !db.Known(r.Watch, string(r.Path), r.Version()) {
 			b.Fatal("a recorded version is not known")
 		}
 	}

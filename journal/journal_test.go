@@ -29,8 +29,18 @@ func openTest(t *testing.T) *DB {
 func newRec(path string, size int64) *Record {
 	now := time.Now()
 	return &Record{Watch: "teams", Path: RelPath(path), Kind: "file", Size: size,
-		ModTime: time.Unix(1700000000, 123456789), Inode: 42, State: Discovered,
+		ModTime: time.Unix(1700000000, 123456789), CTime: testCTime, Birth: testBirth, Inode: 42, Dev: 7, State: Discovered,
 		DiscoveredAt: now, Lanes: map[string]time.Time{LanePut: now}}
+}
+
+var (
+	testCTime = time.Unix(1700000100, 5)
+	testBirth = time.Unix(1600000000, 6)
+)
+
+// version is the version newRec(path, size) records.
+func version(size int64) Version {
+	return Version{Kind: "file", Size: size, ModTime: time.Unix(1700000000, 123456789), Change: testCTime, Birth: testBirth, Inode: 42, Dev: 7}
 }
 
 func insert(t *testing.T, db *DB, recs ...*Record) []*Record {
@@ -75,10 +85,10 @@ func TestInsertIsIdempotentPerVersion(t *testing.T) {
 	if again := insert(t, db, newRec("a/report.pdf", 10)); len(again) != 0 {
 		t.Fatalf("same version inserted twice: %v", again)
 	}
-	if !db.Known("teams", "a/report.pdf", 10, time.Unix(1700000000, 123456789), 42, "file") {
+	if !db.Known("teams", "a/report.pdf", version(10)) {
 		t.Fatal("Known = false for the recorded version")
 	}
-	if db.Known("teams", "a/report.pdf", 11, time.Unix(1700000000, 123456789), 42, "file") {
+	if db.Known("teams", "a/report.pdf", version(11)) {
 		t.Fatal("Known = true for a different size")
 	}
 	changed := newRec("a/report.pdf", 11)
@@ -202,7 +212,7 @@ func TestPathBytesSurvive(t *testing.T) {
 	if string(got.Path) != raw {
 		t.Fatalf("path = %q, want %q", got.Path, raw)
 	}
-	if !db.Known("teams", raw, 1, time.Unix(1700000000, 123456789), 42, "file") {
+	if !db.Known("teams", raw, version(1)) {
 		t.Fatal("raw path not known")
 	}
 }

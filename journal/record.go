@@ -115,6 +115,10 @@ type Record struct {
 	Inode   uint64    `json:"inode"`
 	Dev     uint64    `json:"dev,omitempty"`
 	Nlink   uint64    `json:"nlink,omitempty"`
+	// CTime (the change time) and Birth (the birth time, where the file system reports it)
+	// are what a writer cannot set back; see Version. Zero when unknown.
+	CTime time.Time `json:"ctime,omitzero"`
+	Birth time.Time `json:"birth,omitzero"`
 
 	SHA256  string `json:"sha256,omitempty"`
 	MIME    string `json:"mime,omitempty"`

@@ -8,8 +8,9 @@
 // go.mod free of a dependency for them.
 //
 // The folder also holds the files that are not Go: the unit (archivist.service), the
-// sysusers.d entry, the example configuration and a README of what the unit expects. The tests
-// check the unit with systemd-analyze and the layout of `make install`.
+// sysusers.d entry, the example configuration, a README of what the unit expects, and the
+// Debian package's nfpm.yaml and maintainer scripts in deb/. The tests check the unit with
+// systemd-analyze, the layout of `make install`, and the .deb installed with dpkg --root.
 //
 // It does not own what the daemon reports or when: the run command decides when it is ready,
 // what its status line says and what "healthy" means for the watchdog.

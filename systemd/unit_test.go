@@ -45,7 +45,8 @@ func unitCopy(t *testing.T, unit []byte, from, binary string) string {
 		t.Fatalf("unit has no ExecStart=%s", from)
 	}
 	p := filepath.Join(t.TempDir(), unitFile)
-	if err := os.WriteFile(p, bytes.ReplaceAll(unit, []byte("ExecStart="+from+" "), []byte("ExecStart="+binary+" ")), 0o644); err != nil {
+	// ExecStart= and ExecReload= (check-config) both run the binary.
+	if err := os.WriteFile(p, bytes.ReplaceAll(unit, []byte("="+from+" "), []byte("="+binary+" ")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -104,14 +105,14 @@ func TestUnitExposure(t *testing.T) {
 }
 
 // daemonSyscalls are the system calls the daemon was seen to make under strace (archiving
-// files into the sandbox, reload, shutdown), plus those its control socket, metrics listener
-// and `after: move|delete` need. None may be refused by the unit's SystemCallFilter= lines.
+// files into the sandbox, reload, shutdown), plus those its control socket, metrics listener,
+// `after: move|delete` and journal entries too big for a datagram (memfd_create) need. None may be refused by the unit's SystemCallFilter= lines.
 var daemonSyscalls = strings.Fields(`
 	read write close openat openat2 newfstatat fstat statx getdents64 pread64 pwrite64 lseek
 	fdatasync fsync ftruncate flock fcntl ioctl mmap munmap madvise mprotect brk
 	inotify_init1 inotify_add_watch inotify_rm_watch epoll_create1 epoll_ctl epoll_pwait eventfd2
 	socket connect bind listen accept4 getsockopt setsockopt getsockname getpeername
-	sendto sendmsg recvfrom recvmsg shutdown
+	sendto sendmsg recvfrom recvmsg shutdown memfd_create
 	renameat renameat2 unlinkat mkdirat fchmod fchmodat utimensat
 	clone clone3 futex sched_getaffinity sched_yield nanosleep clock_gettime clock_nanosleep
 	prlimit64 prctl getrandom rt_sigaction rt_sigprocmask rt_sigreturn sigaltstack tgkill
@@ -211,6 +212,25 @@ func TestSysusersCreatesTheUser(t *testing.T) {
 	}
 }
 
+// The group is the operator group of the control socket, so it must exist before any user
+// is added to it, and be the service user's primary group.
+func TestSysusersCreatesTheOperatorGroup(t *testing.T) {
+	sysusers := requireTool(t, "systemd-sysusers")
+	root := t.TempDir()
+	passwd := runSysusers(t, sysusers, "sysusers.d/archivist.conf", root)
+	group, err := os.ReadFile(filepath.Join(root, "etc", "group"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := regexp.MustCompile(`(?m)^archivist:x:(\d+):`).FindStringSubmatch(string(group))
+	if g == nil {
+		t.Fatalf("group has no archivist group:\n%s", group)
+	}
+	if !regexp.MustCompile(`(?m)^archivist:x:\d+:` + g[1] + `:`).MatchString(passwd) {
+		t.Errorf("the archivist user's primary group is not archivist (gid %s):\n%s", g[1], passwd)
+	}
+}
+
 // runSysusers applies conf (or, if conf is "", what the root's sysusers.d folders hold) to a
 // scratch root and returns the passwd file it wrote there.
 func runSysusers(t *testing.T, sysusers, conf string, root ...string) string {
@@ -270,5 +290,20 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if base := filepath.Base(c.GlobalRelay.CredentialsFile); !bytes.Contains(readUnit(t), []byte("LoadCredential="+base+":")) {
 		t.Errorf("the unit has no LoadCredential=%s:... for globalrelay.credentials_file", base)
+	}
+}
+
+// A reload checks the new configuration first: systemctl reload then fails visibly on a file
+// that would not load, and the SIGHUP that would make the daemon try it is never sent.
+func TestReloadChecksTheConfigFirst(t *testing.T) {
+	var reloads []string
+	for _, line := range strings.Split(string(readUnit(t)), "\n") {
+		if v, ok := strings.CutPrefix(line, "ExecReload="); ok {
+			reloads = append(reloads, v)
+		}
+	}
+	if len(reloads) != 2 || !strings.HasPrefix(reloads[0], unitExecStart+" check-config --config /etc/archivist/archivist.yml") ||
+		reloads[1] != "/bin/kill -HUP $MAINPID" {
+		t.Fatalf("ExecReload= lines %q: want check-config, then the SIGHUP", reloads)
 	}
 }

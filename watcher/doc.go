@@ -7,9 +7,9 @@
 //     exists), a full scan at start, periodic scans, and an immediate rescan
 //     when the kernel's event queue overflowed;
 //   - settle detection (invariant 6): a regular file is reported only after
-//     its size, mtime and inode stayed unchanged for Root.Settle, measured
-//     from the last observed change or first sighting, whatever the mtime
-//     claims; one timer goroutine serves every pending file;
+//     its size, mtime, change time and inode stayed unchanged for Root.Settle,
+//     measured from the last observed change or first sighting, whatever the
+//     mtime claims; one timer goroutine serves every pending file;
 //   - containment (invariant 5): entries are only ever Lstat'ed or listed,
 //     through package beneath, never opened and never followed. A symlink,
 //     FIFO, socket or device is reported once as what it is so the journal

@@ -25,39 +25,54 @@ type key struct {
 }
 
 // stat is what settle detection compares: a change in any of kind, size,
-// mtime, inode or device restarts the quiet period.
+// mtime, change time, birth time, inode or device restarts the quiet period.
+// The change time is what catches a rewrite that keeps size and mtime.
 type stat struct {
 	kind  string
 	size  int64
-	mtime int64 // ns since the epoch
+	mtime time.Time // any a file system holds: before 1678 too, which ns since 1970 cannot
+	ctime int64     // ns since the epoch; 0 when unknown
+	birth int64     // ns since the epoch; 0 when unknown
 	ino   uint64
 	dev   uint64
 	nlink uint64
 }
 
 func statOf(fi fs.FileInfo) stat {
-	s := stat{kind: beneath.Kind(fi), size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	s := stat{kind: beneath.Kind(fi), size: fi.Size(), mtime: fi.ModTime()}
 	if st, ok := fi.Sys().(*unix.Stat_t); ok {
 		s.ino, s.dev, s.nlink = st.Ino, st.Dev, st.Nlink
+		s.ctime = st.Ctim.Nano()
+	}
+	if b := beneath.BirthTime(fi); !b.IsZero() {
+		s.birth = b.UnixNano()
 	}
 	return s
 }
 
 func (s stat) same(o stat) bool {
-	return s.kind == o.kind && s.size == o.size && s.mtime == o.mtime && s.ino == o.ino && s.dev == o.dev
+	return s.kind == o.kind && s.size == o.size && s.mtime.Equal(o.mtime) && s.ctime == o.ctime && s.birth == o.birth &&
+		s.ino == o.ino && s.dev == o.dev
 }
 
 func (s stat) file(r *root, rel string) File {
-	return File{
+	f := File{
 		Watch:   r.Name,
 		RelPath: rel,
 		Kind:    s.kind,
 		Size:    s.size,
-		ModTime: time.Unix(0, s.mtime),
+		ModTime: s.mtime,
 		Inode:   s.ino,
 		Dev:     s.dev,
 		Nlink:   s.nlink,
 	}
+	if s.ctime != 0 {
+		f.ChangeTime = time.Unix(0, s.ctime)
+	}
+	if s.birth != 0 {
+		f.Birth = time.Unix(0, s.birth)
+	}
+	return f
 }
 
 type entry struct {

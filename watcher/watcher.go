@@ -26,7 +26,7 @@ type Root struct {
 	Path string // absolute, clean
 
 	// Settle is the quiet period: a regular file is complete once its size,
-	// mtime and inode have not changed for Settle. Must be positive.
+	// mtime, change time and inode have not changed for Settle. Must be positive.
 	Settle time.Duration
 
 	// ScanInterval is the period of full scans that catch anything fsnotify
@@ -57,6 +57,11 @@ type File struct {
 	Inode   uint64
 	Dev     uint64
 	Nlink   uint64
+	// ChangeTime (ctime) and Birth are what a writer cannot set back: a rewrite that
+	// keeps size and mtime, or a replacement on a reused inode, changes them. Zero when
+	// unknown (Birth: the file system or kernel does not report it).
+	ChangeTime time.Time
+	Birth      time.Time
 }
 
 // Options connect the watcher to the journal.
@@ -65,10 +70,10 @@ type Options struct {
 	Logger logrus.FieldLogger
 
 	// Known reports whether the journal already holds this exact version
-	// (watch, relpath, size, mtime, inode, kind). Known entries are skipped
-	// without waiting for them to settle. It is called from the watcher's
-	// goroutines, possibly concurrently, and must be fast. nil: nothing is
-	// known.
+	// (watch, relpath, kind, size, mtime, change and birth time, inode, device).
+	// Known entries are skipped without waiting for them to settle. It is
+	// called from the watcher's goroutines, possibly concurrently, and must be
+	// fast. nil: nothing is known.
 	Known func(File) bool
 
 	// Settled receives files that became complete, in batches of at most

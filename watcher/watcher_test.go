@@ -46,6 +46,8 @@ type report struct {
 func versionKey(f File) File {
 	f.Nlink = 0 // not part of a version
 	f.ModTime = f.ModTime.UTC()
+	f.ChangeTime = f.ChangeTime.UTC()
+	f.Birth = f.Birth.UTC()
 	return f
 }
 
@@ -257,7 +259,8 @@ func TestReportsWrittenFileOnce(t *testing.T) {
 	}
 	st := fi.Sys().(*syscall.Stat_t)
 	if got.Watch != "drop" || got.Kind != "file" || got.Size != fi.Size() ||
-		!got.ModTime.Equal(fi.ModTime()) || got.Inode != st.Ino || got.Dev != st.Dev || got.Nlink != 1 {
+		!got.ModTime.Equal(fi.ModTime()) || got.Inode != st.Ino || got.Dev != st.Dev || got.Nlink != 1 ||
+		!got.ChangeTime.Equal(time.Unix(st.Ctim.Unix())) {
 		t.Fatalf("reported %+v; on disk size %d mtime %v inode %d dev %d", got.File, fi.Size(), fi.ModTime(), st.Ino, st.Dev)
 	}
 	if d := got.at.Sub(written); d < settle {
@@ -407,13 +410,7 @@ func TestKnownFilesSkipped(t *testing.T) {
 	// Record every existing file in the journal, as a previous run would have.
 	for i := range 100 {
 		rel := fmt.Sprintf("old/%d.txt", i)
-		fi, err := os.Lstat(filepath.Join(rt.Path, rel))
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		h.journal[versionKey(File{Watch: "drop", RelPath: rel, Kind: "file", Size: fi.Size(),
-			ModTime: fi.ModTime(), Inode: st.Ino, Dev: st.Dev})] = true
+		h.journal[versionKey(onDisk(t, rt, rel))] = true
 	}
 	h.start()
 	// Known files are skipped at first sighting: nothing even waits to settle.

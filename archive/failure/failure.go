@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/archivist-project/archivist/archive/redact"
 )
 
 // Class is what the pipeline should do about an error.
@@ -51,7 +53,7 @@ type HTTPError struct {
 	Op         string        // what was attempted, e.g. "put default/teams/..."
 	StatusCode int           // HTTP status
 	Status     string        // HTTP status line text, e.g. "503 Service Unavailable"
-	Body       string        // start of the response body, for the record; never holds secrets we sent
+	Body       string        // start of the response body, for the record, every known secret masked (package redact)
 	RetryAfter time.Duration // from a Retry-After header, zero if absent
 	// Code is an API-specific error code (e.g. Salesforce "10008"), empty if none.
 	Code string
@@ -68,17 +70,29 @@ func (e *HTTPError) Error() string {
 	if e.Body != "" {
 		msg += ": " + e.Body
 	}
-	return msg
+	// The body was masked when it was read; masking again catches a body built by hand and
+	// a secret registered since.
+	return redact.String(msg)
 }
 
-// maxBody is how much of an error body is kept: enough for a person to act on.
-const maxBody = 512
+const (
+	// maxBody is how much of an error body is kept, after masking: enough for a person to act on.
+	maxBody = 512
+	// readBody is how much of an error body is read before masking, so that a secret that
+	// starts before maxBody is recognised whole.
+	readBody = 16 << 10
+)
 
-// NewHTTPError reads (a bounded part of) resp's body and builds the error for op.
-// It does not close the body.
+// NewHTTPError reads (a bounded part of) resp's body and builds the error for op. Every
+// secret the process knows (package redact) is masked in the body before it is kept, and
+// the kept body is at most maxBody bytes. It does not close the body.
 func NewHTTPError(op string, resp *http.Response) *HTTPError {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	body := strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, readBody+1))
+	more := len(b) > readBody
+	if more {
+		b = b[:readBody]
+	}
+	body := redact.Body(b, more, maxBody)
 	return &HTTPError{
 		Op:         op,
 		StatusCode: resp.StatusCode,

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/archivist-project/archivist/archive/redact"
 )
 
 func TestClassify(t *testing.T) {
@@ -92,5 +96,21 @@ func TestBackoffGrowsWithinBoundsAndHonoursRetryAfter(t *testing.T) {
 	}
 	if d := (Backoff{}).Delay(1, 0); d < time.Second {
 		t.Fatalf("zero Backoff delay %s, want at least 1s", d)
+	}
+}
+
+// An error body is masked (package redact) before it is cut to maxBody, so a secret that
+// starts inside the kept part is not kept in part; a long body is kept to maxBody bytes.
+func TestHTTPErrorBodyMaskedThenCapped(t *testing.T) {
+	tok := "failure-test-token-" + strings.Repeat("z", 200)
+	redact.Issued(tok)
+	body := strings.Repeat("a", 400) + tok + strings.Repeat("b", 20000)
+	resp := &http.Response{StatusCode: 502, Status: "502 Bad Gateway", Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}
+	he := NewHTTPError("put x", resp)
+	if strings.Contains(he.Body, "zzzz") || strings.Contains(he.Error(), "failure-test-token") {
+		t.Fatalf("token kept: %q", he.Body)
+	}
+	if !strings.Contains(he.Body, redact.Mask) || len(he.Body) > maxBody+len("…") {
+		t.Fatalf("body of %d bytes: %q", len(he.Body), he.Body)
 	}
 }

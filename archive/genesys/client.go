@@ -3,6 +3,7 @@ package genesys
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
+	"github.com/archivist-project/archivist/archive/redact"
 )
 
 const (
@@ -84,6 +86,9 @@ func New(o Options) (*Client, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("genesys %s: %s", o.Name, strings.Join(problems, "; "))
 	}
+	// Before any request: no answer may echo the password in any form.
+	redact.Secret(o.Password)
+	redact.Credential(base64.StdEncoding.EncodeToString([]byte(o.Username + ":" + o.Password)))
 	hc := o.HTTPClient
 	if hc == nil {
 		hc = DefaultHTTPClient()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/oauth"
+	"github.com/archivist-project/archivist/archive/redact"
 )
 
 // MaxFileSize is the largest file Global Relay accepts ("1.0 GB"); PutFile refuses larger
@@ -101,6 +102,7 @@ func New(o Options) (*Client, error) {
 	if strings.ContainsFunc(creds, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return nil, errors.New("globalrelay: credentials contain control characters")
 	}
+	redact.Credential(creds) // before any request: no answer may echo it in any form
 	hc := o.HTTPClient
 	if hc == nil {
 		hc = NewHTTPClient(false, 2*time.Minute, 8)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/archivist-project/archivist/archive/failure"
+	"github.com/archivist-project/archivist/archive/redact"
 )
 
 // TokenError wraps any failure to obtain a token: a network error, a non-2xx answer of the
@@ -20,7 +21,7 @@ import (
 // destination cannot authenticate at all, as opposed to "this request was refused".
 type TokenError struct{ Err error }
 
-func (e *TokenError) Error() string { return "get token: " + e.Err.Error() }
+func (e *TokenError) Error() string { return redact.String("get token: " + e.Err.Error()) }
 func (e *TokenError) Unwrap() error { return e.Err }
 
 // maxReply bounds how much of a token reply is read.
@@ -32,22 +33,33 @@ type Request struct {
 	Form url.Values
 	// Authorization is the whole header value ("Basic ..."), or "" for none.
 	Authorization string
-	// Secret, if set, is removed from error bodies (an error page should never echo it).
+	// Secret, if set, is a secret of the request besides Authorization and the form's
+	// secretFields; like them, it is registered with package redact, so that no error body
+	// and no log line can echo it.
 	Secret    string
 	UserAgent string
 	// DefaultLifetime is assumed when the reply has no usable expires_in.
 	DefaultLifetime time.Duration
 }
 
+// secretFields are the form fields that carry a credential.
+var secretFields = []string{"assertion", "client_secret", "client_assertion", "refresh_token", "password"}
+
 type reply struct {
-	AccessToken string          `json:"access_token"`
-	TokenType   string          `json:"token_type"`
-	ExpiresIn   json.RawMessage `json:"expires_in"`
+	AccessToken  string          `json:"access_token"`
+	RefreshToken string          `json:"refresh_token"`
+	IDToken      string          `json:"id_token"`
+	TokenType    string          `json:"token_type"`
+	ExpiresIn    json.RawMessage `json:"expires_in"`
 }
 
 // FetchToken makes the request and returns the access token and its lifetime. Errors are
 // *TokenError, except the caller's own cancellation.
+//
+// Every secret of the request and every token of the reply is registered with package redact
+// before anything of the answer is read, so an error page that echoes one cannot leak it.
 func FetchToken(ctx context.Context, hc *http.Client, r Request) (string, time.Duration, error) {
+	registerSecrets(r)
 	tok, lifetime, err := fetch(ctx, hc, r)
 	if err != nil && ctx.Err() == nil {
 		return "", 0, &TokenError{Err: err}
@@ -77,18 +89,18 @@ func fetch(ctx context.Context, hc *http.Client, r Request) (string, time.Durati
 		resp.Body.Close()
 	}()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		he := failure.NewHTTPError("post "+RedactURL(r.URL), resp)
-		if r.Secret != "" {
-			he.Body = strings.ReplaceAll(he.Body, r.Secret, "[redacted]")
-		}
-		return "", 0, he
+		return "", 0, failure.NewHTTPError("post "+RedactURL(r.URL), resp)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
 	if err != nil {
 		return "", 0, fmt.Errorf("read token reply: %w", err)
 	}
 	var rep reply
-	if err := json.Unmarshal(body, &rep); err != nil {
+	err = json.Unmarshal(body, &rep)
+	for _, tok := range []string{rep.AccessToken, rep.RefreshToken, rep.IDToken} {
+		redact.Issued(tok)
+	}
+	if err != nil {
 		// The decoder's message quotes no input, but the reply holds a token: keep only
 		// what kind of problem it was.
 		return "", 0, errors.New("token reply is not the expected JSON object")
@@ -100,6 +112,21 @@ func fetch(ctx context.Context, hc *http.Client, r Request) (string, time.Durati
 		return "", 0, fmt.Errorf("token reply has token_type %q, want Bearer", rep.TokenType)
 	}
 	return rep.AccessToken, ParseExpiresIn(rep.ExpiresIn, r.DefaultLifetime), nil
+}
+
+// registerSecrets tells package redact every secret r sends.
+func registerSecrets(r Request) {
+	redact.Secret(r.Secret)
+	if cred, ok := strings.CutPrefix(r.Authorization, "Basic "); ok {
+		redact.Credential(cred)
+	} else if tok, ok := strings.CutPrefix(r.Authorization, "Bearer "); ok {
+		redact.Issued(tok)
+	}
+	for _, k := range secretFields {
+		for _, v := range r.Form[k] {
+			redact.Issued(v) // short-lived (an assertion) or issued (a refresh token)
+		}
+	}
 }
 
 // ParseExpiresIn reads expires_in as a JSON number or a numeric string of seconds (Global

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +23,7 @@ import (
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/oauth"
+	"github.com/archivist-project/archivist/archive/redact"
 )
 
 // MaxFileSize is the largest file forwarded: Salesforce documents "25 MB" without saying
@@ -83,7 +86,7 @@ type Options struct {
 	TokenURL   string
 	ClientID   string          // the connected app's consumer key: the assertion's iss
 	Username   string          // the user the token is issued for: the assertion's sub
-	PrivateKey *rsa.PrivateKey // signs the assertion (RS256); see LoadPrivateKey
+	PrivateKey *rsa.PrivateKey // signs the assertion (RS256); config.ParsePrivateKey reads it
 	// Audience is the assertion's aud, the login host: https://login.salesforce.com, or
 	// https://test.salesforce.com for a sandbox org.
 	Audience string
@@ -146,7 +149,7 @@ func New(o Options) (*Client, error) {
 	if o.PrivateKey == nil {
 		problems = append(problems, "no private key")
 	}
-	if !ValidOrgID(o.OrgID) {
+	if n := len(o.OrgID); n != 15 && n != 18 { // config.ValidOrgID checks the letters
 		problems = append(problems, fmt.Sprintf("org id %q: want 15 or 18 letters and digits", o.OrgID))
 	}
 	if len(o.ChannelAddress) > maxChannelAddress {
@@ -163,6 +166,7 @@ func New(o Options) (*Client, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("salesforce %s: %s", o.Name, strings.Join(problems, "; "))
 	}
+	registerKey(o.PrivateKey)
 	hc := o.HTTPClient
 	if hc == nil {
 		hc = DefaultHTTPClient()
@@ -170,20 +174,6 @@ func New(o Options) (*Client, error) {
 	c := &Client{opts: o, target: o.URL + "/api/v1/interactions", http: hc, now: time.Now}
 	c.tokens = oauth.New(c.fetchToken)
 	return c, nil
-}
-
-// ValidOrgID reports whether id looks like a Salesforce org id: 15 (case-sensitive) or 18
-// (case-insensitive) letters and digits.
-func ValidOrgID(id string) bool {
-	if len(id) != 15 && len(id) != 18 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func checkURL(s string) error {
@@ -469,4 +459,22 @@ func parseAPIError(b []byte) parsedError {
 func drainClose(body io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
 	_ = body.Close()
+}
+
+// registerKey registers the key's material with package redact in the encodings a key file
+// holds (PKCS#1 and PKCS#8, as DER and as PEM text, whole and by line), so that no echo of
+// it reaches an error, the journal or a log line. The key is parsed by config, which imports
+// no client and no redactor, so the client registers it.
+func registerKey(k *rsa.PrivateKey) {
+	if k == nil {
+		return
+	}
+	der := [][]byte{x509.MarshalPKCS1PrivateKey(k)}
+	if b, err := x509.MarshalPKCS8PrivateKey(k); err == nil {
+		der = append(der, b)
+	}
+	redact.PrivateKey(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der[0]}), der...)
+	if len(der) > 1 {
+		redact.PrivateKey(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der[1]}))
+	}
 }

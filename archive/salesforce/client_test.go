@@ -5,14 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -423,37 +420,6 @@ func TestShortFileFailsInsteadOfSendingLess(t *testing.T) {
 	}
 	if n := len(e.s.SalesforceInteractions()); n != 0 {
 		t.Errorf("%d interactions stored", n)
-	}
-}
-
-func TestLoadPrivateKey(t *testing.T) {
-	dir := t.TempDir()
-	k := key(t)
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{
-		"pkcs1.pem": pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}),
-		"pkcs8.pem": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}),
-		"cert.pem":  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("x")}),
-		"junk.pem":  []byte("not pem"),
-	}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, name := range []string{"pkcs1.pem", "pkcs8.pem"} {
-		got, err := salesforce.LoadPrivateKey(filepath.Join(dir, name))
-		if err != nil || !got.Equal(k) {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	for _, name := range []string{"cert.pem", "junk.pem", "missing.pem"} {
-		if _, err := salesforce.LoadPrivateKey(filepath.Join(dir, name)); err == nil {
-			t.Errorf("%s: no error", name)
-		}
 	}
 }
 

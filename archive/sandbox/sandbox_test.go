@@ -2,6 +2,8 @@ package sandbox_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -649,6 +651,47 @@ func TestSecretsNeverStoredOrLogged(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// A memory sandbox validates and records like a disk one but writes nothing for the Global
+// Relay API: it is the benchmarks' sink that is not the bottleneck.
+func TestMemoryStore(t *testing.T) {
+	dir := t.TempDir()
+	e := start(t, sandbox.Options{Dir: dir, Memory: true, MaxFileSize: 1024})
+	tok := e.token()
+	data := []byte("%PDF-1.7 hello")
+	sum := sha256.Sum256(data)
+	if a := e.put(tok, "default/ok/a.pdf", "application/pdf", data); a.status != 200 {
+		t.Fatalf("put: %d %s", a.status, a.body)
+	}
+	if f, ok := e.s.File("default/ok/a.pdf"); !ok || f.Size != int64(len(data)) || f.SHA256 != hex.EncodeToString(sum[:]) || f.Puts != 1 {
+		t.Fatalf("stored %+v", f)
+	}
+	if a := e.put(tok, "default/ok/big.bin", "application/octet-stream", make([]byte, 1025)); a.status == 200 {
+		t.Fatal("a file over MaxFileSize was accepted")
+	}
+	if a := e.put(tok, "default/w/b.txt", "text/plain", []byte("default/w/b.txt")); a.status != 200 {
+		t.Fatalf("put: %d %s", a.status, a.body)
+	}
+	if a := e.put(tok, "default/w/deep/c.bin", "application/octet-stream", []byte("default/w/deep/c.bin")); a.status != 200 {
+		t.Fatalf("put: %d %s", a.status, a.body)
+	}
+	if a := e.post(tok, encode(t, validConversation(time.Now().UnixMilli()))); a.status != 200 {
+		t.Fatalf("post: %d %s", a.status, a.body)
+	}
+	if c := e.s.Conversations(); len(c) != 1 || c[0].Events != 2 {
+		t.Fatalf("conversations %+v", c)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range entries {
+		switch en.Name() {
+		case "files", "files.jsonl", "conversations", "tmp":
+			t.Errorf("memory sandbox wrote %s", en.Name())
 		}
 	}
 }

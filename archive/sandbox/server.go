@@ -21,6 +21,11 @@ type Options struct {
 	// Dir holds what was received: files, their metadata and accepted conversations. It is
 	// created if missing, and New reloads what an earlier Server stored there. Required.
 	Dir string
+	// Memory keeps what the Global Relay emulator receives in memory only: each body is
+	// hashed as it arrives and dropped, its record and every accepted conversation live until
+	// the process ends, and nothing is written to Dir for them (the forwarding emulators still
+	// use Dir). It makes the sandbox a sink that is not the bottleneck, for benchmarks.
+	Memory bool
 	// Credentials is the Basic credential string the token endpoint accepts. Empty means
 	// any non-empty credential is accepted.
 	Credentials string
@@ -129,7 +134,7 @@ func New(o Options) (*Server, error) {
 		l.SetOutput(io.Discard)
 		log = l
 	}
-	st, err := openStore(o.Dir)
+	st, err := openStore(o.Dir, o.Memory)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}

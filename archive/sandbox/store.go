@@ -75,6 +75,7 @@ var errShortBody = errors.New("body shorter than Content-Length")
 // the same key's PUTs are serialized (keyLocks), and mu guards the maps and the log's appends.
 type store struct {
 	dir      string
+	memory   bool // Options.Memory: nothing of the files or conversations goes to dir
 	keyLocks [64]sync.Mutex
 
 	mu    sync.Mutex // also serializes appends to files.jsonl
@@ -83,7 +84,10 @@ type store struct {
 	seq   int
 }
 
-func openStore(dir string) (*store, error) {
+func openStore(dir string, memory bool) (*store, error) {
+	if memory {
+		return &store{dir: dir, memory: true, byKey: make(map[string]File)}, nil
+	}
 	for _, d := range []string{filesDir, convDir, tmpDir} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err
@@ -267,6 +271,9 @@ func (st *store) keyLock(key string) *sync.Mutex {
 // putFile streams exactly size bytes of body into a temporary file, then moves it and its
 // metadata into place. The same key again replaces the file and counts another put.
 func (st *store) putFile(key, contentType string, size int64, body io.Reader) (File, error) {
+	if st.memory {
+		return st.putInMemory(key, contentType, size, body)
+	}
 	tmp, n, sum, err := receiveTemp(filepath.Join(st.dir, tmpDir), body, size)
 	if err == nil && n != size {
 		os.Remove(tmp)
@@ -294,6 +301,26 @@ func (st *store) putFile(key, contentType string, size int64, body io.Reader) (F
 	}
 	if err := st.appendLog(f); err != nil {
 		return File{}, err
+	}
+	st.byKey[key] = f
+	return f, nil
+}
+
+// putInMemory is putFile of a memory store: the body is hashed and dropped.
+func (st *store) putInMemory(key, contentType string, size int64, body io.Reader) (File, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(body, size))
+	if errors.Is(err, io.ErrUnexpectedEOF) || err == nil && n != size {
+		err = errShortBody
+	}
+	if err != nil {
+		return File{}, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	f := File{Key: key, Size: n, ContentType: contentType, SHA256: hex.EncodeToString(h.Sum(nil)), Puts: 1, LastPut: time.Now().UTC()}
+	if old, ok := st.byKey[key]; ok {
+		f.Puts = old.Puts + 1
 	}
 	st.byKey[key] = f
 	return f, nil
@@ -381,12 +408,14 @@ func (st *store) addConversation(raw []byte, events int, reconciliationID string
 		Events:           events,
 		Raw:              json.RawMessage(slices.Clone(raw)),
 	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return Conversation{}, err
-	}
-	if err := writeAtomic(filepath.Join(st.dir, tmpDir), filepath.Join(st.dir, convDir, fmt.Sprintf("%06d.json", c.Seq)), b); err != nil {
-		return Conversation{}, err
+	if !st.memory {
+		b, err := json.Marshal(c)
+		if err != nil {
+			return Conversation{}, err
+		}
+		if err := writeAtomic(filepath.Join(st.dir, tmpDir), filepath.Join(st.dir, convDir, fmt.Sprintf("%06d.json", c.Seq)), b); err != nil {
+			return Conversation{}, err
+		}
 	}
 	st.seq = c.Seq
 	st.convs = append(st.convs, c)

@@ -16,6 +16,7 @@ import (
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/oauth"
+	"github.com/archivist-project/archivist/archive/redact"
 )
 
 const (
@@ -81,6 +82,9 @@ func New(o Options) (*Client, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("talkdesk %s: %s", o.Name, strings.Join(problems, "; "))
 	}
+	// Before any request: no answer may echo the secret in any form.
+	redact.Secret(o.ClientSecret)
+	redact.Credential(basicAuth(o.ClientID, o.ClientSecret))
 	hc := o.HTTPClient
 	if hc == nil {
 		hc = DefaultHTTPClient()

@@ -158,7 +158,7 @@ func (g *genesysParser) message(c *Conversation, i int, mv *value, ids unique) (
 	if e.Time, err = g.time(mv); err != nil {
 		return e, false, err
 	}
-	if e.ID, err = g.eventID(i, mv, ids); err != nil {
+	if e.ID, e.Positional, err = g.eventID(i, mv, ids); err != nil {
 		return e, false, err
 	}
 	typ, err := g.str(mv, "type", false)
@@ -259,29 +259,28 @@ func (g *genesysParser) nickname(c *Conversation, id string) string {
 }
 
 // eventID is the message's index (Genesys numbers the messages of a chat), else its id, else
-// its position in the messages array.
-func (g *genesysParser) eventID(i int, mv *value, ids unique) (string, error) {
-	var id string
+// its position in the messages array (positional: then it is no identity).
+func (g *genesysParser) eventID(i int, mv *value, ids unique) (id string, positional bool, err error) {
 	var at *value
 	if v := mv.get("index"); v != nil {
 		n, ok := parseInt(v.str)
 		if v.kind != kindNumber || !ok || n < 0 {
-			return "", invalidf(g.file, v.path, "want a whole number, 0 or more, got %s", describe(v))
+			return "", false, invalidf(g.file, v.path, "want a whole number, 0 or more, got %s", describe(v))
 		}
 		id, at = strconv.FormatInt(n, 10), v
 	} else if v := mv.get("id"); v != nil {
 		s, err := g.id(mv, "id")
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		id, at = s, v
 	} else {
-		id, at = strconv.Itoa(i), mv
+		id, at, positional = strconv.Itoa(i), mv, true
 	}
 	if err := ids.add(g.checker, at, id); err != nil {
-		return "", err
+		return "", false, err
 	}
-	return id, nil
+	return id, positional, nil
 }
 
 // Layouts of Genesys' "timestamp" ("2016-07-21 17:23:20.000+0300"); fractional seconds are

@@ -77,8 +77,8 @@ func TestGenesysWithoutChatIDUsesThePath(t *testing.T) {
 	if got.ID != "a/b.genesys.json" || got.ChatID != "" {
 		t.Errorf("ID, ChatID = %q, %q; want the cleaned path and \"\"", got.ID, got.ChatID)
 	}
-	if got.Events[0].ID != "0" || got.Participants[0] != (Participant{ID: "Kim", DisplayName: "Kim"}) {
-		t.Errorf("got %+v", got)
+	if got.Events[0].ID != "0" || !got.Events[0].Positional || got.Participants[0] != (Participant{ID: "Kim", DisplayName: "Kim"}) {
+		t.Errorf("got %+v; want event id 0 marked positional", got)
 	}
 }
 

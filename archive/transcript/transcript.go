@@ -86,7 +86,11 @@ const (
 // (a Genesys participant joining, a notice), not something the participant typed. A "file"
 // event has at least one file; its Text is what the sender wrote with it.
 type Event struct {
-	ID         string    // stable within the conversation (native: "id"; Genesys: index)
+	ID string // unique within the conversation (native: "id"; Genesys: index)
+	// Positional is true when ID is only the event's position in the file (a Genesys message
+	// without index or id): then it says nothing about which event it is, and the pipeline
+	// recognises an event archived before by its content alone.
+	Positional bool
 	Time       time.Time // UTC
 	Type       string    // EventMessage or EventFile
 	From       string    // a Participant.ID

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,8 +37,8 @@ type archiveServer struct {
 	last   time.Time
 }
 
-func startSandbox(dir string) (*archiveServer, error) {
-	sb, err := sandbox.New(sandbox.Options{Dir: dir, Credentials: benchCreds, ConversationType: benchType})
+func startArchive(dir string, memory bool) (*archiveServer, error) {
+	sb, err := sandbox.New(sandbox.Options{Dir: dir, Memory: memory, Credentials: benchCreds, ConversationType: benchType})
 	if err != nil {
 		return nil, err
 	}
@@ -120,15 +119,17 @@ watches:
 	return p, os.WriteFile(p, []byte(cfg), 0o644)
 }
 
-// daemon is one archivist process whose JSON log lines are read as they come.
+// daemon is one archivist process, started through the launcher (spawn.go), whose JSON log
+// lines are read as they come.
 type daemon struct {
-	cmd     *exec.Cmd
+	proc    *spawned
 	started time.Time // just before exec
 	done    chan struct{}
 	waitErr error
 
 	mu     sync.Mutex
 	first  map[string]logLine // first line of each msg
+	last   map[string]logLine // last line of each msg
 	counts map[string]int     // lines per msg
 	levels map[string]int     // lines per level
 	lines  []string           // the last lines, for error reports
@@ -140,20 +141,40 @@ type logLine struct {
 	fields map[string]any
 }
 
+// measure is what a measured process cost, read from outside it.
+type measure struct {
+	HWM    int64   // VmHWM from /proc while it ran, bytes
+	MaxRSS int64   // ru_maxrss from wait4 once it exited, bytes
+	CPU    float64 // user + system seconds over its life
+}
+
+func (m measure) String() string {
+	return fmt.Sprintf("VmHWM %s, maxrss %s, CPU %.2fs", mb(m.HWM), mb(m.MaxRSS), m.CPU)
+}
+
 func startDaemon(binary, config string) (*daemon, error) {
-	d := &daemon{done: make(chan struct{}), first: map[string]logLine{}, counts: map[string]int{}, levels: map[string]int{}}
-	d.cmd = exec.Command(binary, "run", "--config", config)
-	stderr, err := d.cmd.StderrPipe()
+	d := &daemon{done: make(chan struct{}), first: map[string]logLine{}, last: map[string]logLine{}, counts: map[string]int{}, levels: map[string]int{}}
+	cmd := newSpawn(binary, "run", "--config", config)
+	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
+	cmd.Stderr = w
 	d.started = time.Now()
-	if err := d.cmd.Start(); err != nil {
+	d.proc, err = start(cmd)
+	w.Close()
+	if err != nil {
+		r.Close()
 		return nil, err
 	}
 	go func() {
-		d.read(stderr)
-		d.waitErr = d.cmd.Wait()
+		d.read(r)
+		r.Close()
+		<-d.proc.done
+		d.waitErr = d.proc.err
+		if d.waitErr == nil && d.proc.usage.ExitCode != 0 {
+			d.waitErr = fmt.Errorf("exit status %d", d.proc.usage.ExitCode)
+		}
 		close(d.done)
 	}()
 	return d, nil
@@ -173,6 +194,7 @@ func (d *daemon) read(r io.Reader) {
 		if _, ok := d.first[msg]; !ok {
 			d.first[msg] = logLine{at: now, fields: v}
 		}
+		d.last[msg] = logLine{at: now, fields: v}
 		d.counts[msg]++
 		d.levels[level]++
 		if level != "info" && level != "debug" || len(d.lines) < 50 {
@@ -202,6 +224,27 @@ func (d *daemon) await(msg string, timeout time.Duration) (logLine, error) {
 			return logLine{}, fmt.Errorf("daemon did not log %q within %s:\n%s", msg, timeout, d.tail())
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// awaitCount waits until msg was logged n times and returns the n-th line (or a later one,
+// if several arrived between two polls).
+func (d *daemon) awaitCount(msg string, n int, timeout time.Duration) (logLine, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		d.mu.Lock()
+		l, got := d.last[msg], d.counts[msg]
+		d.mu.Unlock()
+		if got >= n {
+			return l, nil
+		}
+		if d.exited() {
+			return logLine{}, fmt.Errorf("daemon exited (%v) after logging %q %d times of %d:\n%s", d.waitErr, msg, got, n, d.tail())
+		}
+		if time.Now().After(deadline) {
+			return logLine{}, fmt.Errorf("daemon logged %q %d times of %d within %s:\n%s", msg, got, n, timeout, d.tail())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -241,33 +284,32 @@ func (d *daemon) exited() bool {
 }
 
 // hwm is the daemon's peak resident set so far (VmHWM), in bytes.
-func (d *daemon) hwm() int64 { return vmHWM(d.cmd.Process.Pid) }
+func (d *daemon) hwm() int64 { return vmHWM(d.proc.pid) }
 
-// stop reads the daemon's peak RSS (VmHWM) while it still runs, then sends SIGTERM and waits
-// for a clean exit. (getrusage's ru_maxrss of a child is not used: on Linux it can carry the
-// high-water mark of the forked parent from before exec, here the bench's own.)
-func (d *daemon) stop() (peakRSS int64, err error) {
-	peakRSS = d.hwm()
+// stop reads the daemon's peak RSS (VmHWM) while it still runs, then sends SIGTERM, waits for
+// a clean exit and adds what wait4 reported: maxrss and CPU time.
+func (d *daemon) stop() (m measure, err error) {
+	m.HWM = d.hwm()
 	if !d.exited() {
-		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		_ = syscall.Kill(d.proc.pid, syscall.SIGTERM) // it may have exited since
 	}
 	select {
 	case <-d.done:
 	case <-time.After(60 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.done
-		return peakRSS, fmt.Errorf("daemon did not stop within 60s of SIGTERM")
+		d.kill()
+		return m, fmt.Errorf("daemon did not stop within 60s of SIGTERM")
 	}
 	if d.waitErr != nil {
-		return peakRSS, fmt.Errorf("daemon exit: %v\n%s", d.waitErr, d.tail())
+		return m, fmt.Errorf("daemon exit: %v\n%s", d.waitErr, d.tail())
 	}
-	return peakRSS, nil
+	m.MaxRSS, m.CPU = d.proc.usage.MaxRSS, d.proc.usage.CPU
+	return m, nil
 }
 
-// kill ends the daemon at once (on the error paths).
+// kill ends the daemon and its launcher at once (on the error paths).
 func (d *daemon) kill() {
 	if d != nil && !d.exited() {
-		_ = d.cmd.Process.Kill()
+		_ = d.proc.cmd.Process.Kill() // the daemon follows through PDEATHSIG
 		<-d.done
 	}
 }

@@ -71,8 +71,8 @@ func postedRecord(rel string, size int64, mtime time.Time, inode, dev uint64, i 
 		Detail: "File_transfer event accepted in a conversation of 100 events"}
 }
 
-// journalFromTree records every regular file under root as posted, with the size, mtime and
-// inode the watcher will see, so that the daemon's Known() skips each of them.
+// journalFromTree records every regular file under root as posted, with the size, mtime,
+// change time and inode the watcher will see, so that the daemon's Known() skips each of them.
 func journalFromTree(path, root string) (int, error) {
 	j, err := journal.Open(path, journal.Options{NoSync: true})
 	if err != nil {
@@ -103,6 +103,7 @@ func journalFromTree(path, root string) (int, error) {
 		st := fi.Sys().(*syscall.Stat_t)
 		rel, _ := filepath.Rel(root, p)
 		r, e := postedRecord(filepath.ToSlash(rel), fi.Size(), fi.ModTime(), st.Ino, uint64(st.Dev), i)
+		r.CTime = time.Unix(st.Ctim.Unix()) // the change time is part of the version Known compares
 		recs, first = append(recs, r), append(first, e)
 		if len(recs) == 10_000 {
 			if err := flush(); err != nil {

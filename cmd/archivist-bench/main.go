@@ -31,6 +31,7 @@ type options struct {
 	only            string
 	workers         int
 	rounds          int
+	diskRounds      int
 	sandboxDir      string
 	settle          time.Duration
 	files           int
@@ -41,6 +42,7 @@ type options struct {
 	rescanFiles     int
 	rescanPerDir    int
 	journalRecords  int
+	scaleFiles      int
 }
 
 // workloads in the order they run.
@@ -53,9 +55,17 @@ var workloads = []struct {
 	{"latency", (*bench).latency},
 	{"rescan", (*bench).rescan},
 	{"startup", (*bench).startup},
+	{"scale", (*bench).scale}, // only with --only scale: make bench-scale
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "spawn" { // the launcher of measured processes; see spawn.go
+		if err := spawnCommand(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "archivist-bench spawn:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "raw-put" { // the baseline child; see rawput.go
 		if err := rawPutCommand(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "archivist-bench raw-put:", err)
@@ -89,9 +99,10 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.work, "work", "", "`folder` for the data (default: a new folder in $TMPDIR, removed at the end)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder")
 	fs.BoolVar(&o.check, "check", false, "exit 3 if a figure misses its target (meaningful at full size only)")
-	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run: small,big,latency,rescan,startup (default: all)")
+	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run: small,big,latency,rescan,startup,scale (default: all but scale)")
 	fs.IntVar(&o.workers, "workers", 4, "daemon workers, and PUTs in flight in the raw baseline")
-	fs.IntVar(&o.rounds, "rounds", 3, "small and big files: alternate this many raw and daemon runs and report the medians")
+	fs.IntVar(&o.rounds, "rounds", 3, "small and big files: alternate this many null, raw and daemon runs against the memory sandbox and report the medians")
+	fs.IntVar(&o.diskRounds, "disk-rounds", 1, "small and big files: then this many rounds against the disk sandbox, as rows of their own (0: none)")
 	fs.StringVar(&o.sandboxDir, "sandbox-dir", "", "`folder` the sandboxes store into (default: inside the work folder, on the same disk)")
 	fs.DurationVar(&o.settle, "settle", 500*time.Millisecond, "the daemon's settle time, in every workload")
 	fs.IntVar(&o.files, "files", 10_000, "small files: how many")
@@ -102,6 +113,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.rescanFiles, "rescan-files", 100_000, "rescan: files already archived")
 	fs.IntVar(&o.rescanPerDir, "rescan-per-dir", 1000, "rescan: files per folder")
 	fs.IntVar(&o.journalRecords, "journal-records", 1_000_000, "start-up: records in the journal")
+	fs.IntVar(&o.scaleFiles, "scale-files", 1_000_000, "scale: files in the tree and the journal, all archived")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -118,8 +130,8 @@ func parseOptions(args []string) (options, error) {
 		}
 	}
 	switch {
-	case o.workers < 1, o.rounds < 1, o.files < 1, o.fileSize < 1, o.big < 1, o.latencyFiles < 1, o.rescanFiles < 1, o.rescanPerDir < 1,
-		o.journalRecords < 1, o.settle <= 0:
+	case o.workers < 1, o.rounds < 1, o.diskRounds < 0, o.files < 1, o.fileSize < 1, o.big < 1, o.latencyFiles < 1, o.rescanFiles < 1, o.rescanPerDir < 1,
+		o.journalRecords < 1, o.scaleFiles < 1, o.settle <= 0:
 		return o, errors.New("sizes, counts, workers and settle must be positive")
 	}
 	return o, nil
@@ -161,6 +173,7 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 	if b.self, err = os.Executable(); err != nil {
 		return 0, err
 	}
+	launcher = b.self
 	if o.work == "" {
 		if b.work, err = os.MkdirTemp("", "archivist-bench-"); err != nil {
 			return 0, err
@@ -192,7 +205,7 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 
 	var rows []row
 	for _, w := range workloads {
-		if o.only != "" && !strings.Contains(","+o.only+",", ","+w.name+",") {
+		if o.only != "" && !strings.Contains(","+o.only+",", ","+w.name+",") || o.only == "" && w.name == "scale" {
 			continue
 		}
 		t := time.Now()
@@ -205,8 +218,8 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 		rows = append(rows, r...)
 	}
 	fmt.Fprintln(out, machine(b.work))
-	fmt.Fprintf(out, "Settle %s, %d workers (and %d PUTs in flight in the raw baselines); small and big files: median of %d alternating raw and daemon runs. Ratio: figure ÷ baseline for rates, baseline ÷ figure for times.\n\n",
-		o.settle, o.workers, o.workers, o.rounds)
+	fmt.Fprintf(out, "Settle %s, %d workers (and %d PUTs in flight in the raw baselines); small and big files: median of %d rounds of null, raw and daemon runs against the memory sandbox, then %d against the disk sandbox. Ratio: figure ÷ baseline for rates, baseline ÷ figure for times. Memory is read from outside every measured process: VmHWM from /proc while it runs, maxrss from wait4.\n\n",
+		o.settle, o.workers, o.workers, o.rounds, o.diskRounds)
 	fmt.Fprintln(out, "| workload | figure | measured | baseline in the same run | ratio | target | result |")
 	fmt.Fprintln(out, "| --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range rows {

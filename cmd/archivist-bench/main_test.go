@@ -3,13 +3,22 @@ package main
 import (
 	"bytes"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestMain lets the test binary serve as the raw-put child, as the real program does.
+// TestMain lets the test binary serve as the launcher and the raw-put child, as the real
+// program does.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "spawn" {
+		if err := spawnCommand(os.Args[2:]); err != nil {
+			os.Stderr.WriteString("spawn: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if len(os.Args) > 1 && os.Args[1] == "raw-put" {
 		if err := rawPutCommand(os.Args[2:]); err != nil {
 			os.Stderr.WriteString("raw-put: " + err.Error() + "\n")
@@ -28,7 +37,7 @@ func TestSmoke(t *testing.T) {
 	}
 	sandboxes := t.TempDir()
 	o := options{
-		work: t.TempDir(), workers: 2, rounds: 2, sandboxDir: sandboxes, settle: 100 * time.Millisecond,
+		work: t.TempDir(), workers: 2, rounds: 2, diskRounds: 1, sandboxDir: sandboxes, settle: 100 * time.Millisecond,
 		files: 20, fileSize: 512, big: 1 << 20, latencyFiles: 3, latencyInterval: 20 * time.Millisecond,
 		rescanFiles: 200, rescanPerDir: 50, journalRecords: 1000,
 	}
@@ -36,16 +45,44 @@ func TestSmoke(t *testing.T) {
 	if _, err := run(o, &out, &progress); err != nil {
 		t.Fatalf("%v\nprogress:\n%s", err, progress.String())
 	}
-	for _, want := range []string{"20 files of 512 bytes", "one file of 1 MiB", "latency at idle, 3 files",
+	for _, want := range []string{"20 files of 512 bytes dropped at once, memory sandbox", "one file of 1 MiB, memory sandbox",
+		"20 files of 512 bytes dropped at once, disk sandbox", "one file of 1 MiB, disk sandbox", "sink share", "CPU per file", "CPU per GB", "latency at idle, 3 files",
 		"rescan of 200 files", "start-up, 1000 journal records", "Machine: "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table has no %q:\n%s", want, out.String())
 		}
 	}
-	if !strings.Contains(progress.String(), "small 2/2: daemon") {
+	if !strings.Contains(progress.String(), "small 2/2: null") {
 		t.Errorf("no second round:\n%s", progress.String())
 	}
 	if left, _ := os.ReadDir(sandboxes); len(left) != 0 {
 		t.Errorf("%d sandbox folders left behind in --sandbox-dir", len(left))
 	}
+}
+
+// The launcher reports its child's maxrss without the parent's memory in it: this test
+// process touches 128 MiB first, which a child started directly would report as its own.
+func TestLauncherMaxRSS(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	launcher = self
+	ballast := make([]byte, 128<<20)
+	for i := range ballast {
+		ballast[i] = byte(i)
+	}
+	cmd := newSpawn("sh", "-c", "exit 3")
+	p, err := start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	if p.err != nil || p.usage.ExitCode != 3 || p.pid <= 0 {
+		t.Fatalf("launcher: %v, usage %+v, pid %d", p.err, p.usage, p.pid)
+	}
+	if p.usage.MaxRSS <= 0 || p.usage.MaxRSS > 64<<20 {
+		t.Errorf("maxrss of sh = %d bytes: want the child's own few MB, not this process's 128 MiB", p.usage.MaxRSS)
+	}
+	runtime.KeepAlive(ballast)
 }

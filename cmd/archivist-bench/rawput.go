@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,7 +30,7 @@ type rawResult struct {
 	Files   int     `json:"files"`
 	Bytes   int64   `json:"bytes"`
 	Seconds float64 `json:"seconds"` // from the first request to the last answer
-	PeakRSS int64   `json:"-"`       // VmHWM, read by the parent before the child exits
+	Cost    measure `json:"-"`       // VmHWM read by the parent before the child exits, then wait4's figures
 }
 
 // fetchToken asks the sandbox's token endpoint once, as the daemon's client does.
@@ -57,32 +56,41 @@ func fetchToken(baseURL string) (string, error) {
 	return v.AccessToken, nil
 }
 
-// runRawPut starts the raw-put child for every regular file under path and waits for it. The
-// child prints its result, then waits for its stdin to close, so that its VmHWM is read from
-// /proc while it still exists, the same way as the daemon's.
+// runRawPut starts the raw-put child (through the launcher) for every regular file under
+// path and waits for it. The child prints its result, then waits for its stdin to close, so
+// that its VmHWM is read from /proc while it still exists, the same way as the daemon's.
 func runRawPut(self, baseURL, token, path string, concurrency int) (rawResult, error) {
-	cmd := exec.Command(self, "raw-put", "--url", baseURL+"/v2", "--token", token,
+	cmd := newSpawn(self, "raw-put", "--url", baseURL+"/v2", "--token", token,
 		"--concurrency", fmt.Sprint(concurrency), "--path", path)
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	inR, inW, err := os.Pipe()
 	if err != nil {
 		return rawResult{}, err
 	}
-	stdout, err := cmd.StdoutPipe()
+	outR, outW, err := os.Pipe()
 	if err != nil {
+		inR.Close()
+		inW.Close()
 		return rawResult{}, err
 	}
-	if err := cmd.Start(); err != nil {
+	defer outR.Close()
+	cmd.Stdin, cmd.Stdout = inR, outW
+	p, err := start(cmd)
+	inR.Close()
+	outW.Close()
+	if err != nil {
+		inW.Close()
 		return rawResult{}, err
 	}
-	defer cmd.Wait()
-	defer stdin.Close()
 	var res rawResult
-	if err := json.NewDecoder(stdout).Decode(&res); err != nil {
-		stdin.Close()
-		return rawResult{}, fmt.Errorf("raw-put: %v (%v)", err, cmd.Wait())
+	derr := json.NewDecoder(outR).Decode(&res)
+	res.Cost.HWM = vmHWM(p.pid)
+	inW.Close()
+	<-p.done
+	if derr != nil || p.err != nil || p.usage.ExitCode != 0 {
+		return rawResult{}, fmt.Errorf("raw-put: %v (launcher %v, exit status %d)", derr, p.err, p.usage.ExitCode)
 	}
-	res.PeakRSS = vmHWM(cmd.Process.Pid)
+	res.Cost.MaxRSS, res.Cost.CPU = p.usage.MaxRSS, p.usage.CPU
 	return res, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/archivist-project/archivist/cmd/archivist/control"
 	"github.com/archivist-project/archivist/config"
@@ -32,14 +33,28 @@ func controlSocket(cfg *config.Config) string {
 	return filepath.Join(filepath.Dir(cfg.Journal), "control.sock")
 }
 
-// connect returns the API of the running daemon, or, when none answers, a Service working on
-// the journal directly (read-only unless write). close releases what it opened.
-func connect(cfgPath string, write bool) (api control.API, cfg *config.Config, close func(), err error) {
-	cfg, err = config.Load(cfgPath)
+// timeoutFlag adds the --timeout flag of the commands that talk to the daemon.
+func timeoutFlag(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("timeout", 10*time.Second, "give up when the daemon sends nothing for this `long` (at least 1s)")
+}
+
+// connect returns the API of the running daemon, or, when none listens, a Service working on
+// the journal directly (read-only unless write). A daemon that sends nothing for timeout fails
+// the call with "the daemon at SOCKET does not answer". Read-only commands load the config
+// without its secret files, so that looking needs no credentials. close releases what it opened.
+func connect(cfgPath string, write bool, timeout time.Duration) (api control.API, cfg *config.Config, close func(), err error) {
+	if timeout < time.Second {
+		return nil, nil, nil, usageError{fmt.Errorf("--timeout %s: must be at least 1s", timeout)}
+	}
+	load := config.Load
+	if !write {
+		load = config.LoadWithoutSecrets
+	}
+	cfg, err = load(cfgPath)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if c, err := control.Dial(controlSocket(cfg)); err == nil {
+	if c, err := control.Dial(controlSocket(cfg), timeout); err == nil {
 		return c, cfg, func() {}, nil
 	}
 	j, err := journal.Open(cfg.Journal, journal.Options{ReadOnly: !write})

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/archivist-project/archivist/journal"
@@ -30,6 +31,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "watch the configured folders and archive every complete file", runCommand},
+		{"check-config", "check a configuration without starting anything (exit 78 if it would not start)", checkConfigCommand},
 		{"status", "watches, queue counts, destination health, last reconciliation", statusCommand},
 		{"queue", "list files not archived yet (or --state held), like mailq", queueCommand},
 		{"show", "one file's record and whole history", showCommand},
@@ -37,6 +39,8 @@ func commands() []command {
 		{"reconcile", "compare disk with the journal now; requeue what is missing", reconcileCommand},
 		{"report", "chain-of-custody report of files discovered in a period (CSV or JSON)", reportCommand},
 		{"journal", "check the journal (check [--full]) or rebuild a damaged one (rebuild)", journalCommand},
+		{"keygen", "make an Ed25519 key pair for signing reports", keygenCommand},
+		{"verify-report", "check a signed report on any machine, without the journal", verifyReportCommand},
 		{"sandbox", "serve the built-in emulator of the remote APIs (or list what it stored)", sandboxCommand},
 		{"version", "print the version", versionCommand},
 	}
@@ -77,6 +81,9 @@ func realMain(args []string, stderr io.Writer) int {
 		case errors.As(err, new(usageError)):
 			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
 			return 2
+		case errors.As(err, new(configError)):
+			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
+			return exConfig
 		case errors.Is(err, journal.ErrDamaged):
 			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
 			return exitDamaged
@@ -128,15 +135,50 @@ func newFlagSet(name, usage string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args, turning flag errors into usage errors.
+// parseFlags parses args, turning flag errors into usage errors. Flags may come before,
+// between or after the positional arguments ("show 4 --config X"), as in most CLIs; "--"
+// ends the flags.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return usageError{err}
 	}
 	return nil
+}
+
+// flagsFirst reorders args so that the flags come before the positional arguments, which is
+// the only order package flag parses. A flag's value stays with it: "--config X" is two
+// arguments unless the flag is boolean or written "--config=X".
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			positional = append(positional, args[i+1:]...)
+			i = len(args)
+		case len(a) > 1 && a[0] == '-':
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if strings.Contains(name, "=") {
+				continue
+			}
+			if f := fs.Lookup(name); f != nil && !isBoolFlag(f) && i+1 < len(args) {
+				i++
+				flags = append(flags, args[i])
+			}
+		default:
+			positional = append(positional, a)
+		}
+	}
+	return append(append(flags, "--"), positional...)
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 func versionCommand(ctx context.Context, args []string) error {

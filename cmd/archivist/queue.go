@@ -14,6 +14,7 @@ import (
 func queueCommand(ctx context.Context, args []string) error {
 	fs := newFlagSet("queue", "[--config FILE] [--state STATE] [--watch NAME] [--destination NAME] [--all] [--json]")
 	cfgPath := configFlag(fs)
+	timeout := timeoutFlag(fs)
 	state := fs.String("state", "", "only records in this state ("+statesList()+")")
 	watch := fs.String("watch", "", "only records of this watch")
 	dest := fs.String("destination", "", "only records with work pending for this forwarding destination")
@@ -26,7 +27,7 @@ func queueCommand(ctx context.Context, args []string) error {
 	if *state != "" && !validState(*state) {
 		return usageError{fmt.Errorf("--state %q: want one of %s", *state, statesList())}
 	}
-	api, _, done, err := connect(*cfgPath, false)
+	api, _, done, err := connect(*cfgPath, false, *timeout)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -10,12 +11,15 @@ import (
 )
 
 func reportCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("report", "[--config FILE] [--since DATE] [--until DATE] [--format csv|json] [--output FILE]")
+	fs := newFlagSet("report", "[--config FILE] [--since DATE] [--until DATE] [--format csv|json] [--output FILE [--sign KEY [--signature FILE]]]")
 	cfgPath := configFlag(fs)
+	timeout := timeoutFlag(fs)
 	since := fs.String("since", "", "files discovered at or after this date or RFC 3339 time")
 	until := fs.String("until", "", "files discovered before this date or RFC 3339 time")
 	format := fs.String("format", "csv", "csv or json (one object per line)")
 	output := fs.String("output", "", "write to this file instead of standard output")
+	signKey := fs.String("sign", "", "sign the report with this Ed25519 private key (archivist keygen); needs --output")
+	sigPath := fs.String("signature", "", "where the detached signature goes (default: the output file + .sig)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -30,21 +34,45 @@ func reportCommand(ctx context.Context, args []string) error {
 	if *format != "csv" && *format != "json" {
 		return usageError{fmt.Errorf("--format %q: want csv or json", *format)}
 	}
-	api, _, done, err := connect(*cfgPath, false)
+	if *signKey != "" && *output == "" {
+		return usageError{errors.New("--sign needs --output FILE: the signature is of a file")}
+	}
+	api, _, done, err := connect(*cfgPath, false, *timeout)
 	if err != nil {
 		return err
 	}
 	defer done()
-	out := os.Stdout
-	if *output != "" {
-		f, err := os.Create(*output)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		out = f
+	if *output == "" {
+		return api.Report(ctx, os.Stdout, q)
 	}
-	return api.Report(ctx, out, q)
+	if err := writeReport(ctx, api, *output, q); err != nil {
+		return err
+	}
+	if *signKey == "" {
+		return nil
+	}
+	if *sigPath == "" {
+		*sigPath = *output + ".sig"
+	}
+	if err := signReport(*signKey, *output, *sigPath, *format, reportPeriod{q.Since, q.Until}, chainHead{}); err != nil {
+		return fmt.Errorf("sign %s: %w", *output, err)
+	}
+	fmt.Fprintf(os.Stderr, "signed: %s\n", *sigPath)
+	return nil
+}
+
+// writeReport writes the report to path and syncs it, so a signature is never of a file
+// still being written.
+func writeReport(ctx context.Context, api control.API, path string, q control.ReportQuery) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := api.Report(ctx, f, q); err != nil {
+		f.Close()
+		return err
+	}
+	return errors.Join(f.Sync(), f.Close())
 }
 
 func parseDate(s string) (time.Time, error) {

@@ -12,6 +12,7 @@ import (
 func retryCommand(ctx context.Context, args []string) error {
 	fs := newFlagSet("retry", "[--config FILE] ID | --all-held [--destination NAME]")
 	cfgPath := configFlag(fs)
+	timeout := timeoutFlag(fs)
 	allHeld := fs.Bool("all-held", false, "put every held file back to work")
 	dest := fs.String("destination", "", "only the work of this forwarding destination")
 	if err := parseFlags(fs, args); err != nil {
@@ -29,7 +30,7 @@ func retryCommand(ctx context.Context, args []string) error {
 	default:
 		return usageError{fmt.Errorf("name one record id, or --all-held")}
 	}
-	api, _, done, err := connect(*cfgPath, true)
+	api, _, done, err := connect(*cfgPath, true, *timeout)
 	if err != nil {
 		return err
 	}

@@ -22,14 +22,16 @@ import (
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/genesys"
-	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/archive/metrics"
+	"github.com/archivist-project/archivist/archive/redact"
 	"github.com/archivist-project/archivist/archive/salesforce"
 	"github.com/archivist-project/archivist/archive/talkdesk"
 	"github.com/archivist-project/archivist/cmd/archivist/control"
+	"github.com/archivist-project/archivist/cmd/archivist/statuspage"
 	"github.com/archivist-project/archivist/config"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/systemd"
+	"github.com/archivist-project/archivist/systemd/journald"
 	"github.com/archivist-project/archivist/watcher"
 )
 
@@ -46,11 +48,11 @@ func runCommand(ctx context.Context, args []string) error {
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
-		return err
+		return configError{err}
 	}
 	log, err := newLogger(cfg.Log, os.Stderr)
 	if err != nil {
-		return err
+		return configError{err}
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
@@ -73,19 +75,20 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 	if gr.InsecureSkipVerify {
 		log.Warn("TLS certificate verification is OFF (globalrelay.insecure_skip_verify): use only for testing")
 	}
-	client, err := globalrelay.New(globalrelay.Options{
-		BaseURL:     gr.URL,
-		TokenURL:    gr.TokenURL,
-		Credentials: gr.Credentials.Reveal(),
-		HTTPClient:  globalrelay.NewHTTPClient(gr.InsecureSkipVerify, gr.ResponseTimeout.Std(), cfg.Workers+2),
-	})
+	client, err := newGlobalRelay(cfg)
 	if err != nil {
-		return fmt.Errorf("globalrelay: %w", err)
+		return err
 	}
 	forwarders, err := newForwarders(cfg)
 	if err != nil {
 		return err
 	}
+	// The control socket is bound before any work starts: without it no operator could look.
+	ctl, err := control.Listen(controlSocket(cfg))
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -125,7 +128,7 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 	watchOpts := watcher.Options{
 		Logger: log,
 		Known: func(f watcher.File) bool {
-			return j.Known(f.Watch, f.RelPath, f.Size, f.ModTime, f.Inode, f.Kind)
+			return j.Known(f.Watch, f.RelPath, archive.FileVersion(f))
 		},
 		Settled: p.Intake,
 	}
@@ -143,9 +146,12 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 			st.Settling = watch.Stats().Pending
 		}}
 	svc.SetWatches(watchInfos(cfg))
-	socket := controlSocket(cfg)
+	pageDone, err := startStatusPage(ctx, cfg, svc, j, log)
+	if err != nil {
+		return err
+	}
 	controlDone := make(chan error, 1)
-	go func() { controlDone <- control.Serve(ctx, socket, svc, m.Handler()) }()
+	go func() { controlDone <- ctl.Serve(ctx, svc, m.Handler()) }()
 	if cfg.Metrics.Listen != "" {
 		go serveMetrics(ctx, cfg.Metrics.Listen, m, log)
 	}
@@ -174,7 +180,7 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 	if err := j.Err(); err != nil {
 		return err
 	}
-	if err := errors.Join(perr, werr, cerr); err != nil {
+	if err := errors.Join(perr, werr, cerr, <-pageDone); err != nil {
 		return err
 	}
 	log.Info("archivist stopped")
@@ -187,6 +193,23 @@ func upMap(h map[string]archive.Health) map[string]bool {
 		out[name] = v.Up
 	}
 	return out
+}
+
+// startStatusPage binds the status page (status_page.listen) and serves it until ctx ends;
+// the channel yields its end. Off, the channel yields nil at once.
+func startStatusPage(ctx context.Context, cfg *config.Config, svc *control.Service, j *journal.DB, log *logrus.Logger) (<-chan error, error) {
+	done := make(chan error, 1)
+	if cfg.StatusPage.Listen == "" {
+		done <- nil
+		return done, nil
+	}
+	page, err := statuspage.Listen(cfg.StatusPage, statuspage.Options{Source: svc, Records: j})
+	if err != nil {
+		return nil, err
+	}
+	log.WithField("url", page.URL()).Info("status page")
+	go func() { done <- page.Serve(ctx) }()
+	return done, nil
 }
 
 // serveMetrics serves /metrics on a TCP address (loopback, normally) until ctx ends.
@@ -403,10 +426,12 @@ func reportStatus(ctx context.Context, sd *systemd.Notifier, j *journal.DB, p *a
 	}
 }
 
-// newLogger builds the logger: text on a terminal, JSON otherwise, unless the config says.
+// newLogger builds the logger: text on a terminal, the journal's native protocol when out is
+// the stream systemd connected to the journal, JSON otherwise, unless the config says.
 func newLogger(c config.Log, out *os.File) (*logrus.Logger, error) {
 	log := logrus.New()
 	log.SetOutput(out)
+	log.AddHook(redact.Hook{}) // no secret in any form reaches a log line
 	level, err := logrus.ParseLevel(c.Level)
 	if err != nil {
 		return nil, fmt.Errorf("log.level: %w", err)
@@ -414,6 +439,11 @@ func newLogger(c config.Log, out *os.File) (*logrus.Logger, error) {
 	log.SetLevel(level)
 	format := c.Format
 	if format == "" || format == "auto" {
+		if journald.IsStream(out) {
+			log.SetFormatter(&journald.Formatter{Identifier: "archivist"})
+			log.SetOutput(journald.NewWriter(out))
+			return log, nil
+		}
 		format = "json"
 		if isTerminal(out) {
 			format = "text"
@@ -477,7 +507,7 @@ func scheduleReconcile(ctx context.Context, cfg *config.Config, p *archive.Pipel
 	}
 	c := cron.New(cron.WithLocation(loc))
 	if _, err := c.AddFunc(cfg.Reconcile.Schedule, func() {
-		if _, err := p.Reconcile(ctx, cfg.Reconcile.StaleAfter.Std(), true); err != nil && ctx.Err() == nil {
+		if _, err := p.Reconcile(ctx, cfg.Reconcile.StaleAfter.Std(), true, cfg.Reconcile.VerifyFiles); err != nil && ctx.Err() == nil {
 			log.WithError(err).Error("scheduled reconciliation failed")
 		}
 	}); err != nil {

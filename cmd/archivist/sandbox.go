@@ -28,6 +28,7 @@ func sandboxCommand(ctx context.Context, args []string) error {
 	fs := newFlagSet("sandbox", "[flags] | ls [flags]")
 	listen := fs.String("listen", "127.0.0.1:8787", "address to serve on")
 	dir := fs.String("dir", "./var/sandbox", "where received files and conversations are stored")
+	memory := fs.Bool("memory", false, "keep Global Relay files and conversations in memory only: bodies are hashed and dropped (a fast sink for benchmarks)")
 	credsFile := fs.String("credentials-file", "", "file holding the only Basic credential accepted (default: any)")
 	convType := fs.String("conversation-type", "", "the only conversationType accepted (default: any)")
 	ttl := fs.Duration("token-ttl", time.Hour, "lifetime of issued tokens")
@@ -106,7 +107,7 @@ func sandboxCommand(ctx context.Context, args []string) error {
 		log.SetLevel(logrus.DebugLevel)
 	}
 	s, err := sandbox.New(sandbox.Options{
-		Dir: *dir, Credentials: creds, ConversationType: *convType, TokenTTL: *ttl,
+		Dir: *dir, Memory: *memory, Credentials: creds, ConversationType: *convType, TokenTTL: *ttl,
 		MaxFileSize: *maxFile, Faults: f, Logger: log,
 		SalesforcePublicKey: fwd.SalesforcePublicKey, SalesforceClientID: fwd.SalesforceClientID,
 		GenesysUser: fwd.GenesysUser, GenesysPassword: fwd.GenesysPassword,

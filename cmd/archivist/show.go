@@ -11,6 +11,7 @@ import (
 func showCommand(ctx context.Context, args []string) error {
 	fs := newFlagSet("show", "[--config FILE] [--json] ID|WATCH:PATH|/ABSOLUTE/PATH")
 	cfgPath := configFlag(fs)
+	timeout := timeoutFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -18,7 +19,7 @@ func showCommand(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return usageError{fmt.Errorf("name one record: an id, watch:path or an absolute path")}
 	}
-	api, _, done, err := connect(*cfgPath, false)
+	api, _, done, err := connect(*cfgPath, false, *timeout)
 	if err != nil {
 		return err
 	}
@@ -38,7 +39,8 @@ func showCommand(ctx context.Context, args []string) error {
 	if r.LastError != "" {
 		fmt.Printf("last error %s (%d attempts)\n", r.LastError, r.Attempts)
 	}
-	fmt.Printf("version    %s, %d bytes, mtime %s, inode %d\n", r.Kind, r.Size, r.ModTime.UTC().Format(time.RFC3339Nano), r.Inode)
+	fmt.Printf("version    %s, %d bytes, mtime %s, ctime %s, inode %d\n", r.Kind, r.Size, r.ModTime.UTC().Format(time.RFC3339Nano),
+		stampOrUnknown(r.CTime), r.Inode)
 	if r.SHA256 != "" {
 		fmt.Printf("sha256     %s\nmime       %s\nfileKey    %s\n", r.SHA256, r.MIME, r.FileKey)
 	}
@@ -75,4 +77,12 @@ func showCommand(ctx context.Context, args []string) error {
 		fmt.Println(line)
 	}
 	return nil
+}
+
+// stampOrUnknown formats a time the journal may not know (recorded by an earlier version).
+func stampOrUnknown(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }

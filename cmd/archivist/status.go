@@ -15,11 +15,12 @@ import (
 func statusCommand(ctx context.Context, args []string) error {
 	fs := newFlagSet("status", "[--config FILE] [--json]")
 	cfgPath := configFlag(fs)
+	timeout := timeoutFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	api, _, done, err := connect(*cfgPath, false)
+	api, _, done, err := connect(*cfgPath, false, *timeout)
 	if err != nil {
 		return err
 	}

@@ -233,11 +233,11 @@ func (r *Root) Lstat(rel string) (fs.FileInfo, error) {
 		return nil, &fs.PathError{Op: "lstat", Path: clean, Err: err}
 	}
 	defer done()
-	var st unix.Stat_t
-	if err := fstatat(parent, base, &st); err != nil {
+	fi, err := lstatAt(parent, base)
+	if err != nil {
 		return nil, &fs.PathError{Op: "lstat", Path: clean, Err: err}
 	}
-	return newFileInfo(base, &st), nil
+	return fi, nil
 }
 
 // OpenDir opens the directory rel ("." or "" for the root) for listing.
@@ -382,11 +382,11 @@ func (d *Dir) Lstat(name string) (fs.FileInfo, error) {
 	if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
 		return nil, &fs.PathError{Op: "lstat", Path: name, Err: ErrOutsideRoot}
 	}
-	var st unix.Stat_t
-	if err := fstatat(d.fd, name, &st); err != nil {
+	fi, err := lstatAt(d.fd, name)
+	if err != nil {
 		return nil, &fs.PathError{Op: "lstat", Path: path.Join(d.rel, name), Err: err}
 	}
-	return newFileInfo(name, &st), nil
+	return fi, nil
 }
 
 // Close closes the directory.
@@ -457,8 +457,9 @@ func unwrapPathErr(err error) error {
 
 // fileInfo is an fs.FileInfo from a raw stat; Sys returns *unix.Stat_t.
 type fileInfo struct {
-	name string
-	st   unix.Stat_t
+	name  string
+	st    unix.Stat_t
+	birth time.Time // zero when statx did not give it (see BirthTime)
 }
 
 func newFileInfo(name string, st *unix.Stat_t) *fileInfo {
@@ -538,11 +539,10 @@ func (r *Root) withEntry(op, rel string, check func(fs.FileInfo) error, act func
 		return &fs.PathError{Op: op, Path: clean, Err: err}
 	}
 	defer done()
-	var st unix.Stat_t
-	if err := fstatat(parent, base, &st); err != nil {
+	fi, err := lstatAt(parent, base)
+	if err != nil {
 		return &fs.PathError{Op: op, Path: clean, Err: err}
 	}
-	fi := newFileInfo(base, &st)
 	if fi.IsDir() {
 		return &fs.PathError{Op: op, Path: clean, Err: fmt.Errorf("%w: directory", ErrNotRegular)}
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
@@ -18,22 +19,71 @@ import (
 
 // Client calls a running daemon over its control socket.
 type Client struct {
-	hc *http.Client
+	hc      *http.Client
+	socket  string
+	timeout time.Duration
 }
 
-// Dial connects to the daemon's socket; an error means no daemon answers there.
-func Dial(path string) (*Client, error) {
-	c, err := net.DialTimeout("unix", path, 2*time.Second)
+// NoAnswerError means the daemon took the connection but sent nothing for Timeout: it is
+// stopped (SIGSTOP), hung, or not an archivist.
+type NoAnswerError struct {
+	Socket  string
+	Timeout time.Duration
+}
+
+func (e *NoAnswerError) Error() string {
+	return fmt.Sprintf("the daemon at %s does not answer (nothing within %s; is it stopped or hung?)", e.Socket, e.Timeout)
+}
+
+// Dial connects to the daemon's socket; an error means no daemon listens there. Every call
+// then fails with a *NoAnswerError when the daemon sends nothing for timeout (a long call
+// such as reconcile sends a heartbeat meanwhile).
+func Dial(path string, timeout time.Duration) (*Client, error) {
+	c, err := net.DialTimeout("unix", path, min(timeout, 2*time.Second))
 	if err != nil {
 		return nil, err
 	}
 	c.Close()
-	return &Client{hc: &http.Client{Transport: &http.Transport{
+	return &Client{socket: path, timeout: timeout, hc: &http.Client{Transport: &http.Transport{
+		DisableKeepAlives: true, // no idle connection outlives its call
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
+			conn, err := d.DialContext(ctx, "unix", path)
+			if err != nil {
+				return nil, err
+			}
+			return &idleConn{Conn: conn, timeout: timeout}, nil
 		},
 	}}}, nil
+}
+
+// idleConn fails a read or write that makes no progress for timeout.
+type idleConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *idleConn) Read(b []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *idleConn) Write(b []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
+}
+
+// fail names what went wrong on the connection: a timeout is a *NoAnswerError.
+func (c *Client) fail(err error) error {
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return &NoAnswerError{Socket: c.socket, Timeout: c.timeout}
+	}
+	return fmt.Errorf("control socket: %w", err)
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body any, out any) error {
@@ -42,7 +92,10 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 		return err
 	}
 	defer resp.Body.Close()
-	return json.NewDecoder(resp.Body).Decode(out)
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return c.fail(err)
+	}
+	return nil
 }
 
 func (c *Client) request(ctx context.Context, method, path string, body any) (*http.Response, error) {
@@ -60,7 +113,7 @@ func (c *Client) request(ctx context.Context, method, path string, body any) (*h
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("control socket: %w", err)
+		return nil, c.fail(err)
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
@@ -100,9 +153,24 @@ func (c *Client) Retry(ctx context.Context, r RetryRequest) (*RetryResult, error
 	return &res, c.do(ctx, "POST", "/retry", r, &res)
 }
 
-func (c *Client) Reconcile(ctx context.Context) (*archive.Summary, error) {
-	var s archive.Summary
-	return &s, c.do(ctx, "POST", "/reconcile", nil, &s)
+// Reconcile waits for the summary, which the daemon sends after heartbeats while it works;
+// an error then comes in the body. With verify, every archived file is re-hashed.
+func (c *Client) Reconcile(ctx context.Context, verify bool) (*archive.Summary, error) {
+	var res struct {
+		archive.Summary
+		Error string `json:"error"`
+	}
+	path := "/reconcile"
+	if verify {
+		path += "?verify=all"
+	}
+	if err := c.do(ctx, "POST", path, nil, &res); err != nil {
+		return nil, err
+	}
+	if res.Error != "" {
+		return nil, errors.New(res.Error)
+	}
+	return &res.Summary, nil
 }
 
 func (c *Client) Report(ctx context.Context, w io.Writer, q ReportQuery) error {
@@ -119,6 +187,8 @@ func (c *Client) Report(ctx context.Context, w io.Writer, q ReportQuery) error {
 		return err
 	}
 	defer resp.Body.Close()
-	_, err = io.Copy(w, resp.Body)
-	return err
+	if _, err = io.Copy(w, resp.Body); err != nil {
+		return c.fail(err)
+	}
+	return nil
 }

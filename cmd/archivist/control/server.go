@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -15,23 +16,97 @@ import (
 	"github.com/archivist-project/archivist/journal"
 )
 
-// Serve serves svc on the unix socket at path (mode 0600) until ctx ends. A stale socket file
-// left by a crash is replaced; a socket another daemon answers on is not. metrics, if not
+// Serve serves svc on the unix socket at path until ctx ends; see Listen. metrics, if not
 // nil, is served at /metrics.
 func Serve(ctx context.Context, path string, svc *Service, metrics http.Handler) error {
+	s, err := Listen(path)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, svc, metrics)
+}
+
+// Socket is a bound control socket, not served yet.
+type Socket struct {
+	path string
+	ln   *net.UnixListener
+	fi   fs.FileInfo // the socket file Listen made, so that only it is removed at the end
+}
+
+// Listen binds the unix socket at path (mode 0660 with group OperatorGroup when that group
+// exists, else 0600: see setSocketAccess), so that a daemon that cannot offer its
+// control socket fails at start with the reason. A socket left by a crash is replaced; a
+// socket another daemon answers on is not, and neither is anything that is not a socket (a
+// journal, say): it is never removed.
+func Listen(path string) (*Socket, error) {
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
-		return fmt.Errorf("control socket %s: another archivist is answering on it", path)
+		return nil, fmt.Errorf("control socket %s: another archivist is answering on it", path)
 	}
-	_ = os.Remove(path)
-	ln, err := net.Listen("unix", path)
+	if err := removeStaleSocket(path); err != nil {
+		return nil, err
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
-		return fmt.Errorf("control socket: %w", err)
+		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return fmt.Errorf("control socket: %w", err)
+	ln.SetUnlinkOnClose(false) // Close removes the file only if it is still this socket
+	s := &Socket{path: path, ln: ln}
+	if s.fi, err = os.Lstat(path); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
 	}
+	if _, err := setSocketAccess(path, lookupGroup); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	return s, nil
+}
+
+// removeStaleSocket removes the socket file at path, if there is one; anything else there
+// is an error.
+func removeStaleSocket(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("control socket: %w", err)
+	case fi.Mode().Type() != fs.ModeSocket:
+		return fmt.Errorf("control socket %s: the path exists and is not a socket (%s); it is left alone: choose another control.socket", path, fileType(fi))
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("control socket: remove the stale socket: %w", err)
+	}
+	return nil
+}
+
+func fileType(fi fs.FileInfo) string {
+	switch t := fi.Mode().Type(); {
+	case t == 0:
+		return "a regular file"
+	case t&fs.ModeDir != 0:
+		return "a folder"
+	case t&fs.ModeSymlink != 0:
+		return "a symlink"
+	default:
+		return "mode " + t.String()
+	}
+}
+
+// Close stops listening and removes the socket file if it is still the one Listen made.
+func (s *Socket) Close() error {
+	err := s.ln.Close()
+	if fi, lerr := os.Lstat(s.path); lerr == nil && s.fi != nil && os.SameFile(fi, s.fi) {
+		if rerr := os.Remove(s.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
+
+// Serve serves svc until ctx ends, then closes the socket.
+func (s *Socket) Serve(ctx context.Context, svc *Service, metrics http.Handler) error {
 	srv := &http.Server{Handler: Handler(svc, metrics), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -39,8 +114,10 @@ func Serve(ctx context.Context, path string, svc *Service, metrics http.Handler)
 		defer cancel()
 		srv.Shutdown(shut)
 	}()
-	err = srv.Serve(ln)
-	os.Remove(path)
+	err := srv.Serve(s.ln)
+	if cerr := s.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+		return fmt.Errorf("control socket: %w", cerr)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -72,7 +149,7 @@ func Handler(svc *Service, metrics http.Handler) http.Handler {
 		reply(w, func() (any, error) { return svc.Retry(r.Context(), req) })
 	})
 	mux.HandleFunc("POST /reconcile", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, func() (any, error) { return svc.Reconcile(r.Context()) })
+		replyWithHeartbeat(w, func() (any, error) { return svc.Reconcile(r.Context(), r.URL.Query().Get("verify") == "all") })
 	})
 	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) {
 		q, err := parseReportQuery(r.URL.Query().Get("since"), r.URL.Query().Get("until"), r.URL.Query().Get("format"))
@@ -106,6 +183,49 @@ func reply(w http.ResponseWriter, f func() (any, error)) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
+}
+
+// Heartbeat is how often a long call (reconcile) shows it is alive while it works: a client
+// that waits longer than this without a byte knows the daemon does not answer.
+const Heartbeat = 250 * time.Millisecond
+
+// replyWithHeartbeat is reply for a call that may take long: the status line goes out at
+// once, then a space (which JSON skips) every Heartbeat until the result, or {"error": ...}.
+func replyWithHeartbeat(w http.ResponseWriter, f func() (any, error)) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	if err := rc.Flush(); err != nil {
+		return // the client is gone
+	}
+	type result struct {
+		v   any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f()
+		done <- result{v, err}
+	}()
+	t := time.NewTicker(Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case res := <-done:
+			v := res.v
+			if res.err != nil {
+				v = map[string]string{"error": res.err.Error()}
+			}
+			json.NewEncoder(w).Encode(v)
+			return
+		case <-t.C:
+			if _, err := w.Write([]byte(" ")); err != nil {
+				<-done // the client is gone: its context ends f
+				return
+			}
+			rc.Flush()
+		}
+	}
 }
 
 func writeErr(w http.ResponseWriter, status int, err error) {

@@ -25,7 +25,7 @@ type API interface {
 	Queue(ctx context.Context, f Filter) ([]Item, error)
 	Show(ctx context.Context, ref string) (*Detail, error)
 	Retry(ctx context.Context, r RetryRequest) (*RetryResult, error)
-	Reconcile(ctx context.Context) (*archive.Summary, error)
+	Reconcile(ctx context.Context, verify bool) (*archive.Summary, error)
 	Report(ctx context.Context, w io.Writer, q ReportQuery) error
 }
 
@@ -42,7 +42,7 @@ type Pipeline interface {
 	Health() archive.Health
 	JournalHealth() archive.Health
 	Wake()
-	Reconcile(ctx context.Context, staleAfter time.Duration, requeue bool) (*archive.Summary, error)
+	Reconcile(ctx context.Context, staleAfter time.Duration, requeue bool, verify int) (*archive.Summary, error)
 }
 
 // WatchInfo describes one configured watch.
@@ -320,11 +320,16 @@ func (s *Service) Retry(ctx context.Context, req RetryRequest) (*RetryResult, er
 }
 
 // Reconcile runs a reconciliation now; it needs the running daemon (its watcher requeues).
-func (s *Service) Reconcile(ctx context.Context) (*archive.Summary, error) {
+// With verify, every archived file is read again and its SHA-256 compared with the archive's.
+func (s *Service) Reconcile(ctx context.Context, verify bool) (*archive.Summary, error) {
 	if s.P == nil {
 		return nil, ErrNotRunning
 	}
-	return s.P.Reconcile(ctx, s.staleAfter(), true)
+	n := 0
+	if verify {
+		n = archive.VerifyAll
+	}
+	return s.P.Reconcile(ctx, s.staleAfter(), true, n)
 }
 
 // reportColumns are the chain-of-custody report's columns, in order.
@@ -401,3 +406,6 @@ func reportRow(r *journal.Record) []string {
 		r.SHA256, r.MIME, r.FileKey, string(r.State), r.Reason, ts(r.DiscoveredAt), ts(r.UploadedAt), ts(r.PostedAt),
 		r.RequestID, dup, strings.Join(fwd, " ")}
 }
+
+// ItemOf is the queue's view of a record, for other views of the journal (the status page).
+func ItemOf(r *journal.Record) Item { return itemOf(r) }

@@ -161,7 +161,7 @@ func TestClientOverTheSocketMatchesTheService(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var err error
-		if c, err = Dial(sock); err == nil {
+		if c, err = Dial(sock, 10*time.Second); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -177,7 +177,7 @@ func TestClientOverTheSocketMatchesTheService(t *testing.T) {
 	if err != nil || len(items) != 1 {
 		t.Fatalf("queue over the socket: %v, %v", items, err)
 	}
-	if _, err := c.Reconcile(ctx); err == nil || !strings.Contains(err.Error(), "not running") {
+	if _, err := c.Reconcile(ctx, false); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Fatalf("reconcile without a pipeline: %v", err)
 	}
 	// A second daemon must not take over a socket another one answers on.

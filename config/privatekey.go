@@ -1,4 +1,4 @@
-package salesforce
+package config
 
 import (
 	"crypto/rsa"
@@ -6,35 +6,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 )
 
-// maxKeyFile bounds a private key file: an RSA key in PEM is a few KiB.
-const maxKeyFile = 64 << 10
-
-// LoadPrivateKey reads the connected app's RSA private key from a PEM file, PKCS#1
-// ("RSA PRIVATE KEY") or PKCS#8 ("PRIVATE KEY").
-func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > maxKeyFile {
-		return nil, fmt.Errorf("%s: larger than %d KiB, not a private key", path, maxKeyFile>>10)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := ParsePrivateKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
-}
-
-// ParsePrivateKey reads the first PEM block of b as an RSA private key, PKCS#1 or PKCS#8.
-// Its errors never quote the key material.
+// ParsePrivateKey reads the first PEM block of b as an RSA private key, PKCS#1 or PKCS#8: the
+// Salesforce connected app's signing key (RS256). Its errors never quote the key material.
+// It lives here, not in the Salesforce client, because reading key files is configuration:
+// the client is handed a parsed key and config imports no wire client.
 func ParsePrivateKey(b []byte) (*rsa.PrivateKey, error) {
 	block, _ := pem.Decode(b)
 	if block == nil {
@@ -64,4 +41,18 @@ func ParsePrivateKey(b []byte) (*rsa.PrivateKey, error) {
 		return nil, errors.New("the private key is encrypted; store it unencrypted with restrictive permissions")
 	}
 	return nil, fmt.Errorf("PEM block %q: want RSA PRIVATE KEY (PKCS#1) or PRIVATE KEY (PKCS#8)", block.Type)
+}
+
+// ValidOrgID reports whether id looks like a Salesforce org id: 15 (case-sensitive) or 18
+// (case-insensitive) letters and digits.
+func ValidOrgID(id string) bool {
+	if len(id) != 15 && len(id) != 18 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

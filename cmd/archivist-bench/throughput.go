@@ -1,0 +1,362 @@
+package main
+
+// The throughput workloads (small files, one big file). Each round runs three things back to
+// back on the same data:
+//
+//   - null: the raw PUT loop against a server that reads each body and discards it, the
+//     fastest any sink can be on this machine;
+//   - raw: the same loop against the sandbox (the sink);
+//   - daemon: the real binary dropped the same data, against a sandbox of the same kind.
+//
+// The ratio judged is daemon ÷ raw. The sink's share, raw ÷ null, says how much the sink
+// itself slows the baseline: near 1, the sink is not the bottleneck and the ratio measures
+// the daemon; far below 1, the ratio says more about the sink. The main rows use the memory
+// sandbox (bodies hashed and dropped); --disk-rounds adds rows against the disk sandbox.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// startSandbox starts a sandbox that stores in dir, on disk or in memory.
+func startSandbox(dir string, disk bool) (*archiveServer, error) {
+	return startArchive(dir, !disk)
+}
+
+// nullServer answers every request 200 after reading its body to the end, and keeps nothing.
+func startNull() (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintln(os.Stderr, "archivist-bench: null server:", err)
+		}
+	}()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Shutdown(context.Background()) }, nil
+}
+
+// daemonEnv is a sandbox of its own plus a config for the daemon, in dir.
+func (b *bench) daemonEnv(dir string, settle time.Duration) (*archiveServer, string, error) {
+	srv, err := startSandbox(b.sandboxDir(dir), b.diskSink)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := daemonConfig(dir, srv.url, b.opts.workers, settle)
+	if err != nil {
+		srv.stop()
+		return nil, "", err
+	}
+	return srv, cfg, nil
+}
+
+// startReady starts the daemon and waits until its start-up scan of the (empty) inbox is done.
+func (b *bench) startReady(cfg string) (*daemon, error) {
+	d, err := startDaemon(b.binary, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.await("scan done", 30*time.Second); err != nil {
+		d.kill()
+		return nil, err
+	}
+	return d, nil
+}
+
+// rawBaseline PUTs every file under path with the raw-put child against a sandbox of its own.
+func (b *bench) rawBaseline(name, path string) (rawResult, error) {
+	dir, err := b.workspace(name)
+	if err != nil {
+		return rawResult{}, err
+	}
+	defer b.discard(dir)
+	srv, err := startSandbox(b.sandboxDir(dir), b.diskSink)
+	if err != nil {
+		return rawResult{}, err
+	}
+	defer srv.stop()
+	token, err := fetchToken(srv.url)
+	if err != nil {
+		return rawResult{}, err
+	}
+	res, err := runRawPut(b.self, srv.url, token, path, b.opts.workers)
+	if err != nil {
+		return rawResult{}, err
+	}
+	if st := srv.sb.Stats(); st.Puts != res.Files {
+		return rawResult{}, fmt.Errorf("raw-put: sandbox stored %d files of %d", st.Puts, res.Files)
+	}
+	return res, nil
+}
+
+// nullBaseline PUTs every file under path with the raw-put child to the null server.
+func (b *bench) nullBaseline(path string) (rawResult, error) {
+	quiesce()
+	url, stop, err := startNull()
+	if err != nil {
+		return rawResult{}, err
+	}
+	defer stop()
+	return runRawPut(b.self, url, "null", path, b.opts.workers)
+}
+
+// dropAndAwait starts the daemon, moves src into its inbox in one rename, and waits for
+// events accepted events. It returns the time from the rename to the last accepted event and
+// what the daemon cost over its life.
+func (b *bench) dropAndAwait(name, src string, events int, timeout time.Duration) (time.Duration, measure, error) {
+	dir, srv, cfg, cleanup, err := b.setup(name, b.opts.settle)
+	if err != nil {
+		return 0, measure{}, err
+	}
+	defer cleanup()
+	d, err := b.startReady(cfg)
+	if err != nil {
+		return 0, measure{}, err
+	}
+	defer d.kill()
+	dst := filepath.Join(dir, "inbox", filepath.Base(src))
+	start := time.Now()
+	if err := os.Rename(src, dst); err != nil {
+		return 0, measure{}, err
+	}
+	defer os.Rename(dst, src) // the data is reused by the next run
+	last, err := srv.awaitEvents(events, timeout, d)
+	if err != nil {
+		return 0, measure{}, err
+	}
+	if st := srv.sb.Stats(); st.Puts != events {
+		return 0, measure{}, fmt.Errorf("%d PUTs for %d files", st.Puts, events)
+	}
+	if n := d.problems(); n > 0 {
+		b.log("%s: the daemon logged %d warnings or errors:\n%s", name, n, d.tail())
+	}
+	// VmHWM counts the journal's pages the daemon has read through its memory map (clean,
+	// file-backed, reclaimable) with its own memory: log the two apart as they are now.
+	b.log("%s: resident now: %s anonymous (heap, stacks), %s file-backed (mostly the journal's map)",
+		name, mb(procStatus(d.proc.pid, "RssAnon")), mb(procStatus(d.proc.pid, "RssFile")))
+	cost, err := d.stop()
+	if err != nil {
+		return 0, measure{}, err
+	}
+	return last.Sub(start), cost, nil
+}
+
+// round is one round of a throughput workload: rates in units per second.
+type round struct {
+	null, raw, daemon float64
+	rawCost, cost     measure
+}
+
+// rounds alternates null, raw and daemon runs over path, n times. rate turns a raw run into
+// its rate; daemonRate turns the daemon's time into its rate.
+func (b *bench) rounds(name, path string, n, events int, timeout time.Duration, rate func(rawResult) float64, daemonRate func(time.Duration) float64) ([]round, error) {
+	var rs []round
+	for i := 1; i <= n; i++ {
+		var r round
+		null, err := b.nullBaseline(path)
+		if err != nil {
+			return nil, fmt.Errorf("null baseline: %w", err)
+		}
+		raw, err := b.rawBaseline(name+"-raw", path)
+		if err != nil {
+			return nil, err
+		}
+		took, cost, err := b.dropAndAwait(name+"-daemon", path, events, timeout)
+		if err != nil {
+			return nil, err
+		}
+		r.null, r.raw, r.daemon, r.rawCost, r.cost = rate(null), rate(raw), daemonRate(took), raw.Cost, cost
+		b.log("%s %d/%d: null %.1f, raw %.1f (sink share %.2f; %s), daemon %.1f in %.3fs (%s); ratio %.2f",
+			name, i, n, r.null, r.raw, r.raw/r.null, raw.Cost, r.daemon, took.Seconds(), cost, r.daemon/r.raw)
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+// summary is the medians and peaks of a set of rounds.
+type summary struct {
+	null, raw, daemon, cpu float64
+	peakHWM, peakMaxRSS    int64
+	rawPeak                int64
+	ratios                 []float64
+}
+
+func summarize(rs []round) summary {
+	var s summary
+	var nulls, raws, daemons, cpus []float64
+	for _, r := range rs {
+		nulls, raws, daemons, cpus = append(nulls, r.null), append(raws, r.raw), append(daemons, r.daemon), append(cpus, r.cost.CPU)
+		s.peakHWM, s.peakMaxRSS = max(s.peakHWM, r.cost.HWM), max(s.peakMaxRSS, r.cost.MaxRSS)
+		s.rawPeak = max(s.rawPeak, r.rawCost.HWM)
+		s.ratios = append(s.ratios, r.daemon/r.raw)
+	}
+	s.null, s.raw, s.daemon, s.cpu = median(nulls), median(raws), median(daemons), median(cpus)
+	return s
+}
+
+func ratios(xs []float64) string {
+	out := ""
+	for i, x := range xs {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("%.2f", x)
+	}
+	return out
+}
+
+// sinkLabel names the sink of the current rows.
+func (b *bench) sinkLabel() string {
+	if b.diskSink {
+		return "disk sandbox"
+	}
+	return "memory sandbox"
+}
+
+// small: many small files dropped at once (one folder renamed into the inbox).
+func (b *bench) small() ([]row, error) {
+	o := b.opts
+	data, err := b.workspace("small-data")
+	if err != nil {
+		return nil, err
+	}
+	defer b.discard(data)
+	batch := filepath.Join(data, "batch")
+	t := time.Now()
+	if err := writeSmallFiles(batch, o.files, o.fileSize, 0); err != nil {
+		return nil, err
+	}
+	b.log("small: wrote %d files of %d bytes in %s", o.files, o.fileSize, since(t))
+	var out []row
+	err = b.eachSink(func(rounds int) error {
+		rs, err := b.rounds("small", batch, rounds, o.files, 2*time.Minute+time.Duration(o.files)*20*time.Millisecond,
+			func(r rawResult) float64 { return float64(r.Files) / r.Seconds },
+			func(d time.Duration) float64 { return float64(o.files) / d.Seconds() })
+		if err != nil {
+			return err
+		}
+		s := summarize(rs)
+		w := fmt.Sprintf("%d files of %s dropped at once, %s", o.files, size(int64(o.fileSize)), b.sinkLabel())
+		target, pass := "≥ 0.7", verdict(s.daemon/s.raw >= 0.7)
+		if b.diskSink {
+			target, pass = "-", nil // informative: the disk bounds both sides
+		}
+		out = append(out,
+			row{w, "files/s, drop → last event accepted (rounds: " + ratios(s.ratios) + ")", fmt.Sprintf("%.0f", s.daemon),
+				fmt.Sprintf("%.0f (raw PUT loop)", s.raw), s.daemon / s.raw, target, pass},
+			row{w, "sink share: raw to the sink ÷ raw to a null server", fmt.Sprintf("%.0f", s.raw), fmt.Sprintf("%.0f (raw to null)", s.null),
+				s.raw / s.null, "-", nil},
+			row{w, "CPU per file (user + system, the daemon's whole life)", fmt.Sprintf("%.0f µs", s.cpu/float64(o.files)*1e6), "-", math.NaN(), "-", nil},
+			row{w, "peak RSS of any round: VmHWM / rusage maxrss", mb(s.peakHWM) + " / " + mb(s.peakMaxRSS), mb(s.rawPeak) + " (raw PUT loop, VmHWM)", math.NaN(), "-", nil},
+		)
+		return nil
+	})
+	return out, err
+}
+
+// big: one large file, streamed.
+func (b *bench) big() ([]row, error) {
+	o := b.opts
+	data, err := b.workspace("big-data")
+	if err != nil {
+		return nil, err
+	}
+	defer b.discard(data)
+	file := filepath.Join(data, "big.bin")
+	t := time.Now()
+	if err := writeBigFile(file, o.big); err != nil {
+		return nil, err
+	}
+	b.log("big: wrote %s in %s", size(o.big), since(t))
+	var out []row
+	err = b.eachSink(func(rounds int) error {
+		rs, err := b.rounds("big", file, rounds, 1, 10*time.Minute,
+			func(r rawResult) float64 { return float64(r.Bytes) / 1e6 / r.Seconds },
+			func(d time.Duration) float64 { return float64(o.big) / 1e6 / d.Seconds() })
+		if err != nil {
+			return err
+		}
+		s := summarize(rs)
+		var net []round
+		for _, r := range rs { // the same with the settle time taken out of the daemon's time
+			r.daemon = float64(o.big) / 1e6 / (float64(o.big)/1e6/r.daemon - o.settle.Seconds())
+			net = append(net, r)
+		}
+		sn := summarize(net)
+		w := "one file of " + size(o.big) + ", " + b.sinkLabel()
+		const rssLimit = 64e6
+		target, pass := "≥ 0.9", verdict(s.daemon/s.raw >= 0.9)
+		if b.diskSink {
+			target, pass = "-", nil
+		}
+		out = append(out,
+			row{w, "MB/s, drop → event accepted (rounds: " + ratios(s.ratios) + ")", fmt.Sprintf("%.1f", s.daemon),
+				fmt.Sprintf("%.1f (raw streaming PUT)", s.raw), s.daemon / s.raw, target, pass},
+			row{w, "MB/s, same minus the settle time (rounds: " + ratios(sn.ratios) + ")", fmt.Sprintf("%.1f", sn.daemon),
+				fmt.Sprintf("%.1f (raw streaming PUT)", s.raw), sn.daemon / s.raw, "-", nil},
+			row{w, "sink share: raw to the sink ÷ raw to a null server", fmt.Sprintf("%.1f", s.raw), fmt.Sprintf("%.1f (raw to null)", s.null),
+				s.raw / s.null, "-", nil},
+			row{w, "CPU per GB (user + system, the daemon's whole life)", fmt.Sprintf("%.2f s", s.cpu/(float64(o.big)/1e9)), "-", math.NaN(), "-", nil},
+			row{w, "peak RSS of any round: VmHWM / rusage maxrss", mb(s.peakHWM) + " / " + mb(s.peakMaxRSS), mb(s.rawPeak) + " (raw streaming PUT, VmHWM)",
+				math.NaN(), "< 64 MB", verdict(s.peakHWM < rssLimit && s.peakMaxRSS < rssLimit)},
+		)
+		return nil
+	})
+	return out, err
+}
+
+// eachSink runs f with the memory sandbox for --rounds rounds, then with the disk sandbox
+// for --disk-rounds rounds (none when 0).
+func (b *bench) eachSink(f func(rounds int) error) error {
+	b.diskSink = false
+	if err := f(b.opts.rounds); err != nil {
+		return err
+	}
+	if b.opts.diskRounds == 0 {
+		return nil
+	}
+	b.diskSink = true
+	defer func() { b.diskSink = false }()
+	return f(b.opts.diskRounds)
+}
+
+// setup makes a workspace with a sandbox and a daemon config for workload name; done
+// stops the sandbox and discards the workspace.
+func (b *bench) setup(name string, settle time.Duration) (dir string, srv *archiveServer, cfg string, done func(), err error) {
+	dir, err = b.workspace(name)
+	if err != nil {
+		return "", nil, "", nil, err
+	}
+	srv, cfg, err = b.daemonEnv(dir, settle)
+	if err != nil {
+		b.discard(dir)
+		return "", nil, "", nil, err
+	}
+	return dir, srv, cfg, func() { srv.stop(); b.discard(dir) }, nil
+}
+
+// median of xs (the mean of the middle two for an even count).
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
