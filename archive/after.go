@@ -42,7 +42,7 @@ func (p *Pipeline) maybeDispose(w Watch, r *journal.Record) {
 func (p *Pipeline) afterRound(now time.Time) {
 	items, _, err := p.j.DueIn(journal.LaneAfter, now, postScan, nil)
 	if err != nil {
-		p.log.WithError(err).Error("read due disposals from the journal")
+		p.logError(p.log, err, "read due disposals from the journal")
 		return
 	}
 	for _, it := range items {
@@ -51,8 +51,8 @@ func (p *Pipeline) afterRound(now time.Time) {
 }
 
 func (p *Pipeline) dispose(id uint64) {
-	r, err := p.j.Get(id)
-	if err != nil {
+	r, ok := p.loadDue(id, journal.LaneAfter)
+	if !ok {
 		return
 	}
 	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path)})

@@ -78,7 +78,7 @@ func (p *Pipeline) afterUpload(w Watch, r *journal.Record, now time.Time) {
 func (p *Pipeline) looseRound(now time.Time) {
 	items, _, err := p.j.DueIn(journal.LaneLoose, now, postScan, nil)
 	if err != nil {
-		p.log.WithError(err).Error("read due loose files from the journal")
+		p.logError(p.log, err, "read due loose files from the journal")
 		return
 	}
 	for _, it := range items {
@@ -105,6 +105,9 @@ func (p *Pipeline) looseRound(now time.Time) {
 			r.Reason = fmt.Sprintf("no transcript referenced it within %s; archived as a loose file", w.UnreferencedAfter)
 			return []journal.Entry{{Time: now, Step: "loose", Lane: journal.LaneLoose, Result: "ok", Detail: r.Reason}}, nil
 		}))
+		if err != nil {
+			p.unreadable(it.ID, err)
+		}
 		if err != nil || !loose {
 			continue
 		}
@@ -120,7 +123,7 @@ func (p *Pipeline) looseRound(now time.Time) {
 func (p *Pipeline) convRound(ctx context.Context, now time.Time, probe bool) (worked, answered bool) {
 	items, _, err := p.j.DueIn(journal.LaneConv, now, postScan, nil)
 	if err != nil {
-		p.log.WithError(err).Error("read due transcripts from the journal")
+		p.logError(p.log, err, "read due transcripts from the journal")
 		return false, true
 	}
 	for _, it := range items {
@@ -137,8 +140,8 @@ func (p *Pipeline) convRound(ctx context.Context, now time.Time, probe bool) (wo
 // conversation1 archives the events of transcript record id. It reports false when the
 // archive failed transiently (the caller stops this round).
 func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
-	r, err := p.j.Get(id)
-	if err != nil || r.State != journal.Uploaded {
+	r, ok := p.loadDue(id, journal.LaneConv)
+	if !ok || r.State != journal.Uploaded {
 		return true
 	}
 	if _, due := r.Due(journal.LaneConv); !due {

@@ -100,7 +100,7 @@ func (p *Pipeline) forwardRound(ctx context.Context, name string, d *destination
 	lane := journal.ForwardLane(name)
 	items, next, err := p.j.DueIn(lane, now, postScan, nil)
 	if err != nil {
-		p.log.WithError(err).Error("read due forwards from the journal")
+		p.logError(p.log, err, "read due forwards from the journal")
 		return now.Add(time.Second), false
 	}
 	if len(items) == 0 {
@@ -121,8 +121,8 @@ func (p *Pipeline) forwardRound(ctx context.Context, name string, d *destination
 // journal) failed transiently and the round should stop.
 func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id uint64) bool {
 	lane := journal.ForwardLane(name)
-	r, err := p.j.Get(id)
-	if err != nil {
+	r, ok := p.loadDue(id, lane)
+	if !ok {
 		return true
 	}
 	if _, due := r.Due(lane); !due {

@@ -125,6 +125,8 @@ type Pipeline struct {
 	now        func() time.Time
 
 	dests map[string]*destination // forwarding destinations by name
+
+	limit rateLimiter // bounds the log of error paths that repeat
 }
 
 // New returns a pipeline over journal j that archives through gr.
@@ -422,7 +424,7 @@ func (p *Pipeline) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time 
 		if err != nil || len(items) == 0 {
 			p.release(a)
 			if err != nil {
-				p.log.WithError(err).Error("read due uploads from the journal")
+				p.logError(p.log, err, "read due uploads from the journal")
 				return now.Add(time.Second)
 			}
 			return next
@@ -543,8 +545,8 @@ func (p *Pipeline) retryLater(id uint64, lane string, err error, when time.Time)
 		return []journal.Entry{{Time: now, Step: lane, Lane: lane, Result: "error", Status: statusOf(err),
 			Detail: fmt.Sprintf("%v; retry at %s", err, when.UTC().Format(time.RFC3339))}}, nil
 	})
-	if uerr != nil {
-		p.log.WithError(uerr).WithField("id", id).Error("record a failed attempt")
+	if uerr != nil && !p.unreadable(id, uerr) {
+		p.logError(p.log.WithField("id", id), uerr, "record a failed attempt")
 	}
 }
 

@@ -70,7 +70,7 @@ func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 	}
 	items, _, err := p.j.DueIn(journal.LanePost, now, postScan, nil)
 	if err != nil {
-		p.log.WithError(err).Error("read due events from the journal")
+		p.logError(p.log, err, "read due events from the journal")
 		return now.Add(time.Second), false
 	}
 	if len(items) == 0 {
@@ -112,9 +112,8 @@ func (p *Pipeline) batches(items []journal.DueItem) [][]*journal.Record {
 	groups := map[string][]*journal.Record{}
 	var order []string
 	for _, it := range items {
-		r, err := p.j.Get(it.ID)
-		if err != nil {
-			p.log.WithError(err).Error("load record for posting")
+		r, ok := p.loadDue(it.ID, journal.LanePost)
+		if !ok {
 			continue
 		}
 		g := r.Watch + "\x00" + path.Dir(string(r.Path))

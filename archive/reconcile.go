@@ -174,6 +174,9 @@ func (p *Pipeline) reconcileEntry(ctx context.Context, w Watch, rel string, fi f
 	kind := ver.Kind
 	if fp, ok := p.j.Current(w.Name, rel); ok && fp.Is(ver) {
 		r, err := p.j.Get(fp.ID)
+		if err != nil && v.requeue {
+			p.unreadable(fp.ID, err) // gives up its path, so the recheck below records the file again
+		}
 		if err == nil {
 			switch r.State {
 			case journal.Posted:

@@ -32,9 +32,8 @@ var errChanged = errors.New("file changed while being archived")
 // returned for the committer, which batches the commits of all workers into few
 // transactions; nil means there is nothing (more) to commit.
 func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
-	r, err := p.j.Get(id)
-	if err != nil {
-		p.log.WithError(err).Error("load record for upload")
+	r, ok := p.loadDue(id, journal.LanePut)
+	if !ok {
 		return nil
 	}
 	if r.State != journal.Discovered {

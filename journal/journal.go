@@ -63,16 +63,24 @@ type Options struct {
 	// WriteFault, if set, is asked before every write transaction; an error it returns fails the
 	// transaction as a full or read-only disk would. For tests of what the daemon does then.
 	WriteFault func() error
+	// NewJournal accepts starting a new journal where the marker names another one (the
+	// journal was lost, emptied, or replaced): `archivist run --new-journal`.
+	NewJournal bool
+	// FullCheck checks every page of the file at open (bbolt's Tx.Check), not only the meta
+	// pages, the freelist and the root.
+	FullCheck bool
 }
 
 // DB is an open journal.
 type DB struct {
-	bolt  *bolt.DB
+	bolt  *guarded
 	path  string
 	fault func() error
 }
 
-// Open opens or creates the journal at path.
+// Open opens or creates the journal at path. A damaged file (see quickCheck), or a journal
+// missing or empty where its marker says one existed, is refused with an error wrapping
+// ErrDamaged.
 func Open(path string, o Options) (*DB, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Second
@@ -82,28 +90,32 @@ func Open(path string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("journal %s: %w", path, err)
 		}
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly, NoSync: o.NoSync, InitialMmapSize: initialMmap})
+	if err := refuseMissing(path, o); err != nil {
+		return nil, err
+	}
+	if err := checkBeforeOpen(path); err != nil {
+		return nil, err
+	}
+	b, err := openBolt(path, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly, NoSync: o.NoSync, InitialMmapSize: initialMmap})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("journal %s: %w (is another archivist running?); gave up after %s", path, ErrLocked, o.Timeout)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
-	db := &DB{bolt: b, path: path, fault: o.WriteFault}
-	if o.ReadOnly {
-		err = b.View(db.checkSchema)
-	} else {
-		err = b.Update(db.init)
-	}
-	if err != nil {
+	db := &DB{bolt: newGuarded(b, path), path: path, fault: o.WriteFault}
+	if err := db.start(o); err != nil {
 		b.Close()
+		if errors.Is(err, ErrDamaged) && db.Err() != nil {
+			return nil, db.Err()
+		}
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	return db, nil
 }
 
 func (db *DB) init(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketMeta, bucketRecords, bucketPaths, bucketDue, bucketKeys, bucketAudit, bucketConversations} {
+	for _, name := range [][]byte{bucketMeta, bucketRecords, bucketPaths, bucketDue, bucketKeys, bucketAudit, bucketConversations, bucketQuarantine} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
@@ -317,8 +329,8 @@ func getRecord(tx *bolt.Tx, id uint64) (*Record, error) {
 		return nil, fmt.Errorf("record #%d: %w", id, ErrNotFound)
 	}
 	r := new(Record)
-	if err := decodeRecord(v, r); err != nil {
-		return nil, fmt.Errorf("record #%d: %w", id, err)
+	if err := decodeStored(id, v, r); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -654,7 +666,8 @@ type DueItem struct {
 
 // DueIn returns up to limit items of lane due at or before now, earliest first, leaving out
 // those skip rejects (work already in flight). next is the due time of the earliest item not
-// yet due (zero if none), so the caller knows how long it may sleep.
+// yet due (zero if none), so the caller knows how long it may sleep. A record is returned
+// once, even if a damaged key names it twice.
 func (db *DB) DueIn(lane string, now time.Time, limit int, skip func(id uint64) bool) (items []DueItem, next time.Time, err error) {
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDue).Bucket([]byte(lane))
@@ -662,15 +675,17 @@ func (db *DB) DueIn(lane string, now time.Time, limit int, skip func(id uint64) 
 			return nil
 		}
 		c := b.Cursor()
+		seen := map[uint64]bool{}
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			t, id := decodeDueKey(k)
 			if t.After(now) {
 				next = t
 				return nil
 			}
-			if skip != nil && skip(id) {
+			if seen[id] || (skip != nil && skip(id)) {
 				continue
 			}
+			seen[id] = true
 			if len(items) >= limit {
 				return nil
 			}
@@ -712,14 +727,16 @@ func (db *DB) Counts() (map[State]int64, error) {
 	return out, err
 }
 
-// Each calls fn for every record in id order until fn returns false.
+// Each calls fn for every record in id order until fn returns false. A record that cannot be
+// decoded is left out (the daemon quarantines it when its work comes due; `archivist journal
+// check --full` lists it), so one damaged value does not hide all the others.
 func (db *DB) Each(fn func(r *Record) bool) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRecords).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			r := new(Record)
 			if err := decodeRecord(v, r); err != nil {
-				return fmt.Errorf("record #%d: %w", binary.BigEndian.Uint64(k), err)
+				continue
 			}
 			if !fn(r) {
 				return nil
@@ -755,7 +772,8 @@ func (db *DB) Check() error {
 			if v := meta.Get(countKey(s)); len(v) == 8 {
 				n = int64(binary.BigEndian.Uint64(v))
 			}
-			if n != counts[s] {
+			// A quarantined record's state is unknown: its count stays, so counts may exceed.
+			if n != counts[s] && (n < counts[s] || n-counts[s] > int64(quarantined(tx))) {
 				return fmt.Errorf("count of %s is %d, records say %d", s, n, counts[s])
 			}
 		}

@@ -92,6 +92,7 @@ var (
 	descQueueAge   = prometheus.NewDesc("archivist_queue_oldest_age_seconds", "Age of the oldest pending file (since it was discovered); 0 when nothing is pending.", nil, nil)
 	descUp         = prometheus.NewDesc("archivist_destination_up", "1 when the destination answers, 0 while it is paused after failures.", []string{"destination"}, nil)
 	descJournalUp  = prometheus.NewDesc("archivist_journal_up", "1 when journal writes succeed.", nil, nil)
+	descQuarantine = prometheus.NewDesc("archivist_journal_quarantined_records", "Records taken out of the work because they cannot be decoded (see archivist journal check).", nil, nil)
 	descReconTime  = prometheus.NewDesc("archivist_last_reconciliation_timestamp_seconds", "When the last reconciliation ran (Unix time).", nil, nil)
 	descReconFiles = prometheus.NewDesc("archivist_last_reconciliation_files", "Files counted by the last reconciliation, by kind; unexplained > 0 needs attention.", []string{"kind"}, nil)
 )
@@ -100,7 +101,7 @@ var (
 type journalCollector struct{ src Sources }
 
 func (c *journalCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descFiles, descQueue, descQueueAge, descUp, descJournalUp, descReconTime, descReconFiles} {
+	for _, d := range []*prometheus.Desc{descFiles, descQueue, descQueueAge, descUp, descJournalUp, descQuarantine, descReconTime, descReconFiles} {
 		ch <- d
 	}
 }
@@ -132,6 +133,9 @@ func (c *journalCollector) Collect(ch chan<- prometheus.Metric) {
 		for name, up := range c.src.Up() {
 			ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, b2f(up), name)
 		}
+	}
+	if n, err := j.QuarantineCount(); err == nil {
+		ch <- prometheus.MustNewConstMetric(descQuarantine, prometheus.GaugeValue, float64(n))
 	}
 	if c.src.JournalUp != nil {
 		ch <- prometheus.MustNewConstMetric(descJournalUp, prometheus.GaugeValue, b2f(c.src.JournalUp()))

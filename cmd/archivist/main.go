@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/archivist-project/archivist/journal"
 )
 
 // Version is stamped by the Makefile with -ldflags "-X main.Version=...".
@@ -36,12 +38,17 @@ func commands() []command {
 		{"retry", "put a held file (or --all-held) back to work", retryCommand},
 		{"reconcile", "compare disk with the journal now; requeue what is missing", reconcileCommand},
 		{"report", "chain-of-custody report of files discovered in a period (CSV or JSON)", reportCommand},
+		{"journal", "check the journal (check [--full]) or rebuild a damaged one (rebuild)", journalCommand},
 		{"keygen", "make an Ed25519 key pair for signing reports", keygenCommand},
 		{"verify-report", "check a signed report on any machine, without the journal", verifyReportCommand},
 		{"sandbox", "serve the built-in emulator of the remote APIs (or list what it stored)", sandboxCommand},
 		{"version", "print the version", versionCommand},
 	}
 }
+
+// exitDamaged is the exit code of a command refused because the journal is damaged (or
+// missing where one existed); 2 stays wrong usage.
+const exitDamaged = 5
 
 // usageError marks errors in how the command was called: exit code 2.
 type usageError struct{ err error }
@@ -77,6 +84,9 @@ func realMain(args []string, stderr io.Writer) int {
 		case errors.As(err, new(configError)):
 			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
 			return exConfig
+		case errors.Is(err, journal.ErrDamaged):
+			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
+			return exitDamaged
 		default:
 			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
 			return 1

@@ -36,9 +36,10 @@ import (
 )
 
 func runCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("run", "--config FILE [--once]")
+	fs := newFlagSet("run", "--config FILE [--once] [--new-journal]")
 	cfgPath := configFlag(fs)
 	once := fs.Bool("once", false, "archive what is there and exit when idle (cron-style jobs, first back-fills)")
+	newJournal := fs.Bool("new-journal", false, "start a new journal where the marker next to it names one that is missing, empty or another (every file is archived again)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -57,17 +58,18 @@ func runCommand(ctx context.Context, args []string) error {
 		log.Warn(w)
 	}
 	tuneGC(os.Getenv)
-	return run(ctx, *cfgPath, cfg, log, *once)
+	return run(ctx, *cfgPath, cfg, log, *once, *newJournal)
 }
 
 // run is the daemon: journal, Global Relay client, pipeline and watcher, until ctx ends (or,
 // with once, until there is nothing left to do).
-func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Logger, once bool) error {
-	j, err := journal.Open(cfg.Journal, journal.Options{})
+func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Logger, once, newJournal bool) error {
+	j, err := journal.Open(cfg.Journal, journal.Options{NewJournal: newJournal})
 	if err != nil {
 		return err
 	}
 	defer j.Close()
+	ctx = stopOnDamage(ctx, j, log)
 
 	gr := cfg.GlobalRelay
 	if gr.InsecureSkipVerify {
@@ -175,6 +177,9 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 	_ = sd.Stopping()
 	werr := watch.stop()
 	cerr := <-controlDone
+	if err := j.Err(); err != nil {
+		return err
+	}
 	if err := errors.Join(perr, werr, cerr, <-pageDone); err != nil {
 		return err
 	}

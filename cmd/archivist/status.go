@@ -77,6 +77,9 @@ func statusCommand(ctx context.Context, args []string) error {
 			fmt.Fprintf(w, "dest      %-16s PAUSED after %d failures, next try in %s: %s\n", n, h.Failures, h.PausedFor.Round(time.Second), h.LastError)
 		}
 	}
+	if st.Quarantined > 0 {
+		fmt.Fprintf(w, "JOURNAL   %d records cannot be decoded and were quarantined (their files are archived again when seen); 'archivist journal check --full' lists them\n", st.Quarantined)
+	}
 	if st.JournalHealth != nil && !st.JournalHealth.Up {
 		fmt.Fprintf(w, "JOURNAL   WRITES FAILING: %s\n", st.JournalHealth.LastError)
 	}

@@ -81,6 +81,7 @@ type Status struct {
 	JournalHealth      *archive.Health           `json:"journalHealth,omitempty"`
 	LastReconciliation *archive.Summary          `json:"lastReconciliation,omitempty"`
 	OldestPending      *Item                     `json:"oldestPending,omitempty"`
+	Quarantined        int                       `json:"quarantined,omitempty"` // records that cannot be decoded, out of the work
 }
 
 // Item is one record as the queue lists it.
@@ -176,6 +177,9 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 	}
 	if sum, ok := archive.LastReconciliation(s.J); ok {
 		st.LastReconciliation = sum
+	}
+	if st.Quarantined, err = s.J.QuarantineCount(); err != nil {
+		return nil, err
 	}
 	var oldest *journal.Record
 	for lane := range lanes {

@@ -189,3 +189,17 @@ func TestClientOverTheSocketMatchesTheService(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestStatusCountsQuarantinedRecords(t *testing.T) {
+	svc, _ := newService(t)
+	st, err := svc.Status(context.Background())
+	if err != nil || st.Quarantined != 0 {
+		t.Fatalf("status before: %+v, %v", st, err)
+	}
+	if _, err := svc.J.Quarantine(999, journal.ErrNotFound, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = svc.Status(context.Background()); err != nil || st.Quarantined != 1 {
+		t.Fatalf("status after a quarantine: quarantined %d, %v", st.Quarantined, err)
+	}
+}

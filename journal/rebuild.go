@@ -1,0 +1,103 @@
+package journal
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// rebuildChunk is how many records one transaction of Rebuild writes.
+const rebuildChunk = 2000
+
+// Rebuild creates a new journal at path (which must not exist) from what s salvaged: every
+// record as it was last written, with its indexes (state counts, due lanes, paths, keys)
+// made anew, its audit trail, the conversations' posted events and the daemon's settings.
+// A record keeps its state: what was archived stays archived, what was in flight is due.
+// Files with no surviving record are recorded again when the daemon next sees them.
+func Rebuild(path string, s *Salvage) (*DB, error) {
+	db, err := Open(path, Options{NewJournal: true})
+	if err != nil {
+		return nil, err
+	}
+	ids := s.RecordIDs()
+	for len(ids) > 0 {
+		n := min(len(ids), rebuildChunk)
+		if err := db.write(func(tx *bolt.Tx) error { return restoreRecords(tx, s, ids[:n]) }); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("journal %s: rebuild: %w", path, err)
+		}
+		ids = ids[n:]
+	}
+	if err := db.write(func(tx *bolt.Tx) error { return restoreRest(tx, s) }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal %s: rebuild: %w", path, err)
+	}
+	return db, nil
+}
+
+func restoreRecords(tx *bolt.Tx, s *Salvage, ids []uint64) error {
+	records := tx.Bucket(bucketRecords)
+	records.FillPercent = appendFill
+	for _, id := range ids {
+		r := *s.Records[id]
+		updated := r.UpdatedAt
+		if err := put(tx, nil, &r); err != nil {
+			return err
+		}
+		if r.State == Superseded || r.State == Vanished {
+			// A second put from the same record gives up its path as an update would.
+			old := r
+			if err := put(tx, &old, &r); err != nil {
+				return err
+			}
+		}
+		r.UpdatedAt = updated
+		if err := records.Put(u64(id), encodeRecord(&r)); err != nil {
+			return err
+		}
+		if id > records.Sequence() {
+			if err := records.SetSequence(id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func restoreRest(tx *bolt.Tx, s *Salvage) error {
+	records := tx.Bucket(bucketRecords)
+	if s.RecordSeq > records.Sequence() {
+		if err := records.SetSequence(s.RecordSeq); err != nil {
+			return err
+		}
+	}
+	audit := tx.Bucket(bucketAudit)
+	audit.FillPercent = appendFill
+	for k, v := range s.Audit {
+		if err := audit.Put([]byte(k), v); err != nil {
+			return err
+		}
+		if seq := binary.BigEndian.Uint64([]byte(k)[8:]); seq > audit.Sequence() {
+			if err := audit.SetSequence(seq); err != nil {
+				return err
+			}
+		}
+	}
+	if s.AuditSeq > audit.Sequence() {
+		if err := audit.SetSequence(s.AuditSeq); err != nil {
+			return err
+		}
+	}
+	for k, v := range s.Conversations {
+		if err := tx.Bucket(bucketConversations).Put([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	for k, v := range s.Settings {
+		if err := tx.Bucket(bucketMeta).Put([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
