@@ -32,7 +32,9 @@ type Root struct {
 	// ScanInterval is the period of full scans that catch anything fsnotify
 	// missed. Zero means no periodic scan (there is always one at start, one
 	// after an event queue overflow, and, if the inotify watch limit is hit,
-	// a periodic one every 30s anyway).
+	// a periodic one every 30s anyway; a directory that cannot be watched for
+	// another reason, such as a path too long for inotify, is scanned on its
+	// own every 30s).
 	ScanInterval time.Duration
 
 	// Ignore holds path.Match patterns matched against the base name of every
@@ -148,6 +150,8 @@ type root struct {
 
 	watched       map[string]uint64 // watched directory (rel, "" = root) -> its inode
 	denied        map[string]bool   // directories already logged as unreadable
+	unwatched     map[string]bool   // directories inotify refused (not the limit): scanned on their own
+	nextDirScan   time.Time         // when the unwatched directories are scanned next
 	rootIno       uint64
 	missing       bool
 	nextPoll      time.Time
@@ -211,6 +215,7 @@ func New(roots []Root, o Options) (*Watcher, error) {
 			prefix:        strings.TrimSuffix(rt.Path, "/") + "/",
 			watched:       make(map[string]uint64),
 			denied:        make(map[string]bool),
+			unwatched:     make(map[string]bool),
 			scanRequested: true, // the start-up scan
 		}
 		r.Ignore = append([]string(nil), rt.Ignore...)
@@ -332,7 +337,7 @@ func (w *Watcher) Stats() Stats {
 			Scans:            r.scans,
 			LastScan:         r.lastScan,
 			LastScanDuration: r.lastScanDur,
-			Polling:          r.polling,
+			Polling:          r.polling || len(r.unwatched) > 0,
 			Missing:          r.missing,
 		})
 	}
