@@ -179,6 +179,11 @@ func (f Fingerprint) Is(size int64, mtime time.Time, inode uint64, kind string) 
 	return f.Size == size && f.ModTime == mtime.UnixNano() && f.Inode == inode && f.Kind == kind
 }
 
+// fingerprintOf is the fingerprint of record r's version.
+func fingerprintOf(r *Record) Fingerprint {
+	return Fingerprint{ID: r.ID, Size: r.Size, ModTime: r.ModTime.UnixNano(), Inode: r.Inode, Kind: r.Kind}
+}
+
 func decodeFingerprint(b []byte) (Fingerprint, bool) {
 	if len(b) < 32 {
 		return Fingerprint{}, false
@@ -241,8 +246,10 @@ func getRecord(tx *bolt.Tx, id uint64) (*Record, error) {
 
 // Insert stores new records (their ID is assigned), each with its first audit entry, in one
 // transaction. A record whose watch:path version is already current (same fingerprint) is
-// skipped, so offering the same settled file twice records it once. It returns the records
-// that were stored.
+// skipped, so offering the same settled file twice records it once. A held entry that is not a
+// regular file (symlink, FIFO, ...) is kept once per path: a new one at the path updates the
+// current held one (see resight), and a new regular file there supersedes it. It returns the
+// records that were stored.
 func (db *DB) Insert(recs []*Record, first []Entry) ([]*Record, error) {
 	var stored []*Record
 	err := db.write(func(tx *bolt.Tx) error {
@@ -252,6 +259,15 @@ func (db *DB) Insert(recs []*Record, first []Entry) ([]*Record, error) {
 			fp, ok := decodeFingerprint(tx.Bucket(bucketPaths).Get(pathKey(r.Watch, string(r.Path))))
 			if ok && fp.Is(r.Size, r.ModTime, r.Inode, r.Kind) {
 				continue
+			}
+			if ok {
+				merged, err := resight(tx, fp.ID, r)
+				if err != nil {
+					return err
+				}
+				if merged {
+					continue
+				}
 			}
 			id, err := records.NextSequence()
 			if err != nil {
@@ -266,6 +282,11 @@ func (db *DB) Insert(recs []*Record, first []Entry) ([]*Record, error) {
 			if err := appendAudit(tx, id, e); err != nil {
 				return err
 			}
+			if ok {
+				if err := retire(tx, fp.ID, &nr); err != nil {
+					return err
+				}
+			}
 			stored = append(stored, &nr)
 		}
 		return nil
@@ -274,6 +295,59 @@ func (db *DB) Insert(recs []*Record, first []Entry) ([]*Record, error) {
 		return nil, fmt.Errorf("journal: insert %d records: %w", len(recs), err)
 	}
 	return stored, nil
+}
+
+// heldOther reports a held record of something that is not a regular file: never opened, and
+// of interest to an operator once per path, not once per appearance.
+func heldOther(r *Record) bool { return r.State == Held && r.Kind != "file" }
+
+// resight folds r, a new sighting at the path whose current record is id, into that record
+// when both are held entries that are not regular files (a symlink swapped for another, a
+// FIFO recreated): the record takes r's identity, so the watcher knows this version, counts
+// the sighting, and gains an audit entry only when what is there changed kind.
+func resight(tx *bolt.Tx, id uint64, r *Record) (bool, error) {
+	if !heldOther(r) {
+		return false, nil
+	}
+	cur, err := getRecord(tx, id)
+	if err != nil || !heldOther(cur) {
+		return false, nil // an unreadable record is not merged into: r gets its own
+	}
+	old := *cur
+	kindChanged := cur.Kind != r.Kind
+	cur.Kind, cur.Size, cur.ModTime, cur.Inode, cur.Dev, cur.Nlink = r.Kind, r.Size, r.ModTime, r.Inode, r.Dev, r.Nlink
+	cur.Reason = r.Reason
+	cur.Sightings = max(cur.Sightings, 1) + 1
+	cur.LastSeen = r.DiscoveredAt
+	if err := put(tx, &old, cur); err != nil {
+		return false, err
+	}
+	if err := tx.Bucket(bucketPaths).Put(pathKey(cur.Watch, string(cur.Path)), fingerprintOf(cur).encode()); err != nil {
+		return false, err
+	}
+	if kindChanged {
+		e := Entry{Time: r.DiscoveredAt, Step: "seen again", Result: "held", Detail: fmt.Sprintf("now a %s: %s", r.Kind, r.Reason)}
+		if err := appendAudit(tx, id, e); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// retire supersedes record id, a held entry that was not a regular file, now that nr (a new
+// version, a regular file) replaced it at its path; any other record is left alone.
+func retire(tx *bolt.Tx, id uint64, nr *Record) error {
+	cur, err := getRecord(tx, id)
+	if err != nil || !heldOther(cur) {
+		return nil
+	}
+	old := *cur
+	cur.State = Superseded
+	cur.Reason = fmt.Sprintf("replaced by a %s, recorded as #%d", nr.Kind, nr.ID)
+	if err := put(tx, &old, cur); err != nil {
+		return err
+	}
+	return appendAudit(tx, id, Entry{Time: nr.DiscoveredAt, Step: "superseded", Result: "ok", Detail: cur.Reason})
 }
 
 // ErrSkip, returned by an Update function, leaves the record unchanged without failing.
@@ -422,8 +496,7 @@ func put(tx *bolt.Tx, old, r *Record) error {
 	cur, ok := decodeFingerprint(paths.Get(pk))
 	switch {
 	case old == nil:
-		fp := Fingerprint{ID: r.ID, Size: r.Size, ModTime: r.ModTime.UnixNano(), Inode: r.Inode, Kind: r.Kind}
-		if err := paths.Put(pk, fp.encode()); err != nil {
+		if err := paths.Put(pk, fingerprintOf(r).encode()); err != nil {
 			return err
 		}
 	case (r.State == Superseded || r.State == Vanished) && ok && cur.ID == r.ID:
