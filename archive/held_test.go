@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher"
@@ -45,5 +47,30 @@ func TestSymlinkSwapsHeldOnce(t *testing.T) {
 	h.awaitState(h.record("current").ID, journal.Posted)
 	if counts, _ = h.j.Counts(); counts[journal.Held] != 0 || counts[journal.Superseded] != 1 {
 		t.Fatalf("after the file: %v", counts)
+	}
+}
+
+func TestUnreadableEntryHeldWithReason(t *testing.T) {
+	h := newHarness(t)
+	h.start(nil)
+	f := watcher.File{Watch: "teams", RelPath: "locked/report.pdf", Kind: watcher.KindUnreadable, ModTime: time.Unix(0, 0),
+		Problem: "lstat locked/report.pdf: permission denied"}
+	for range 3 { // offered again: still one record
+		if err := h.p.Intake(h.ctx, []watcher.File{f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := h.record("locked/report.pdf")
+	if r.State != journal.Held || !strings.Contains(r.Reason, "cannot be examined (lstat locked/report.pdf: permission denied)") {
+		t.Fatalf("record %s, %q", r.State, r.Reason)
+	}
+	if counts, _ := h.j.Counts(); counts[journal.Held] != 1 {
+		t.Fatalf("counts %v", counts)
+	}
+	// Readable again: the file is archived and the held record superseded.
+	h.drop("locked/report.pdf", []byte("%PDF-1.4"))
+	h.awaitState(h.record("locked/report.pdf").ID, journal.Posted)
+	if got, _ := h.j.Get(r.ID); got.State != journal.Superseded {
+		t.Fatalf("held record is %s after the file was recorded", got.State)
 	}
 }

@@ -236,13 +236,16 @@ func (w *Watcher) scanDir(r *root, top *beneath.Root, dir string) ([]string, err
 		if r.ignored(name) {
 			continue
 		}
-		fi, err := d.Lstat(name)
-		if err != nil {
-			continue // vanished since the listing
-		}
 		rel := name
 		if dir != "" {
 			rel = dir + "/" + name
+		}
+		fi, err := w.lstatIn(d, rel, name)
+		if err != nil {
+			if !gone(err) {
+				w.unreadable(r, rel) // listed, but it cannot be examined
+			}
+			continue // or vanished since the listing
 		}
 		if fi.IsDir() {
 			subdirs = append(subdirs, rel)
@@ -288,6 +291,17 @@ func coveredBy(d string, dirs []string) bool {
 		}
 	}
 	return false
+}
+
+// lstatIn describes the entry name of d (whose path is rel), behind the test
+// hook statFault.
+func (w *Watcher) lstatIn(d *beneath.Dir, rel, name string) (fs.FileInfo, error) {
+	if w.statFault != nil {
+		if err := w.statFault(rel); err != nil {
+			return nil, &fs.PathError{Op: "lstat", Path: rel, Err: err}
+		}
+	}
+	return d.Lstat(name)
 }
 
 // dirError logs a directory that cannot be listed, once until it recovers.

@@ -865,3 +865,36 @@ func TestUnwatchableDirectoryScannedOnItsOwn(t *testing.T) {
 	}
 	h.waitFor("the removed directory to leave the scan list", func() bool { return !h.w.Stats().Roots[0].Polling })
 }
+
+func TestUnstatableEntryReportedOnce(t *testing.T) {
+	rt := testRoot(t, 50*time.Millisecond)
+	write(t, filepath.Join(rt.Path, "locked", "at-start.txt"), "x")
+	h := newHarness(t, rt)
+	var denied atomic.Bool
+	denied.Store(true)
+	h.w.statFault = func(rel string) error {
+		if denied.Load() && strings.HasPrefix(rel, "locked/") {
+			return unix.EACCES
+		}
+		return nil
+	}
+	h.start()
+	write(t, filepath.Join(rt.Path, "locked", "later.txt"), "y")
+	got := h.expect("locked/at-start.txt", "locked/later.txt")
+	for p, f := range got {
+		if f.Kind != KindUnreadable || !strings.Contains(f.Problem, "permission denied") {
+			t.Errorf("%s reported as %q with problem %q", p, f.Kind, f.Problem)
+		}
+	}
+	// Reported once: a rescan finds the journal knows them, and nothing warns in a loop.
+	h.rescanAndCheckQuiet("")
+	h.noErrorLogs()
+	// Once they can be examined they are files again, and reported as such.
+	denied.Store(false)
+	h.w.Rescan("")
+	for p, f := range h.expect("locked/at-start.txt", "locked/later.txt") {
+		if f.Kind != "file" {
+			t.Errorf("%s reported as %q after the fault cleared", p, f.Kind)
+		}
+	}
+}
