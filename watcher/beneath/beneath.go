@@ -560,12 +560,57 @@ func (r *Root) Remove(rel string, check func(fs.FileInfo) error) error {
 // folders are created), after check accepted it as Remove does. It never replaces an
 // existing dst (fs.ErrExist), and dst must be on the same file system (EXDEV otherwise).
 func (r *Root) MoveOut(rel, dst string, check func(fs.FileInfo) error) error {
+	if len(dst) > maxPathLen {
+		return r.moveOutDeep(rel, dst, check)
+	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		return err
 	}
 	return r.withEntry("move", rel, check, func(parent int, base string) error {
 		return unix.Renameat2(parent, base, unix.AT_FDCWD, dst, unix.RENAME_NOREPLACE)
 	})
+}
+
+// moveOutDeep is MoveOut to a dst longer than PATH_MAX: its folders are made and opened one
+// at a time, each relative to the one before, and the rename is relative to the last.
+func (r *Root) moveOutDeep(rel, dst string, check func(fs.FileInfo) error) error {
+	dir, base := filepath.Split(filepath.Clean(dst))
+	fd, err := mkdirAllAt(dir)
+	if err != nil {
+		return &fs.PathError{Op: "mkdir", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	return r.withEntry("move", rel, check, func(parent int, name string) error {
+		return unix.Renameat2(parent, name, fd, base, unix.RENAME_NOREPLACE)
+	})
+}
+
+// mkdirAllAt makes the absolute directory path dir and its parents as needed, component by
+// component, and returns a descriptor of it. Like os.MkdirAll it follows symlinks: the
+// destination is configuration.
+func mkdirAllAt(dir string) (int, error) {
+	fd, err := retry(func() (int, error) { return unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0) })
+	if err != nil {
+		return -1, err
+	}
+	for comp := range strings.SplitSeq(strings.Trim(dir, "/"), "/") {
+		if comp == "" {
+			continue
+		}
+		if err := unix.Mkdirat(fd, comp, 0o750); err != nil && !errors.Is(err, unix.EEXIST) {
+			unix.Close(fd)
+			return -1, err
+		}
+		next, err := retry(func() (int, error) {
+			return unix.Openat(fd, comp, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		})
+		unix.Close(fd)
+		if err != nil {
+			return -1, err
+		}
+		fd = next
+	}
+	return fd, nil
 }
 
 func (r *Root) withEntry(op, rel string, check func(fs.FileInfo) error, act func(parent int, base string) error) error {

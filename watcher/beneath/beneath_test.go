@@ -427,3 +427,45 @@ func TestPieces(t *testing.T) {
 		}
 	}
 }
+
+func TestMoveOutDeeperThanPathMax(t *testing.T) {
+	root := t.TempDir()
+	rel := deepTree(t, root, "to be moved")
+	done := t.TempDir()
+	r, err := OpenRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	dst := filepath.Join(done, filepath.FromSlash(rel))
+	if err := r.MoveOut(rel, dst, nil); err != nil {
+		t.Fatalf("MoveOut to a %d-byte destination: %v", len(dst), err)
+	}
+	if _, err := r.Lstat(rel); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("source after the move: %v", err)
+	}
+	f, err := Open(done, rel)
+	if err != nil {
+		t.Fatalf("the moved file: %v", err)
+	}
+	b, err := io.ReadAll(f)
+	f.Close()
+	if err != nil || string(b) != "to be moved" {
+		t.Fatalf("moved file holds %q, %v", b, err)
+	}
+	// Never replaces: a second move onto the same name fails with ErrExist.
+	rel2 := rel[:strings.LastIndexByte(rel, '/')] + "/second.txt"
+	d, err := r.OpenDir(rel2[:strings.LastIndexByte(rel2, '/')])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Openat(d.fd, "second.txt", unix.O_WRONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	if err := r.MoveOut(rel2, dst, nil); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("move onto an existing name: %v, want ErrExist", err)
+	}
+}
