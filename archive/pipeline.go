@@ -523,6 +523,8 @@ func (p *Pipeline) refusal(f watcher.File) string {
 	case "file":
 	case "symlink":
 		return "symbolic link: archivist never follows links, so its target is not archived from here"
+	case watcher.KindUnreadable:
+		return fmt.Sprintf("cannot be examined (%s); it is recorded again once it can be", f.Problem)
 	default:
 		return fmt.Sprintf("%s: not a regular file, never opened", f.Kind)
 	}

@@ -72,6 +72,13 @@ const (
 	rBirth
 )
 
+// Tags of Record's fields added apart from the list above (numbered explicitly, far from it,
+// so fields added there do not collide with them).
+const (
+	rSightings = 64 + iota
+	rLastSeen
+)
+
 // Tags inside groups.
 const (
 	laneName = iota + 1
@@ -326,6 +333,8 @@ func encodeRecord(r *Record) []byte {
 	e.int(rEvents, int64(r.Events))
 	e.int(rEventsPosted, int64(r.EventsPosted))
 	e.uint(rReferencedBy, r.ReferencedBy)
+	e.int(rSightings, int64(r.Sightings))
+	e.time(rLastSeen, r.LastSeen)
 	for name, f := range r.Forwards {
 		if f == nil {
 			continue
@@ -431,6 +440,10 @@ func decodeRecord(b []byte, r *Record) error {
 			r.EventsPosted = int(d.int(w))
 		case rReferencedBy:
 			r.ReferencedBy = d.uint(w)
+		case rSightings:
+			r.Sightings = int(d.int(w))
+		case rLastSeen:
+			r.LastSeen = d.time(w)
 		case rForward:
 			var name string
 			f := new(Forward)

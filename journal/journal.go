@@ -337,8 +337,10 @@ func getRecord(tx *bolt.Tx, id uint64) (*Record, error) {
 
 // Insert stores new records (their ID is assigned), each with its first audit entry, in one
 // transaction. A record whose watch:path version is already current (same fingerprint) is
-// skipped, so offering the same settled file twice records it once. It returns the records
-// that were stored.
+// skipped, so offering the same settled file twice records it once. A held entry that is not a
+// regular file (symlink, FIFO, ...) is kept once per path: a new one at the path updates the
+// current held one (see resight), and a new regular file there supersedes it. It returns the
+// records that were stored.
 func (db *DB) Insert(recs []*Record, first []Entry) ([]*Record, error) {
 	var stored []*Record
 	err := db.write(func(tx *bolt.Tx) error {
@@ -348,6 +350,15 @@ func (db *DB) Insert(recs []*Record, first []Entry) ([]*Record, error) {
 			fp, ok := decodeFingerprint(tx.Bucket(bucketPaths).Get(pathKey(r.Watch, string(r.Path))))
 			if ok && fp.Is(r.Version()) {
 				continue
+			}
+			if ok {
+				merged, err := resight(tx, fp.ID, r)
+				if err != nil {
+					return err
+				}
+				if merged {
+					continue
+				}
 			}
 			id, err := records.NextSequence()
 			if err != nil {
@@ -370,6 +381,44 @@ func (db *DB) Insert(recs []*Record, first []Entry) ([]*Record, error) {
 		return nil, fmt.Errorf("journal: insert %d records: %w", len(recs), err)
 	}
 	return stored, nil
+}
+
+// heldOther reports a held record of something that is not a regular file: never opened, and
+// of interest to an operator once per path, not once per appearance.
+func heldOther(r *Record) bool { return r.State == Held && r.Kind != "file" }
+
+// resight folds r, a new sighting at the path whose current record is id, into that record
+// when both are held entries that are not regular files (a symlink swapped for another, a
+// FIFO recreated): the record takes r's identity, so the watcher knows this version, counts
+// the sighting, and gains an audit entry only when what is there changed kind.
+func resight(tx *bolt.Tx, id uint64, r *Record) (bool, error) {
+	if !heldOther(r) {
+		return false, nil
+	}
+	cur, err := getRecord(tx, id)
+	if err != nil || !heldOther(cur) {
+		return false, nil // an unreadable record is not merged into: r gets its own
+	}
+	old := *cur
+	kindChanged := cur.Kind != r.Kind
+	cur.Kind, cur.Size, cur.ModTime, cur.Inode, cur.Dev, cur.Nlink = r.Kind, r.Size, r.ModTime, r.Inode, r.Dev, r.Nlink
+	cur.CTime, cur.Birth = r.CTime, r.Birth
+	cur.Reason = r.Reason
+	cur.Sightings = max(cur.Sightings, 1) + 1
+	cur.LastSeen = r.DiscoveredAt
+	if err := put(tx, &old, cur); err != nil {
+		return false, err
+	}
+	if err := tx.Bucket(bucketPaths).Put(pathKey(cur.Watch, string(cur.Path)), fingerprintOf(cur).encode()); err != nil {
+		return false, err
+	}
+	if kindChanged {
+		e := Entry{Time: r.DiscoveredAt, Step: "seen again", Result: "held", Detail: fmt.Sprintf("now a %s: %s", r.Kind, r.Reason)}
+		if err := appendAudit(tx, id, e); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // ErrSkip, returned by an Update function, leaves the record unchanged without failing.

@@ -152,6 +152,11 @@ type Record struct {
 	EventsPosted int `json:"eventsPosted,omitempty"`
 	// ReferencedBy is the transcript record whose events reference this attachment.
 	ReferencedBy uint64 `json:"referencedBy,omitempty"`
+	// Sightings counts how often the watcher reported a held entry that is not a regular file
+	// (a symlink, FIFO, ...) at this path; LastSeen is the latest. Each new appearance updates
+	// the one held record instead of adding a version (0 means seen once).
+	Sightings int       `json:"sightings,omitempty"`
+	LastSeen  time.Time `json:"lastSeen,omitzero"`
 
 	// Forwards is the file's state at each forwarding destination, by destination name. Its
 	// pending work is the lane ForwardLane(name).

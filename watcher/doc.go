@@ -15,8 +15,11 @@
 //     FIFO, socket or device is reported once as what it is so the journal
 //     can hold it with a reason;
 //   - robustness: the inotify watch limit (fall back to periodic scanning),
-//     roots that disappear and come back, directories that are replaced,
-//     moved in or out, or unreadable.
+//     a directory inotify refuses (too deep for it, permission: scanned on
+//     its own), paths of any depth (resolved a piece at a time), entries that
+//     cannot be stat'ed (reported once as unreadable), roots that disappear
+//     and come back, directories that are replaced, moved in or out, or
+//     unreadable.
 //
 // It does not own:
 //   - reading contents, hashing, or the re-check around the upload: that is

@@ -22,29 +22,20 @@ func (w *Watcher) scanLoop(ctx context.Context) {
 	defer timer.Stop()
 	for {
 		now := w.now()
-		var due []*root
-		var next time.Time
-		w.mu.Lock()
-		for _, r := range w.roots {
-			at, ok := w.nextScan(r, now)
-			if !ok {
-				continue
-			}
-			if !at.After(now) {
-				r.scanRequested = false
-				due = append(due, r)
-			} else if next.IsZero() || at.Before(next) {
-				next = at
-			}
-		}
-		w.mu.Unlock()
+		due, dirsDue, next := w.dueScans(now)
 		for _, r := range due {
 			if ctx.Err() != nil {
 				return
 			}
 			w.scanRoot(ctx, r)
 		}
-		if len(due) > 0 {
+		for _, r := range dirsDue {
+			if ctx.Err() != nil {
+				return
+			}
+			w.scanUnwatched(ctx, r)
+		}
+		if len(due) > 0 || len(dirsDue) > 0 {
 			continue
 		}
 		var fire <-chan time.Time
@@ -59,6 +50,37 @@ func (w *Watcher) scanLoop(ctx context.Context) {
 		case <-fire:
 		}
 	}
+}
+
+// dueScans returns the roots due for a full scan, those whose unwatched
+// directories are due for their own scan, and the earliest time anything else
+// becomes due (zero: nothing scheduled).
+func (w *Watcher) dueScans(now time.Time) (full, dirs []*root, next time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, r := range w.roots {
+		at, ok := w.nextScan(r, now)
+		isFull := ok
+		if !ok {
+			// No periodic full scan covers the directories inotify refused.
+			if len(r.unwatched) == 0 {
+				continue
+			}
+			at = r.nextDirScan
+		}
+		switch {
+		case at.After(now):
+			if next.IsZero() || at.Before(next) {
+				next = at
+			}
+		case isFull:
+			r.scanRequested = false
+			full = append(full, r)
+		default:
+			dirs = append(dirs, r)
+		}
+	}
+	return full, dirs, next
 }
 
 // nextScan says when r should be scanned next, if ever; w.mu held.
@@ -214,13 +236,16 @@ func (w *Watcher) scanDir(r *root, top *beneath.Root, dir string) ([]string, err
 		if r.ignored(name) {
 			continue
 		}
-		fi, err := d.Lstat(name)
-		if err != nil {
-			continue // vanished since the listing
-		}
 		rel := name
 		if dir != "" {
 			rel = dir + "/" + name
+		}
+		fi, err := w.lstatIn(d, rel, name)
+		if err != nil {
+			if !gone(err) {
+				w.unreadable(r, rel) // listed, but it cannot be examined
+			}
+			continue // or vanished since the listing
 		}
 		if fi.IsDir() {
 			subdirs = append(subdirs, rel)
@@ -229,6 +254,54 @@ func (w *Watcher) scanDir(r *root, top *beneath.Root, dir string) ([]string, err
 		w.observe(r, rel, fi, false)
 	}
 	return subdirs, nil
+}
+
+// scanUnwatched scans the directories of r that inotify refused to watch
+// (each with what is below it), as the periodic scan would.
+func (w *Watcher) scanUnwatched(ctx context.Context, r *root) {
+	w.mu.Lock()
+	var dirs []string
+	for d := range r.unwatched {
+		dirs = append(dirs, d)
+	}
+	w.mu.Unlock()
+	for _, d := range dirs {
+		if ctx.Err() != nil {
+			return
+		}
+		if coveredBy(d, dirs) {
+			continue // the walk of its ancestor lists it
+		}
+		if err := w.walk(ctx, r, d, nil); err != nil && gone(err) {
+			w.mu.Lock()
+			delete(r.unwatched, d)
+			w.mu.Unlock()
+		}
+	}
+	w.mu.Lock()
+	r.nextDirScan = w.now().Add(w.fallbackInterval)
+	w.mu.Unlock()
+}
+
+// coveredBy reports whether one of dirs is a proper ancestor of d.
+func coveredBy(d string, dirs []string) bool {
+	for _, a := range dirs {
+		if a != d && (a == "" || within(d, a)) {
+			return true
+		}
+	}
+	return false
+}
+
+// lstatIn describes the entry name of d (whose path is rel), behind the test
+// hook statFault.
+func (w *Watcher) lstatIn(d *beneath.Dir, rel, name string) (fs.FileInfo, error) {
+	if w.statFault != nil {
+		if err := w.statFault(rel); err != nil {
+			return nil, &fs.PathError{Op: "lstat", Path: rel, Err: err}
+		}
+	}
+	return d.Lstat(name)
 }
 
 // dirError logs a directory that cannot be listed, once until it recovers.
@@ -267,6 +340,7 @@ func (w *Watcher) watchDir(r *root, dir string, ino uint64) {
 	switch {
 	case err == nil:
 		r.watched[dir] = ino
+		delete(r.unwatched, dir)
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, fsnotify.ErrClosed):
 		// Gone already, or shutting down.
 	case errors.Is(err, unix.ENOSPC) || errors.Is(err, errNoInotify):
@@ -284,9 +358,28 @@ func (w *Watcher) watchDir(r *root, dir string, ino uint64) {
 				msg, r.Name, w.scanInterval(r))
 		}
 	default:
-		w.log.WithFields(logrus.Fields{"watch": r.Name, "path": dir}).WithError(err).
-			Warn("cannot watch directory; relying on scans for it")
+		w.refused(r, dir, err)
 	}
+}
+
+// refused notes a directory inotify would not watch (permission, a path too
+// long for it): unless full scans run anyway, it gets a periodic scan of its
+// own, because no event will ever come from it. w.mu held.
+func (w *Watcher) refused(r *root, dir string, err error) {
+	if r.unwatched[dir] {
+		return
+	}
+	if len(r.unwatched) == 0 {
+		r.nextDirScan = w.now().Add(w.fallbackInterval)
+	}
+	r.unwatched[dir] = true
+	poke(w.scanWake) // pick up the schedule
+	every := w.scanInterval(r)
+	if every == 0 {
+		every = w.fallbackInterval
+	}
+	w.log.WithFields(logrus.Fields{"watch": r.Name, "path": dir}).WithError(err).
+		Warnf("cannot watch directory; scanning it every %v instead", every)
 }
 
 func (w *Watcher) isWatched(r *root, dir string, ino uint64) bool {
@@ -327,6 +420,11 @@ func (w *Watcher) unwatchLocked(r *root, dir string, tree bool) {
 			delete(r.watched, d)
 		}
 	}
+	for d := range r.unwatched {
+		if d == dir || (tree && (dir == "" || within(d, dir))) {
+			delete(r.unwatched, d)
+		}
+	}
 }
 
 // sweep drops watches of directories a full scan did not visit, after
@@ -340,7 +438,21 @@ func (w *Watcher) sweep(r *root, seen map[string]struct{}) {
 			stale = append(stale, d)
 		}
 	}
+	var staleRefused []string
+	for d := range r.unwatched {
+		if _, ok := seen[d]; !ok {
+			staleRefused = append(staleRefused, d)
+		}
+	}
 	w.mu.Unlock()
+	for _, d := range staleRefused {
+		if fi, err := r.lstat(d); err == nil && fi.IsDir() {
+			continue // created after the scan listed its parent
+		}
+		w.mu.Lock()
+		delete(r.unwatched, d)
+		w.mu.Unlock()
+	}
 	for _, d := range stale {
 		fi, err := r.lstat(d)
 		if err == nil && fi.IsDir() && w.isWatched(r, d, inode(fi)) {

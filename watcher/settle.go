@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"time"
 
-	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/archivist-project/archivist/watcher/beneath"
@@ -111,7 +110,17 @@ func (q *dueQueue) Pop() any {
 // observe records one sighting of a non-directory entry. force (Recheck)
 // restarts the quiet period even if nothing changed and bypasses Known.
 func (w *Watcher) observe(r *root, rel string, fi fs.FileInfo, force bool) {
-	st := statOf(fi)
+	w.observeStat(r, rel, statOf(fi), force)
+}
+
+// unreadable observes an entry that was listed but cannot be stat'ed: it is
+// reported (with the error of its re-stat) unless the journal knows it as
+// unreadable already, so it becomes a held record once, not a warning loop.
+func (w *Watcher) unreadable(r *root, rel string) {
+	w.observeStat(r, rel, stat{kind: KindUnreadable}, false)
+}
+
+func (w *Watcher) observeStat(r *root, rel string, st stat, force bool) {
 	if st.kind == "directory" {
 		return
 	}
@@ -243,7 +252,7 @@ func (w *Watcher) settleDue(ctx context.Context) {
 	w.mu.Unlock()
 
 	for i := range batch {
-		batch[i].fi, batch[i].err = batch[i].r.lstat(batch[i].rel)
+		batch[i].fi, batch[i].err = w.lstat(batch[i].r, batch[i].rel)
 	}
 
 	// Decide under the lock; an entry that was re-observed meanwhile
@@ -257,10 +266,16 @@ func (w *Watcher) settleDue(ctx context.Context) {
 		if !e.inFlight || w.pending[e.key] != e {
 			continue
 		}
+		if f.err != nil && !gone(f.err) {
+			// It cannot be examined: reported as such, held with the reason.
+			e.st = stat{kind: KindUnreadable}
+			uf := e.st.file(e.r, e.rel)
+			uf.Problem = f.err.Error()
+			ready = append(ready, e)
+			files = append(files, uf)
+			continue
+		}
 		if f.err != nil || f.fi.IsDir() {
-			if f.err != nil && !gone(f.err) {
-				w.log.WithFields(logrus.Fields{"watch": e.r.Name, "path": e.rel}).WithError(f.err).Warn("cannot stat pending entry")
-			}
 			w.drop(e.key)
 			continue
 		}

@@ -32,7 +32,9 @@ type Root struct {
 	// ScanInterval is the period of full scans that catch anything fsnotify
 	// missed. Zero means no periodic scan (there is always one at start, one
 	// after an event queue overflow, and, if the inotify watch limit is hit,
-	// a periodic one every 30s anyway).
+	// a periodic one every 30s anyway; a directory that cannot be watched for
+	// another reason, such as a path too long for inotify, is scanned on its
+	// own every 30s).
 	ScanInterval time.Duration
 
 	// Ignore holds path.Match patterns matched against the base name of every
@@ -47,11 +49,14 @@ var DefaultIgnore = []string{".*", "*.part", "*.partial", "*.tmp", "*.temp", "*.
 
 // File is one directory entry as of the moment it settled. Regular files are
 // reported after settling; anything else but directories (symlink, FIFO,
-// socket, device) is reported once, immediately, and never opened.
+// socket, device) is reported once, immediately, and never opened. An entry
+// that is listed but cannot be examined is reported once as KindUnreadable,
+// with Problem saying why.
 type File struct {
 	Watch   string
 	RelPath string // slash-separated, relative to Root.Path, raw bytes of the name
-	Kind    string // beneath.Kind value: "file", "symlink", "named pipe (FIFO)", ...
+	Kind    string // beneath.Kind value: "file", "symlink", "named pipe (FIFO)", ..., or KindUnreadable
+	Problem string // KindUnreadable only: the error that kept the entry from being examined
 	Size    int64
 	ModTime time.Time
 	Inode   uint64
@@ -115,6 +120,10 @@ const (
 
 var errNoInotify = errors.New("inotify unavailable")
 
+// KindUnreadable is File.Kind of an entry whose directory lists it but which
+// cannot be stat'ed (for example a folder readable but not searchable).
+const KindUnreadable = "unreadable"
+
 // Watcher watches a set of roots. Create it with New and start it with Run.
 type Watcher struct {
 	roots   []*root
@@ -132,6 +141,9 @@ type Watcher struct {
 	// addWatch replaces fsnotify's Add in tests (to simulate the inotify
 	// watch limit or missed events).
 	addWatch func(path string) error
+	// statFault, if set, fails the stat of an entry below a root (tests:
+	// permission errors cannot be staged when the tests run as root).
+	statFault func(rel string) error
 
 	running atomic.Bool
 	fw      *fsnotify.Watcher // nil when inotify is unavailable; set before Run's goroutines start
@@ -153,6 +165,8 @@ type root struct {
 
 	watched       map[string]uint64 // watched directory (rel, "" = root) -> its inode
 	denied        map[string]bool   // directories already logged as unreadable
+	unwatched     map[string]bool   // directories inotify refused (not the limit): scanned on their own
+	nextDirScan   time.Time         // when the unwatched directories are scanned next
 	rootIno       uint64
 	missing       bool
 	nextPoll      time.Time
@@ -216,6 +230,7 @@ func New(roots []Root, o Options) (*Watcher, error) {
 			prefix:        strings.TrimSuffix(rt.Path, "/") + "/",
 			watched:       make(map[string]uint64),
 			denied:        make(map[string]bool),
+			unwatched:     make(map[string]bool),
 			scanRequested: true, // the start-up scan
 		}
 		r.Ignore = append([]string(nil), rt.Ignore...)
@@ -293,9 +308,13 @@ func (w *Watcher) Recheck(watch, relPath string) {
 		return
 	}
 	relPath = clean
-	fi, err := r.lstat(relPath)
+	fi, err := w.lstat(r, relPath)
 	if err != nil {
 		w.forget(r, relPath)
+		if !gone(err) {
+			w.unreadable(r, relPath)
+			return
+		}
 		w.log.WithFields(logrus.Fields{"watch": watch, "path": relPath}).WithError(err).Debug("recheck: entry is gone")
 		return
 	}
@@ -337,7 +356,7 @@ func (w *Watcher) Stats() Stats {
 			Scans:            r.scans,
 			LastScan:         r.lastScan,
 			LastScanDuration: r.lastScanDur,
-			Polling:          r.polling,
+			Polling:          r.polling || len(r.unwatched) > 0,
 			Missing:          r.missing,
 		})
 	}
@@ -402,14 +421,15 @@ func (w *Watcher) handleEvent(ctx context.Context, ev fsnotify.Event) {
 	if w.isMissing(r) || r.ignoredPath(rel) {
 		return
 	}
-	fi, err := r.lstat(rel)
+	fi, err := w.lstat(r, rel)
 	if err != nil {
 		// Gone, or now reachable only through a symlink: either way nothing
-		// to watch or report under this name any more.
+		// to watch or report under this name any more. Anything else is
+		// reported as unreadable, once.
 		w.forget(r, rel)
 		w.unwatchTree(r, rel)
 		if !gone(err) {
-			w.log.WithFields(logrus.Fields{"watch": r.Name, "path": rel}).WithError(err).Warn("cannot stat entry")
+			w.unreadable(r, rel)
 		}
 		return
 	}
@@ -468,6 +488,16 @@ func (r *root) abs(rel string) string {
 // alive and delay the very inotify event that tells us it is gone.
 func (r *root) lstat(rel string) (fs.FileInfo, error) {
 	return beneath.Lstat(r.Path, rel)
+}
+
+// lstat is r.lstat behind the test hook statFault.
+func (w *Watcher) lstat(r *root, rel string) (fs.FileInfo, error) {
+	if w.statFault != nil {
+		if err := w.statFault(rel); err != nil {
+			return nil, &fs.PathError{Op: "lstat", Path: rel, Err: err}
+		}
+	}
+	return r.lstat(rel)
 }
 
 // gone reports errors that mean "no such entry here any more".

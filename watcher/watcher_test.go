@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 	"golang.org/x/sys/unix"
+
+	"github.com/archivist-project/archivist/watcher/beneath"
 )
 
 // waitTimeout bounds every wait for a condition; generous because -race on
@@ -754,4 +757,141 @@ func BenchmarkRescanKnown(b *testing.B) {
 		b.Fatalf("%d pending", p)
 	}
 	b.ReportMetric(float64(calls.Load())/b.Elapsed().Seconds(), "files/s")
+}
+
+// mkdeep creates, below root, directories whose relative path is longer than PATH_MAX (every
+// component within NAME_MAX), with mkdirat relative to each parent's descriptor. It returns
+// the relative path and an open descriptor of the deepest directory (closed at cleanup).
+func mkdeep(t *testing.T, root string) (string, int) {
+	t.Helper()
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rel []string
+	for i := 0; len(strings.Join(rel, "/")) <= unix.PathMax+200; i++ {
+		name := strings.Repeat(string(rune('a'+i%26)), 200)
+		if err := unix.Mkdirat(fd, name, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		next, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		unix.Close(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd, rel = next, append(rel, name)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return strings.Join(rel, "/"), fd
+}
+
+// writeAt writes name in the directory dirfd.
+func writeAt(t *testing.T, dirfd int, name, content string) {
+	t.Helper()
+	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	if _, err := f.WriteString(content); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPathsDeeperThanPathMax(t *testing.T) {
+	rt := testRoot(t, 50*time.Millisecond)
+	dir, dirfd := mkdeep(t, rt.Path)
+	writeAt(t, dirfd, "at-start.txt", "found by the start-up scan")
+	h := newHarness(t, rt)
+	h.start()
+	got := h.expect(dir + "/at-start.txt")
+	if f := got[dir+"/at-start.txt"]; f.Kind != "file" || f.Size != int64(len("found by the start-up scan")) {
+		t.Fatalf("reported %+v", f.File)
+	}
+	f, err := beneath.Open(rt.Path, dir+"/at-start.txt")
+	if err != nil {
+		t.Fatalf("the upload cannot open what the watcher reported: %v", err)
+	}
+	b, err := io.ReadAll(f)
+	f.Close()
+	if err != nil || string(b) != "found by the start-up scan" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	// inotify cannot watch a directory this deep: a file written there later is found by the
+	// directory's own scan, although the watch has no periodic scan.
+	writeAt(t, dirfd, "later.txt", "found by the directory's scan")
+	h.expect(dir + "/later.txt")
+	if !h.w.Stats().Roots[0].Polling {
+		t.Error("Stats does not show that a directory relies on scans")
+	}
+	if n := h.logged("cannot stat"); n != 0 {
+		t.Errorf("%d 'cannot stat' warnings", n)
+	}
+	h.rescanAndCheckQuiet("")
+}
+
+func TestUnwatchableDirectoryScannedOnItsOwn(t *testing.T) {
+	rt := testRoot(t, 50*time.Millisecond) // ScanInterval 0: no periodic full scan
+	if err := os.MkdirAll(filepath.Join(rt.Path, "refused", "below"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, rt)
+	var refusals atomic.Int32
+	h.w.addWatch = func(p string) error {
+		if strings.HasSuffix(p, "/refused") {
+			refusals.Add(1)
+			return unix.EACCES
+		}
+		return h.w.fw.Add(p)
+	}
+	h.start()
+	write(t, filepath.Join(rt.Path, "refused", "late.txt"), "late")
+	write(t, filepath.Join(rt.Path, "refused", "below", "watched.txt"), "watched")
+	write(t, filepath.Join(rt.Path, "elsewhere.txt"), "watched")
+	h.expect("refused/late.txt", "refused/below/watched.txt", "elsewhere.txt")
+	if n := h.logged("cannot watch directory; scanning it every 100ms instead"); n != 1 {
+		t.Errorf("refusal logged %d times, want once", n)
+	}
+	// The directory's scans keep trying to watch it, and end when it is gone.
+	h.waitFor("another attempt to watch", func() bool { return refusals.Load() >= 2 })
+	if err := os.RemoveAll(filepath.Join(rt.Path, "refused")); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the removed directory to leave the scan list", func() bool { return !h.w.Stats().Roots[0].Polling })
+}
+
+func TestUnstatableEntryReportedOnce(t *testing.T) {
+	rt := testRoot(t, 50*time.Millisecond)
+	write(t, filepath.Join(rt.Path, "locked", "at-start.txt"), "x")
+	h := newHarness(t, rt)
+	var denied atomic.Bool
+	denied.Store(true)
+	h.w.statFault = func(rel string) error {
+		if denied.Load() && strings.HasPrefix(rel, "locked/") {
+			return unix.EACCES
+		}
+		return nil
+	}
+	h.start()
+	write(t, filepath.Join(rt.Path, "locked", "later.txt"), "y")
+	got := h.expect("locked/at-start.txt", "locked/later.txt")
+	for p, f := range got {
+		if f.Kind != KindUnreadable || !strings.Contains(f.Problem, "permission denied") {
+			t.Errorf("%s reported as %q with problem %q", p, f.Kind, f.Problem)
+		}
+	}
+	// Reported once: a rescan finds the journal knows them, and nothing warns in a loop.
+	h.rescanAndCheckQuiet("")
+	h.noErrorLogs()
+	// Once they can be examined they are files again, and reported as such.
+	denied.Store(false)
+	h.w.Rescan("")
+	for p, f := range h.expect("locked/at-start.txt", "locked/later.txt") {
+		if f.Kind != "file" {
+			t.Errorf("%s reported as %q after the fault cleared", p, f.Kind)
+		}
+	}
 }

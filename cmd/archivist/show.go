@@ -41,6 +41,9 @@ func showCommand(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("version    %s, %d bytes, mtime %s, ctime %s, inode %d\n", r.Kind, r.Size, r.ModTime.UTC().Format(time.RFC3339Nano),
 		stampOrUnknown(r.CTime), r.Inode)
+	if r.Sightings > 1 {
+		fmt.Printf("seen       %d times, last %s\n", r.Sightings, r.LastSeen.UTC().Format(time.RFC3339))
+	}
 	if r.SHA256 != "" {
 		fmt.Printf("sha256     %s\nmime       %s\nfileKey    %s\n", r.SHA256, r.MIME, r.FileKey)
 	}

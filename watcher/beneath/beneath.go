@@ -310,15 +310,16 @@ func (r *Root) parent(clean string) (fd int, base string, done func(), err error
 // fallback.
 var noOpenat2 atomic.Bool
 
+// maxPathLen is the longest path one system call accepts (PATH_MAX less its
+// NUL). Deeper paths are resolved a piece at a time, each piece relative to
+// the descriptor of the one before, so any depth below the root works.
+var maxPathLen = unix.PathMax - 1
+
 // resolveDir returns an O_PATH descriptor for the directory dir beneath the
 // root, refusing symlinks in every component.
 func (r *Root) resolveDir(dir string) (int, error) {
 	if !noOpenat2.Load() {
-		how := unix.OpenHow{
-			Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
-			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-		}
-		fd, err := retry(func() (int, error) { return unix.Openat2(r.fd, dir, &how) })
+		fd, err := r.resolveOpenat2(dir)
 		switch {
 		case err == nil:
 			return fd, nil
@@ -349,6 +350,48 @@ func (r *Root) resolveDir(dir string) (int, error) {
 		fd = next
 	}
 	return fd, nil
+}
+
+// resolveOpenat2 resolves dir with openat2, in pieces of at most maxPathLen
+// bytes. Every piece is resolved beneath the directory the previous one
+// reached; a clean relative path has no "..", so staying beneath each piece's
+// start is staying beneath the root.
+func (r *Root) resolveOpenat2(dir string) (int, error) {
+	how := unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	fd := r.fd
+	for _, piece := range pieces(dir, maxPathLen) {
+		next, err := retry(func() (int, error) { return unix.Openat2(fd, piece, &how) })
+		if fd != r.fd {
+			unix.Close(fd)
+		}
+		if err != nil {
+			return -1, err
+		}
+		fd = next
+	}
+	return fd, nil
+}
+
+// pieces splits a slash-separated path at slashes into parts of at most max
+// bytes. A single component longer than max stays whole, for the kernel to
+// refuse with ENAMETOOLONG.
+func pieces(p string, max int) []string {
+	var out []string
+	for len(p) > max {
+		i := strings.LastIndexByte(p[:max+1], '/')
+		if i <= 0 {
+			i = strings.IndexByte(p, '/')
+			if i < 0 {
+				break
+			}
+		}
+		out = append(out, p[:i])
+		p = p[i+1:]
+	}
+	return append(out, p)
 }
 
 // Dir is an open directory beneath a Root.
@@ -518,12 +561,57 @@ func (r *Root) Remove(rel string, check func(fs.FileInfo) error) error {
 // folders are created), after check accepted it as Remove does. It never replaces an
 // existing dst (fs.ErrExist), and dst must be on the same file system (EXDEV otherwise).
 func (r *Root) MoveOut(rel, dst string, check func(fs.FileInfo) error) error {
+	if len(dst) > maxPathLen {
+		return r.moveOutDeep(rel, dst, check)
+	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		return err
 	}
 	return r.withEntry("move", rel, check, func(parent int, base string) error {
 		return unix.Renameat2(parent, base, unix.AT_FDCWD, dst, unix.RENAME_NOREPLACE)
 	})
+}
+
+// moveOutDeep is MoveOut to a dst longer than PATH_MAX: its folders are made and opened one
+// at a time, each relative to the one before, and the rename is relative to the last.
+func (r *Root) moveOutDeep(rel, dst string, check func(fs.FileInfo) error) error {
+	dir, base := filepath.Split(filepath.Clean(dst))
+	fd, err := mkdirAllAt(dir)
+	if err != nil {
+		return &fs.PathError{Op: "mkdir", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	return r.withEntry("move", rel, check, func(parent int, name string) error {
+		return unix.Renameat2(parent, name, fd, base, unix.RENAME_NOREPLACE)
+	})
+}
+
+// mkdirAllAt makes the absolute directory path dir and its parents as needed, component by
+// component, and returns a descriptor of it. Like os.MkdirAll it follows symlinks: the
+// destination is configuration.
+func mkdirAllAt(dir string) (int, error) {
+	fd, err := retry(func() (int, error) { return unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0) })
+	if err != nil {
+		return -1, err
+	}
+	for comp := range strings.SplitSeq(strings.Trim(dir, "/"), "/") {
+		if comp == "" {
+			continue
+		}
+		if err := unix.Mkdirat(fd, comp, 0o750); err != nil && !errors.Is(err, unix.EEXIST) {
+			unix.Close(fd)
+			return -1, err
+		}
+		next, err := retry(func() (int, error) {
+			return unix.Openat(fd, comp, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		})
+		unix.Close(fd)
+		if err != nil {
+			return -1, err
+		}
+		fd = next
+	}
+	return fd, nil
 }
 
 func (r *Root) withEntry(op, rel string, check func(fs.FileInfo) error, act func(parent int, base string) error) error {

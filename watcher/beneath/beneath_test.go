@@ -313,3 +313,159 @@ func TestKind(t *testing.T) {
 		t.Errorf("Kind(/dev/null) = %q, want device", Kind(fi))
 	}
 }
+
+// deepTree builds, below root, directories whose relative path is longer than PATH_MAX (every
+// component within NAME_MAX) with mkdirat relative to each parent's descriptor, and a file
+// "leaf.txt" holding content at the bottom. It returns the file's relative path.
+func deepTree(t *testing.T, root, content string) string {
+	t.Helper()
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rel []string
+	for i := 0; len(strings.Join(rel, "/")) <= unix.PathMax+200; i++ {
+		name := strings.Repeat(string(rune('a'+i%26)), 200)
+		if err := unix.Mkdirat(fd, name, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		next, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		unix.Close(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd, rel = next, append(rel, name)
+	}
+	defer unix.Close(fd)
+	ffd, err := unix.Openat(fd, "leaf.txt", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(ffd), "leaf.txt")
+	if _, err := f.WriteString(content); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(append(rel, "leaf.txt"), "/")
+}
+
+func TestDeeperThanPathMax(t *testing.T) {
+	root := t.TempDir()
+	rel := deepTree(t, root, "deep content")
+	if len(rel) <= unix.PathMax {
+		t.Fatalf("test tree is only %d bytes deep", len(rel))
+	}
+	dir := rel[:strings.LastIndexByte(rel, '/')]
+	withBothResolvers(t, func(t *testing.T) {
+		f, err := Open(root, rel)
+		if err != nil {
+			t.Fatalf("Open of a %d-byte path: %v", len(rel), err)
+		}
+		b, err := io.ReadAll(f)
+		f.Close()
+		if err != nil || string(b) != "deep content" {
+			t.Fatalf("read %q, %v", b, err)
+		}
+		fi, err := Lstat(root, rel)
+		if err != nil || fi.Size() != int64(len("deep content")) || Kind(fi) != "file" {
+			t.Fatalf("Lstat: %v, %v", fi, err)
+		}
+		r, err := OpenRoot(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		d, err := r.OpenDir(dir)
+		if err != nil {
+			t.Fatalf("OpenDir: %v", err)
+		}
+		names, err := d.Names()
+		d.Close()
+		if err != nil || !slices.Equal(names, []string{"leaf.txt"}) {
+			t.Fatalf("Names = %q, %v", names, err)
+		}
+	})
+	// The guarantees hold at depth: a symlink deep down is refused, not followed.
+	linkDir := dir[:strings.LastIndexByte(dir, '/')]
+	r, err := OpenRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	d, err := r.OpenDir(linkDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = unix.Symlinkat("/etc", d.fd, "link")
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withBothResolvers(t, func(t *testing.T) {
+		if _, err := Open(root, linkDir+"/link/passwd"); !errors.Is(err, ErrSymlink) {
+			t.Fatalf("Open through a deep symlink: %v, want ErrSymlink", err)
+		}
+	})
+}
+
+func TestPieces(t *testing.T) {
+	for _, c := range []struct {
+		p    string
+		max  int
+		want []string
+	}{
+		{"a/b/c", 10, []string{"a/b/c"}},
+		{"aa/bb/cc", 5, []string{"aa/bb", "cc"}},
+		{"aa/bb/cc", 2, []string{"aa", "bb", "cc"}},
+		{"aaaa/b", 2, []string{"aaaa", "b"}},
+		{"aaaa", 2, []string{"aaaa"}},
+	} {
+		if got := pieces(c.p, c.max); !slices.Equal(got, c.want) {
+			t.Errorf("pieces(%q, %d) = %q, want %q", c.p, c.max, got, c.want)
+		}
+	}
+}
+
+func TestMoveOutDeeperThanPathMax(t *testing.T) {
+	root := t.TempDir()
+	rel := deepTree(t, root, "to be moved")
+	done := t.TempDir()
+	r, err := OpenRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	dst := filepath.Join(done, filepath.FromSlash(rel))
+	if err := r.MoveOut(rel, dst, nil); err != nil {
+		t.Fatalf("MoveOut to a %d-byte destination: %v", len(dst), err)
+	}
+	if _, err := r.Lstat(rel); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("source after the move: %v", err)
+	}
+	f, err := Open(done, rel)
+	if err != nil {
+		t.Fatalf("the moved file: %v", err)
+	}
+	b, err := io.ReadAll(f)
+	f.Close()
+	if err != nil || string(b) != "to be moved" {
+		t.Fatalf("moved file holds %q, %v", b, err)
+	}
+	// Never replaces: a second move onto the same name fails with ErrExist.
+	rel2 := rel[:strings.LastIndexByte(rel, '/')] + "/second.txt"
+	d, err := r.OpenDir(rel2[:strings.LastIndexByte(rel2, '/')])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Openat(d.fd, "second.txt", unix.O_WRONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	if err := r.MoveOut(rel2, dst, nil); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("move onto an existing name: %v, want ErrExist", err)
+	}
+}
