@@ -626,10 +626,11 @@ func appendAudit(tx *bolt.Tx, id uint64, e Entry) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	k := make([]byte, 16)
-	binary.BigEndian.PutUint64(k, id)
-	binary.BigEndian.PutUint64(k[8:], seq)
-	return b.Put(k, encodeEntry(e))
+	v := encodeEntry(e)
+	if err := b.Put(auditKey(id, seq), v); err != nil {
+		return err
+	}
+	return chainAppend(tx, id, seq, v)
 }
 
 // Audit returns record id's audit trail, oldest first.

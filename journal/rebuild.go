@@ -3,6 +3,8 @@ package journal
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -95,7 +97,32 @@ func restoreRest(tx *bolt.Tx, s *Salvage) error {
 		}
 	}
 	for k, v := range s.Settings {
+		if k == string(keyChainHead) { // the old chain is not salvaged: keep its head on record
+			k = string(keyChainHeadBeforeRebuild)
+		}
 		if err := tx.Bucket(bucketMeta).Put([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	return rechain(tx, s.Audit)
+}
+
+// keyChainHeadBeforeRebuild keeps the head of the chain a rebuilt journal had before.
+var keyChainHeadBeforeRebuild = []byte("chain/head-before-rebuild")
+
+// rechain links the salvaged audit entries into a new chain, in the order they were written:
+// a rebuilt journal's chain covers what survived, and its head differs from the heads
+// signed before the damage, as it should.
+func rechain(tx *bolt.Tx, audit map[string][]byte) error {
+	keys := make([]string, 0, len(audit))
+	for k := range audit {
+		if len(k) == 16 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b string) int { return strings.Compare(a[8:], b[8:]) })
+	for _, k := range keys {
+		if err := chainAppend(tx, binary.BigEndian.Uint64([]byte(k)), binary.BigEndian.Uint64([]byte(k)[8:]), audit[k]); err != nil {
 			return err
 		}
 	}

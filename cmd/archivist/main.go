@@ -40,6 +40,7 @@ func commands() []command {
 		{"report", "chain-of-custody report of files discovered in a period (CSV or JSON)", reportCommand},
 		{"journal", "check the journal (check [--full]) or rebuild a damaged one (rebuild)", journalCommand},
 		{"keygen", "make an Ed25519 key pair for signing reports", keygenCommand},
+		{"verify", "check that the journal's audit trail was not modified (names the first break)", verifyCommand},
 		{"verify-report", "check a signed report on any machine, without the journal", verifyReportCommand},
 		{"sandbox", "serve the built-in emulator of the remote APIs (or list what it stored)", sandboxCommand},
 		{"version", "print the version", versionCommand},

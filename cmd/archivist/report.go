@@ -45,6 +45,14 @@ func reportCommand(ctx context.Context, args []string) error {
 	if *output == "" {
 		return api.Report(ctx, os.Stdout, q)
 	}
+	var head chainHead
+	if *signKey != "" { // the chain as it stands when the report is made
+		st, err := api.Status(ctx)
+		if err != nil {
+			return err
+		}
+		head = chainHead{hash: st.ChainHead, entries: st.ChainEntries}
+	}
 	if err := writeReport(ctx, api, *output, q); err != nil {
 		return err
 	}
@@ -54,7 +62,7 @@ func reportCommand(ctx context.Context, args []string) error {
 	if *sigPath == "" {
 		*sigPath = *output + ".sig"
 	}
-	if err := signReport(*signKey, *output, *sigPath, *format, reportPeriod{q.Since, q.Until}, chainHead{}); err != nil {
+	if err := signReport(*signKey, *output, *sigPath, *format, reportPeriod{q.Since, q.Until}, head); err != nil {
 		return fmt.Errorf("sign %s: %w", *output, err)
 	}
 	fmt.Fprintf(os.Stderr, "signed: %s\n", *sigPath)

@@ -1,12 +1,16 @@
 package main
 
 import (
+	be "encoding/binary"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // An auditor's check: a report signed on the archive's machine verifies anywhere with only
@@ -42,6 +46,12 @@ func TestE2ESignedReport(t *testing.T) {
 	if !strings.Contains(out, "OK:") || !strings.Contains(out, "files 2") || !strings.Contains(out, "posted 2") {
 		t.Fatalf("verify-report: %s", out)
 	}
+	// The signature names the journal's chain head, the one archivist verify recomputes.
+	verified := e.cli("verify")
+	head := strings.Fields(verified[strings.Index(verified, "chain head"):])[2]
+	if len(head) != 64 || !strings.Contains(out, "audit chain head "+head) {
+		t.Fatalf("the signed head is not the journal's %s:\n%s\n%s", head, out, verified)
+	}
 	b, _ := os.ReadFile(r)
 	b[len(b)-2] ^= 1
 	os.WriteFile(r, b, 0o644)
@@ -59,4 +69,37 @@ func (e *env) run(args ...string) string {
 		e.t.Fatalf("archivist %v: %v\n%s", args, err, out)
 	}
 	return string(out)
+}
+
+// An auditor changes one byte of an audit entry with the daemon stopped: archivist verify
+// names the entry and fails.
+func TestE2EVerifyNamesAChangedAuditEntry(t *testing.T) {
+	e := newEnv(t)
+	d := e.start()
+	e.write("a.txt", []byte("first"))
+	await(t, 20*time.Second, "archived", func() bool { return e.archived("a.txt", []byte("first")) })
+	d.stop()
+	if out := e.cli("verify"); !strings.Contains(out, "OK") {
+		t.Fatalf("verify of an untouched journal: %s", out)
+	}
+	b, err := bolt.Open(e.journal, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed string
+	err = b.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket([]byte("audit"))
+		k, v := bk.Cursor().Last()
+		v = append([]byte(nil), v...)
+		v[len(v)/2] ^= 0x01
+		changed = fmt.Sprintf("audit entry %d of record #%d was changed", be.BigEndian.Uint64(k[8:]), be.BigEndian.Uint64(k))
+		return bk.Put(append([]byte(nil), k...), v)
+	})
+	if err != nil || b.Close() != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary, "verify", "--config", e.config).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), changed) {
+		t.Fatalf("verify after a changed byte (%v), want %q:\n%s", err, changed, out)
+	}
 }

@@ -73,6 +73,8 @@ type Status struct {
 	Version            string                    `json:"version,omitempty"`
 	Started            time.Time                 `json:"started,omitzero"`
 	Journal            string                    `json:"journal"`
+	ChainHead          string                    `json:"chainHead,omitempty"`    // the audit chain's newest link (archivist verify)
+	ChainEntries       uint64                    `json:"chainEntries,omitempty"` // audit entries in the chain
 	Watches            []WatchInfo               `json:"watches"`
 	Counts             map[journal.State]int64   `json:"counts"`
 	Lanes              map[string]int            `json:"lanes"`
@@ -174,6 +176,9 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 		st.Destinations = map[string]archive.Health{"globalrelay": s.P.Health()}
 		jh := s.P.JournalHealth()
 		st.JournalHealth = &jh
+	}
+	if st.ChainHead, st.ChainEntries, err = s.J.ChainHead(); err != nil {
+		return nil, err
 	}
 	if sum, ok := archive.LastReconciliation(s.J); ok {
 		st.LastReconciliation = sum
