@@ -30,6 +30,8 @@ type guarded struct {
 	cause   error
 	damaged chan struct{}
 
+	trim trimmer // keeps the map's pages from piling up in RSS; see trim.go
+
 	bmu     sync.Mutex  // guards the batch being gathered:
 	pending []batchCall // its calls; the first caller runs it
 	full    chan struct{}
@@ -74,7 +76,13 @@ func (g *guarded) fence(fn func() error) (err error) {
 
 // View is bolt's View, fenced.
 func (g *guarded) View(fn func(*bolt.Tx) error) error {
-	return g.fence(func() error { return g.DB.View(fn) })
+	return g.fence(func() error {
+		return g.DB.View(func(tx *bolt.Tx) error {
+			err := fn(tx)
+			g.trim.afterView(tx)
+			return err
+		})
+	})
 }
 
 // Update is bolt's Update, fenced, after checking that the file still holds every page.

@@ -783,7 +783,11 @@ func (db *DB) Counts() (map[State]int64, error) {
 func (db *DB) Each(fn func(r *Record) bool) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRecords).Cursor()
+		n := 0
 		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if n++; n%trimRecords == 0 {
+				db.bolt.trim.trim(tx)
+			}
 			r := new(Record)
 			if err := decodeRecord(v, r); err != nil {
 				continue
