@@ -34,6 +34,7 @@ type Config struct {
 	Reconcile    Reconcile              `yaml:"reconcile"`
 	Metrics      Metrics                `yaml:"metrics"`
 	StatusPage   StatusPage             `yaml:"status_page"`
+	Notify       Notify                 `yaml:"notify"`
 	// Warnings are non-fatal findings for the caller to log, such as a credentials file
 	// that group or others can read. Validate recomputes them.
 	Warnings []string `yaml:"-"`
@@ -294,6 +295,7 @@ func (c *Config) resolve(dir string) {
 		}
 	}
 	c.StatusPage.resolve(dir)
+	c.Notify.resolve(dir)
 	for name, d := range c.Destinations {
 		d.resolve(dir)
 		c.Destinations[name] = d

@@ -76,6 +76,7 @@ func (c *Config) Validate() error {
 	c.validateOverlaps(p) // after the watches and destinations: it compares their paths
 	c.Reconcile.validate(p, "reconcile")
 	c.StatusPage.validate(p, "status_page")
+	c.Notify.validate(p, "notify")
 	if c.Metrics.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 			p.add("metrics.listen", "%q is not host:port: %v", c.Metrics.Listen, err)

@@ -150,6 +150,7 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 	if err != nil {
 		return err
 	}
+	defer startNotify(ctx, cfg, p, j, log)() // waits for the lane once ctx has ended
 	controlDone := make(chan error, 1)
 	go func() { controlDone <- ctl.Serve(ctx, svc, m.Handler()) }()
 	if cfg.Metrics.Listen != "" {
