@@ -16,7 +16,6 @@ type Notify struct {
 	Secret     Secret   `yaml:"-"`
 }
 
-
 func (n *Notify) resolve(dir string) { n.SecretFile = resolvePath(dir, n.SecretFile) }
 
 func (n *Notify) validate(p *problems, key string) {

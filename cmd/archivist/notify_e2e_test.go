@@ -28,7 +28,9 @@ func TestE2ENotifiesAHeldFile(t *testing.T) {
 		}
 	}))
 	defer hook.Close()
-	e := newEnv(t, func(_ *sandbox.Options, v map[string]string) { v["extra"] = "notify: {webhook_url: '" + hook.URL + "/archivist'}\n" })
+	e := newEnv(t, func(_ *sandbox.Options, v map[string]string) {
+		v["extra"] = "notify: {webhook_url: '" + hook.URL + "/archivist'}\n"
+	})
 	d := e.start()
 	if err := os.Symlink("/etc/hostname", filepath.Join(e.inbox, "latest.pdf")); err != nil {
 		t.Fatal(err)
