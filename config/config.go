@@ -35,6 +35,7 @@ type Config struct {
 	Metrics      Metrics                `yaml:"metrics"`
 	StatusPage   StatusPage             `yaml:"status_page"`
 	Notify       Notify                 `yaml:"notify"`
+	DailyReport  DailyReport            `yaml:"daily_report"`
 	// Warnings are non-fatal findings for the caller to log, such as a credentials file
 	// that group or others can read. Validate recomputes them.
 	Warnings []string `yaml:"-"`
@@ -296,6 +297,7 @@ func (c *Config) resolve(dir string) {
 	}
 	c.StatusPage.resolve(dir)
 	c.Notify.resolve(dir)
+	c.DailyReport.resolve(dir)
 	for name, d := range c.Destinations {
 		d.resolve(dir)
 		c.Destinations[name] = d

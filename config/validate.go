@@ -77,6 +77,7 @@ func (c *Config) Validate() error {
 	c.Reconcile.validate(p, "reconcile")
 	c.StatusPage.validate(p, "status_page")
 	c.Notify.validate(p, "notify")
+	c.DailyReport.validate(p, "daily_report")
 	if c.Metrics.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 			p.add("metrics.listen", "%q is not host:port: %v", c.Metrics.Listen, err)

@@ -161,6 +161,11 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 		return err
 	}
 	defer stopCron()
+	stopDaily, err := scheduleDaily(ctx, cfg, p, j, log)
+	if err != nil {
+		return err
+	}
+	defer stopDaily()
 
 	// systemd: ready once the journal is open and the watches are set up (not after the first
 	// scan, which may take long), a status line with the queue, and watchdog pings while the
@@ -204,7 +209,7 @@ func startStatusPage(ctx context.Context, cfg *config.Config, svc *control.Servi
 		done <- nil
 		return done, nil
 	}
-	page, err := statuspage.Listen(cfg.StatusPage, statuspage.Options{Source: svc, Records: j})
+	page, err := statuspage.Listen(cfg.StatusPage, statuspage.Options{Source: svc, Records: j, ReportsDir: cfg.DailyReport.Folder})
 	if err != nil {
 		return nil, err
 	}

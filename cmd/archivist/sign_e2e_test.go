@@ -11,6 +11,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/archivist-project/archivist/archive/sandbox"
 )
 
 // An auditor's check: a report signed on the archive's machine verifies anywhere with only
@@ -101,5 +103,36 @@ func TestE2EVerifyNamesAChangedAuditEntry(t *testing.T) {
 	out, err := exec.Command(binary, "verify", "--config", e.config).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), changed) {
 		t.Fatalf("verify after a changed byte (%v), want %q:\n%s", err, changed, out)
+	}
+}
+
+// The daily reconciliation report is written on its schedule, signed, and verifies anywhere.
+func TestE2EDailyReconciliationReport(t *testing.T) {
+	reports := t.TempDir()
+	key := filepath.Join(t.TempDir(), "daily.key")
+	if out, err := exec.Command(binary, "keygen", "--out", key).CombinedOutput(); err != nil {
+		t.Fatalf("keygen: %v\n%s", err, out)
+	}
+	e := newEnv(t, func(_ *sandbox.Options, v map[string]string) {
+		v["extra"] = "daily_report: {folder: '" + reports + "', schedule: '@every 1s', timezone: UTC, signing_key: '" + key + "'}\n"
+	})
+	e.write("a.txt", []byte("first"))
+	d := e.start()
+	await(t, 20*time.Second, "archived", func() bool { return e.archived("a.txt", []byte("first")) })
+	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
+	report := filepath.Join(reports, "reconciliation-"+yesterday+".json")
+	await(t, 20*time.Second, "the daily report and its signature", func() bool {
+		_, err1 := os.Stat(report)
+		_, err2 := os.Stat(report + ".sig")
+		return err1 == nil && err2 == nil
+	})
+	d.stop()
+	out := e.run("verify-report", report, report+".sig", "--public-key", key+".pub")
+	if !strings.Contains(out, "OK:") || !strings.Contains(out, "reconciliation-report") {
+		t.Fatalf("verify-report: %s", out)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil || !strings.Contains(string(b), `"onDisk": 1`) || !strings.Contains(string(b), `"unexplained": 0`) {
+		t.Fatalf("report %s (%v)", b, err)
 	}
 }

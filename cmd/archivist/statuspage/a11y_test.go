@@ -14,7 +14,7 @@ import (
 // least 4.5:1 (WCAG AA) against their backgrounds.
 func TestAccessibility(t *testing.T) {
 	f := newFixture(t, nil)
-	for _, p := range []string{"/", "/held", "/search", "/search?q=pdf", fmt.Sprintf("/file/%d", f.archive.ID)} {
+	for _, p := range []string{"/", "/held", "/search", "/search?q=pdf", fmt.Sprintf("/file/%d", f.archive.ID), "/reports", "/reports/2026-03-09"} {
 		body := f.page(p)
 		if !strings.Contains(body, `<html lang="en">`) {
 			t.Errorf("%s: no language", p)

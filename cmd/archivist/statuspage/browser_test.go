@@ -38,6 +38,7 @@ func TestBrowser(t *testing.T) {
 		{"held", "/held", []string{"Held files", "latest.pdf", "put the file itself in the folder"}},
 		{"search", "/search?q=" + url.QueryEscape("confirmation-0001"), []string{"2026/03/confirmation-0001.pdf", "copy/confirmation-0001.pdf"}},
 		{"history", fmt.Sprintf("/file/%d", f.archive.ID), []string{"History", "req-7f3a", "service-cloud", f.archive.SHA256}},
+		{"daily-reconciliation", "/reports/2026-03-09", []string{"Reconciliation of 2026-03-09", "NOT accounted for", "trades:lost.pdf"}},
 	}
 	for _, p := range pages {
 		t.Run(p.name, func(t *testing.T) {

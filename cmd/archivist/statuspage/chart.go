@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+
+	"github.com/archivist-project/archivist/cmd/archivist/evidence"
 )
 
 // Chart geometry, in SVG user units; the SVG scales to the page's width.
@@ -17,7 +19,7 @@ const (
 // chartSVG draws archived files (bars) and bytes (a line) per hour, server-side: no script,
 // no external asset. It is an image with a title and a description for screen readers; the
 // page also shows the figures as a table.
-func chartSVG(hours []Hour) template.HTML {
+func chartSVG(hours []evidence.Hour) template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f %.0f" width="100%%" role="img" aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">`, chartW, chartH)
 	var maxFiles, maxBytes, files, bytes int64

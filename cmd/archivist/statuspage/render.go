@@ -5,7 +5,6 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
-	"sort"
 	"time"
 )
 
@@ -22,14 +21,6 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"day":  func(t time.Time) string { return t.Format("2006-01-02") },
 	"last": func(per Period) time.Time { return per.To.AddDate(0, 0, -1) },
-	"sorted": func(m map[string]int64) []string {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return keys
-	},
 	"dur": func(d time.Duration) string { return d.Round(time.Second).String() },
 }).ParseFS(templateFS, "templates/*.html"))
 

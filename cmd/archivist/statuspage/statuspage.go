@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/archivist-project/archivist/cmd/archivist/control"
+	"github.com/archivist-project/archivist/cmd/archivist/evidence"
 	"github.com/archivist-project/archivist/journal"
 )
 
@@ -43,6 +45,9 @@ type Options struct {
 	Auth Authenticator
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ReportsDir is daily_report.folder, whose daily reconciliation reports the page lists
+	// and shows; "" when there is none.
+	ReportsDir string
 }
 
 // Page serves the status page.
@@ -67,6 +72,8 @@ func New(o Options) *Page {
 	p.mux.HandleFunc("GET /held", p.held)
 	p.mux.HandleFunc("GET /search", p.search)
 	p.mux.HandleFunc("GET /file/{id}", p.file)
+	p.mux.HandleFunc("GET /reports", p.reports)
+	p.mux.HandleFunc("GET /reports/{day}", p.daily)
 	p.mux.HandleFunc("GET /report.csv", p.report("csv"))
 	p.mux.HandleFunc("GET /report.json", p.report("json"))
 	return p
@@ -97,6 +104,9 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type userKey struct{}
 
 // period reads ?from=YYYY-MM-DD&to=YYYY-MM-DD (both days included); the default is today.
+// Period is a span of whole days.
+type Period = evidence.Period
+
 func (p *Page) period(r *http.Request) (Period, error) {
 	loc := p.o.Location
 	now := p.o.Now().In(loc)
@@ -137,10 +147,10 @@ func (p *Page) period(r *http.Request) (Period, error) {
 	return per, nil
 }
 
-func (p *Page) stats(per Period) (*Stats, error) {
-	s := newStats(per)
+func (p *Page) stats(per Period) (*evidence.Tally, error) {
+	s := evidence.NewTally(per)
 	err := p.o.Records.Each(func(r *journal.Record) bool {
-		s.add(per, r)
+		s.Add(r)
 		return true
 	})
 	return s, err
@@ -232,6 +242,36 @@ func (p *Page) file(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.render(w, r, "file", map[string]any{"Title": fmt.Sprintf("File #%d", id), "D": d, "Advice": advice(control.ItemOf(d.Record))})
+}
+
+func (p *Page) reports(w http.ResponseWriter, r *http.Request) {
+	data := map[string]any{"Title": "Daily reconciliation reports", "Configured": p.o.ReportsDir != ""}
+	if p.o.ReportsDir != "" {
+		files, err := evidence.ListDaily(p.o.ReportsDir)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		data["Files"] = files
+	}
+	p.render(w, r, "reports", data)
+}
+
+func (p *Page) daily(w http.ResponseWriter, r *http.Request) {
+	if p.o.ReportsDir == "" {
+		http.NotFound(w, r)
+		return
+	}
+	rep, err := evidence.ReadDaily(p.o.ReportsDir, r.PathValue("day"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			http.NotFound(w, r)
+			return
+		}
+		p.fail(w, r, err)
+		return
+	}
+	p.render(w, r, "daily", map[string]any{"Title": "Reconciliation of " + rep.Day, "R": rep})
 }
 
 func (p *Page) report(format string) http.HandlerFunc {

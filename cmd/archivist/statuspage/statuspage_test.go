@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/archivist-project/archivist/cmd/archivist/control"
+	"github.com/archivist-project/archivist/cmd/archivist/evidence"
 	"github.com/archivist-project/archivist/cmd/archivist/statuspage"
 	"github.com/archivist-project/archivist/journal"
 )
@@ -33,6 +34,7 @@ type fixture struct {
 	srv     *httptest.Server
 	archive *journal.Record // the archived file of the fixture
 	held    *journal.Record
+	reports string // daily_report.folder, with the report of 2026-03-09
 }
 
 // newFixture is a real journal with an archived file (with its history), a duplicate, a held
@@ -68,7 +70,15 @@ func newFixture(t *testing.T, auth statuspage.Authenticator) *fixture {
 		DiscoveredAt: at(9, 0).AddDate(0, 0, -3), PostedAt: at(9, 5).AddDate(0, 0, -3)},
 		journal.Entry{Time: at(9, 0).AddDate(0, 0, -3), Step: "discovered", Result: "ok"})
 	svc := &control.Service{J: db}
-	page := statuspage.New(statuspage.Options{Source: svc, Records: db, Location: time.UTC, Auth: auth, Now: func() time.Time { return now }})
+	f.reports = t.TempDir()
+	rep := &evidence.DailyReport{Day: "2026-03-09", Timezone: "UTC", From: at(0, 0).AddDate(0, 0, -1), To: at(0, 0), Generated: at(0, 15),
+		Total: evidence.Counts{Discovered: 1, Archived: 1}, Watches: map[string]*evidence.Counts{"trades": {Discovered: 1, Archived: 1}}}
+	rep.Reconciliation.OnDisk, rep.Reconciliation.Unexplained, rep.Reconciliation.Examples = 5, 1, []string{"trades:lost.pdf"}
+	if _, err := evidence.WriteDaily(f.reports, rep, nil); err != nil {
+		t.Fatal(err)
+	}
+	page := statuspage.New(statuspage.Options{Source: svc, Records: db, Location: time.UTC, Auth: auth, Now: func() time.Time { return now },
+		ReportsDir: f.reports})
 	f.srv = httptest.NewServer(page)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -301,5 +311,18 @@ func TestExposure(t *testing.T) {
 	}
 	if err := statuspage.CheckExposure("0.0.0.0:8788", &statuspage.TrustedHeader{Header: "X-User"}); err != nil {
 		t.Errorf("with authentication: %v", err)
+	}
+}
+
+func TestDailyReports(t *testing.T) {
+	f := newFixture(t, nil)
+	f.page("/reports", `<a href="/reports/2026-03-09">2026-03-09</a>`, "<td>no</td>")
+	f.page("/reports/2026-03-09", "<h1>Reconciliation of 2026-03-09</h1>", `class="alarm" role="alert">1 file(s) on disk were NOT accounted for`, "trades:lost.pdf",
+		`<td>trades</td><td class="num">1</td><td class="num">1</td>`)
+	if status, _, _ := f.get("/reports/2026-03-01"); status != 404 {
+		t.Errorf("a missing day: %d", status)
+	}
+	if status, _, _ := f.get("/reports/..%2f..%2fetc"); status == 200 {
+		t.Errorf("a path as a day: %d", status)
 	}
 }
