@@ -21,7 +21,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"day":  func(t time.Time) string { return t.Format("2006-01-02") },
 	"last": func(per Period) time.Time { return per.To.AddDate(0, 0, -1) },
-	"dur": func(d time.Duration) string { return d.Round(time.Second).String() },
+	"dur":  func(d time.Duration) string { return d.Round(time.Second).String() },
 }).ParseFS(templateFS, "templates/*.html"))
 
 // render writes the page name inside the layout; data is its map. A template error is a
