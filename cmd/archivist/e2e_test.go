@@ -779,8 +779,8 @@ func TestE2EOperatorCommands(t *testing.T) {
 	e.write("dropped-while-down.txt", []byte("nobody saw this arrive"))
 	old := time.Now().Add(-time.Hour)
 	os.Chtimes(filepath.Join(e.inbox, "dropped-while-down.txt"), old, old)
-	if out := e.cli("status"); !strings.Contains(out, "NOT running") {
-		t.Errorf("status without daemon:\n%s", out)
+	if code, out, _ := e.runCLI("status"); code != exitNotRunning || !strings.Contains(out, "NOT running") {
+		t.Errorf("status without daemon: exit %d, want %d:\n%s", code, exitNotRunning, out)
 	}
 	if out := e.cli("reconcile"); !strings.Contains(out, "1 unexplained") || !strings.Contains(out, "dropped-while-down.txt") {
 		t.Errorf("offline reconcile:\n%s", out)

@@ -79,6 +79,13 @@ func realMain(args []string, stderr io.Writer) int {
 		switch {
 		case err == nil, errors.Is(err, flag.ErrHelp):
 			return 0
+		case errors.As(err, new(exitError)):
+			var ee exitError
+			errors.As(err, &ee)
+			if ee.err != nil && ee.err.Error() != "" {
+				fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
+			}
+			return ee.code
 		case errors.As(err, new(usageError)):
 			fmt.Fprintf(stderr, "archivist %s: %v\n", c.name, err)
 			return 2

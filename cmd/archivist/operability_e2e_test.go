@@ -132,8 +132,12 @@ func TestE2EReadOnlyCommandsNeedNoCredentials(t *testing.T) {
 	}
 	check := func(running bool) {
 		t.Helper()
-		if out := e.cli("status"); running == strings.Contains(out, "NOT running") {
-			t.Errorf("status (daemon running: %v):\n%s", running, out)
+		want := 0
+		if !running {
+			want = exitNotRunning
+		}
+		if code, out, stderr := e.runCLI("status"); code != want || running == strings.Contains(out, "NOT running") {
+			t.Errorf("status (daemon running: %v): exit %d\n%s%s", running, code, out, stderr)
 		}
 		if out := e.cli("queue", "--all"); !strings.Contains(out, "a.txt") {
 			t.Errorf("queue --all:\n%s", out)
@@ -185,5 +189,20 @@ func TestE2EWatchRemovedAndAddedBackResumesAtOnce(t *testing.T) {
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	await(t, 10*time.Second, "watch added back", func() bool { return d.logCount("configuration reloaded") == 2 })
 	await(t, 20*time.Second, "a.txt archived", func() bool { return e.archived("a.txt", []byte("waiting through two reloads")) })
+	d.stop()
+}
+
+// retry of a record retrying cannot help says why, and fails.
+func TestE2ERetrySaysWhyItDidNothing(t *testing.T) {
+	e := newEnv(t)
+	d := e.start()
+	if err := os.Symlink("/etc/hostname", filepath.Join(e.inbox, "latest.pdf")); err != nil {
+		t.Fatal(err)
+	}
+	await(t, 20*time.Second, "the symlink held", func() bool { return d.logCount("file held") >= 1 })
+	code, out, stderr := e.runCLI("retry", "1")
+	if code != 1 || !strings.Contains(stderr, "never opens") || strings.Contains(out, "put back to work") {
+		t.Fatalf("retry of a held symlink: exit %d\n%s%s", code, out, stderr)
+	}
 	d.stop()
 }

@@ -39,6 +39,9 @@ func retryCommand(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if res.NotReleased != "" {
+		return fmt.Errorf("nothing put back to work: %s", res.NotReleased)
+	}
 	fmt.Printf("%d records put back to work\n", res.Released)
 	return nil
 }

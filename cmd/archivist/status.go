@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"time"
 
+	"github.com/archivist-project/archivist/cmd/archivist/control"
 	"github.com/archivist-project/archivist/journal"
 )
 
@@ -30,7 +32,10 @@ func statusCommand(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return printJSON(os.Stdout, st)
+		if err := printJSON(os.Stdout, st); err != nil {
+			return err
+		}
+		return notRunning(st)
 	}
 	w := os.Stdout
 	if st.Running {
@@ -92,7 +97,16 @@ func statusCommand(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintln(w, "reconcile never run")
 	}
-	return nil
+	return notRunning(st)
+}
+
+// notRunning is status's exit: exitNotRunning (3) when no daemon answered, so that scripts
+// and monitoring can tell; the figures were still printed.
+func notRunning(st *control.Status) error {
+	if st.Running {
+		return nil
+	}
+	return exitError{code: exitNotRunning, err: errors.New("")}
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -67,6 +67,21 @@ type Service struct {
 	watches []WatchInfo
 }
 
+// whyNotReleased says why retrying record id did nothing.
+func (s *Service) whyNotReleased(id uint64) (string, error) {
+	r, err := s.J.Get(id)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case r.State == journal.Held && r.Kind != "file":
+		return fmt.Sprintf("#%d is held because it is a %s, which archivist never opens (%s): retrying cannot change that; replace it with a regular file (archived as a new record)", id, r.Kind, r.Reason), nil
+	case r.State == journal.Posted:
+		return fmt.Sprintf("#%d is archived already (posted %s): nothing to retry", id, r.PostedAt.Format(time.RFC3339)), nil
+	}
+	return fmt.Sprintf("#%d is %s with no work pending: nothing to retry", id, r.State), nil
+}
+
 // Status is the overview `archivist status` prints.
 type Status struct {
 	Running            bool                      `json:"running"`
@@ -131,6 +146,9 @@ type RetryRequest struct {
 // RetryResult says how many records were put back to work.
 type RetryResult struct {
 	Released int `json:"released"`
+	// NotReleased says, for a record named by id, why nothing was done (it is not held and has
+	// no work pending, or it is held for what retrying cannot cure).
+	NotReleased string `json:"notReleased,omitempty"`
 }
 
 // ReportQuery bounds a chain-of-custody report by discovery time.
@@ -308,6 +326,8 @@ func (s *Service) Retry(ctx context.Context, req RetryRequest) (*RetryResult, er
 		}
 		if ok {
 			res.Released = 1
+		} else if res.NotReleased, err = s.whyNotReleased(req.ID); err != nil {
+			return nil, err
 		}
 	case req.AllHeld:
 		n, err := s.J.ReleaseHeld("operator: archivist retry --all-held", now, nil)
