@@ -16,7 +16,7 @@ func reportCommand(ctx context.Context, args []string) error {
 	timeout := timeoutFlag(fs)
 	since := fs.String("since", "", "files discovered at or after this date or RFC 3339 time")
 	until := fs.String("until", "", "files discovered before this date or RFC 3339 time")
-	format := fs.String("format", "csv", "csv or json (one object per line)")
+	format := fs.String("format", "csv", "csv, or json (one array of objects with typed values)")
 	output := fs.String("output", "", "write to this file instead of standard output")
 	signKey := fs.String("sign", "", "sign the report with this Ed25519 private key (archivist keygen); needs --output")
 	sigPath := fs.String("signature", "", "where the detached signature goes (default: the output file + .sig)")

@@ -3,7 +3,6 @@ package main
 // Signed evidence for auditors: archivist keygen, report --sign and verify-report.
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -122,20 +121,22 @@ type chainHead struct {
 // countStates counts the rows of a custody report by their state, plus "files" for all.
 func countStates(r io.Reader, format string) (map[string]int64, error) {
 	counts := map[string]int64{}
-	if format == "json" {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		for sc.Scan() {
+	if format == "json" { // one array of objects, read one object at a time
+		dec := json.NewDecoder(r)
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		for dec.More() {
 			var row struct {
 				State string `json:"state"`
 			}
-			if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			if err := dec.Decode(&row); err != nil {
 				return nil, err
 			}
 			counts[row.State]++
 			counts["files"]++
 		}
-		return counts, sc.Err()
+		return counts, nil
 	}
 	cr := csv.NewReader(r)
 	header, err := cr.Read()

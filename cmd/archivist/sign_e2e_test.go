@@ -31,6 +31,11 @@ func TestE2ESignedReport(t *testing.T) {
 	}
 	report := filepath.Join(e.dir, "custody.csv")
 	e.cli("report", "--output", report, "--sign", key)
+	asJSON := filepath.Join(e.dir, "custody.json")
+	e.cli("report", "--format", "json", "--output", asJSON, "--sign", key)
+	if out := e.run("verify-report", asJSON, asJSON+".sig", "--public-key", key+".pub"); !strings.Contains(out, "files 2") {
+		t.Fatalf("verify-report of the JSON report: %s", out)
+	}
 
 	// Elsewhere: only the report, its signature and the public key; no config, no journal.
 	elsewhere := t.TempDir()

@@ -362,7 +362,9 @@ var reportColumns = []string{"id", "watch", "path", "size", "sha256", "mime", "f
 	"discovered_at", "uploaded_at", "posted_at", "request_id", "duplicate_of", "forwarded"}
 
 // Report writes the chain-of-custody report: one row per file version discovered in the
-// period, with its identity, key, every step's time and its final state.
+// period, with its identity, key, every step's time and its final state. CSV has one line
+// per file under a header; JSON is one array of objects with typed values (numbers as
+// numbers, times as RFC 3339, absent values left out), written as it is read.
 func (s *Service) Report(ctx context.Context, w io.Writer, q ReportQuery) error {
 	format := q.Format
 	if format == "" {
@@ -371,16 +373,7 @@ func (s *Service) Report(ctx context.Context, w io.Writer, q ReportQuery) error 
 	if format != "csv" && format != "json" {
 		return fmt.Errorf("report format %q: want csv or json", format)
 	}
-	var cw *csv.Writer
-	var enc *json.Encoder
-	if format == "csv" {
-		cw = csv.NewWriter(w)
-		if err := cw.Write(reportColumns); err != nil {
-			return err
-		}
-	} else {
-		enc = json.NewEncoder(w)
-	}
+	out := newReportWriter(w, format)
 	var werr error
 	err := s.J.Each(func(r *journal.Record) bool {
 		if ctx.Err() != nil {
@@ -390,25 +383,99 @@ func (s *Service) Report(ctx context.Context, w io.Writer, q ReportQuery) error 
 		if (!q.Since.IsZero() && r.DiscoveredAt.Before(q.Since)) || (!q.Until.IsZero() && !r.DiscoveredAt.Before(q.Until)) {
 			return true
 		}
-		row := reportRow(r)
-		if cw != nil {
-			werr = cw.Write(row)
-		} else {
-			obj := make(map[string]string, len(row))
-			for i, c := range reportColumns {
-				obj[c] = row[i]
-			}
-			werr = enc.Encode(obj)
-		}
+		werr = out.write(r)
 		return werr == nil
 	})
-	if cw != nil {
-		cw.Flush()
-		if werr == nil {
-			werr = cw.Error()
+	return errors.Join(err, werr, out.close(err == nil && werr == nil))
+}
+
+// ReportRow is one file of the JSON custody report.
+type ReportRow struct {
+	ID           uint64            `json:"id"`
+	Watch        string            `json:"watch"`
+	Path         string            `json:"path"`
+	Size         int64             `json:"size"`
+	SHA256       string            `json:"sha256,omitempty"`
+	MIME         string            `json:"mime,omitempty"`
+	FileKey      string            `json:"file_key,omitempty"`
+	State        journal.State     `json:"state"`
+	Reason       string            `json:"reason,omitempty"`
+	DiscoveredAt time.Time         `json:"discovered_at"`
+	UploadedAt   time.Time         `json:"uploaded_at,omitzero"`
+	PostedAt     time.Time         `json:"posted_at,omitzero"`
+	RequestID    string            `json:"request_id,omitempty"`
+	DuplicateOf  uint64            `json:"duplicate_of,omitempty"`
+	Forwarded    map[string]string `json:"forwarded,omitempty"` // destination -> forward state
+}
+
+func reportObject(r *journal.Record) ReportRow {
+	row := ReportRow{ID: r.ID, Watch: r.Watch, Path: strings.ToValidUTF8(string(r.Path), "\uFFFD"), Size: r.Size, SHA256: r.SHA256,
+		MIME: r.MIME, FileKey: r.FileKey, State: r.State, Reason: r.Reason, DiscoveredAt: r.DiscoveredAt.UTC(),
+		UploadedAt: r.UploadedAt.UTC(), PostedAt: r.PostedAt.UTC(), RequestID: r.RequestID, DuplicateOf: r.DuplicateOf}
+	for name, f := range r.Forwards {
+		if row.Forwarded == nil {
+			row.Forwarded = map[string]string{}
 		}
+		row.Forwarded[name] = f.State
 	}
-	return errors.Join(err, werr)
+	return row
+}
+
+// reportWriter writes report rows as CSV or as one JSON array.
+type reportWriter struct {
+	w    io.Writer
+	csv  *csv.Writer
+	rows int
+}
+
+func newReportWriter(w io.Writer, format string) *reportWriter {
+	rw := &reportWriter{w: w}
+	if format == "csv" {
+		rw.csv = csv.NewWriter(w)
+	}
+	return rw
+}
+
+func (rw *reportWriter) write(r *journal.Record) error {
+	defer func() { rw.rows++ }()
+	if rw.csv != nil {
+		if rw.rows == 0 {
+			if err := rw.csv.Write(reportColumns); err != nil {
+				return err
+			}
+		}
+		return rw.csv.Write(reportRow(r))
+	}
+	b, err := json.Marshal(reportObject(r))
+	if err != nil {
+		return err
+	}
+	sep := ",\n"
+	if rw.rows == 0 {
+		sep = "[\n"
+	}
+	_, err = io.WriteString(rw.w, sep+string(b))
+	return err
+}
+
+// close ends the report; complete says whether every row was written (an array is closed
+// either way, so that what was written still parses).
+func (rw *reportWriter) close(complete bool) error {
+	if rw.csv != nil {
+		if rw.rows == 0 {
+			if err := rw.csv.Write(reportColumns); err != nil {
+				return err
+			}
+		}
+		rw.csv.Flush()
+		return rw.csv.Error()
+	}
+	end := "\n]\n"
+	if rw.rows == 0 {
+		end = "[]\n"
+	}
+	_, err := io.WriteString(rw.w, end)
+	return err
 }
 
 func reportRow(r *journal.Record) []string {

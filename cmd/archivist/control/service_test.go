@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -143,8 +144,17 @@ func TestReportRowsAndBounds(t *testing.T) {
 		t.Fatalf("row contents %v / %v", rows[1], rows[2])
 	}
 	buf.Reset()
-	if err := svc.Report(context.Background(), &buf, ReportQuery{Format: "json"}); err != nil || strings.Count(buf.String(), "\n") != 4 {
+	if err := svc.Report(context.Background(), &buf, ReportQuery{Format: "json"}); err != nil {
 		t.Fatalf("json report: %v\n%s", err, buf.String())
+	}
+	var objs []ReportRow
+	if err := json.Unmarshal(buf.Bytes(), &objs); err != nil || len(objs) != 4 || objs[0].FileKey != "default/teams/abc/done.pdf" ||
+		objs[0].Forwarded["talkdesk"] != "held" || objs[0].Size == 0 || objs[0].DiscoveredAt.IsZero() {
+		t.Fatalf("json report %v:\n%s", err, buf.String())
+	}
+	buf.Reset()
+	if err := svc.Report(context.Background(), &buf, ReportQuery{Format: "json", Since: time.Now().Add(time.Hour)}); err != nil || buf.String() != "[]\n" {
+		t.Fatalf("an empty json report: %v %q", err, buf.String())
 	}
 	if err := svc.Report(context.Background(), &buf, ReportQuery{Format: "xml"}); err == nil {
 		t.Fatal("xml accepted")

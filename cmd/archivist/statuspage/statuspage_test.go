@@ -192,10 +192,9 @@ func TestReportDownloads(t *testing.T) {
 	if status != 200 || !strings.Contains(body, "old.pdf") {
 		t.Fatalf("json: %d %s", status, body)
 	}
-	for _, line := range strings.Split(strings.TrimSpace(body), "\n") { // one object per line
-		if !json.Valid([]byte(line)) {
-			t.Errorf("json line %q", line)
-		}
+	var objs []map[string]any
+	if err := json.Unmarshal([]byte(body), &objs); err != nil || len(objs) != 5 {
+		t.Errorf("json report: %d rows, %v", len(objs), err)
 	}
 }
 
