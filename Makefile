@@ -35,11 +35,19 @@ tidy-check:
 # Drop a file into var/inbox, then `bin/archivist sandbox ls --url http://$(SANDBOX)`.
 run: build
 	@mkdir -p var/inbox var/sandbox && chmod 600 config/examples/quickstart.credentials
+	@if $(BIN) sandbox ls --url http://$(SANDBOX) >/dev/null 2>&1; then \
+		echo "make run: something already answers on $(SANDBOX) (another make run?): stop it first" >&2; exit 1; fi
 	@setsid $(BIN) sandbox --listen $(SANDBOX) --dir var/sandbox \
 		--credentials-file config/examples/quickstart.credentials --conversation-type quickstart & \
-	sandbox=$$!; trap 'kill $$sandbox 2>/dev/null; wait $$sandbox 2>/dev/null' EXIT; \
-	echo "archivist: drop files into var/inbox; list what the archive received with:"; \
-	echo "  $(BIN) sandbox ls --url http://$(SANDBOX)"; \
+	sandbox=$$!; trap 'kill $$sandbox 2>/dev/null; wait $$sandbox 2>/dev/null' EXIT; trap 'exit 130' INT TERM HUP; \
+	for i in $$(seq 100); do \
+		if ! kill -0 $$sandbox 2>/dev/null; then echo "make run: the sandbox did not start (is $(SANDBOX) in use?)" >&2; exit 1; fi; \
+		$(BIN) sandbox ls --url http://$(SANDBOX) >/dev/null 2>&1 && break; \
+		sleep 0.1; \
+	done; \
+	echo "archivist: drop files into var/inbox; in another shell:"; \
+	echo "  export ARCHIVIST_CONFIG=$(CURDIR)/config/examples/quickstart.yml"; \
+	echo "  $(BIN) status; $(BIN) queue --all; $(BIN) sandbox ls --url http://$(SANDBOX)"; \
 	$(BIN) run --config config/examples/quickstart.yml
 
 clean:

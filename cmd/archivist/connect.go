@@ -14,7 +14,16 @@ import (
 
 // configFlag adds the --config flag every command shares.
 func configFlag(fs *flag.FlagSet) *string {
-	return fs.String("config", "/etc/archivist/archivist.yml", "configuration `file`")
+	return fs.String("config", defaultConfig(os.Getenv), "configuration `file` (default: $ARCHIVIST_CONFIG, else /etc/archivist/archivist.yml)")
+}
+
+// defaultConfig is the configuration file when --config is not given: $ARCHIVIST_CONFIG
+// (make run's quickstart prints it), else the packaged /etc/archivist/archivist.yml.
+func defaultConfig(getenv func(string) string) string {
+	if p := getenv("ARCHIVIST_CONFIG"); p != "" {
+		return p
+	}
+	return "/etc/archivist/archivist.yml"
 }
 
 // controlSocket is where the daemon serves its control API: the configured path, else
