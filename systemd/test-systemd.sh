@@ -81,8 +81,8 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'say "interrupted; cleaning up"; exit 130' INT
+trap 'say "terminated; cleaning up"; exit 143' TERM
 
 # wait_gone PID SECONDS: true once PID ended within SECONDS.
 wait_gone() {
