@@ -143,7 +143,7 @@ diagnose() {
 debian_sources() {
 	local f
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] && grep -qE '^[[:space:]]*(deb |Types:.*deb)' "$f" && grep -qi 'debian' "$f" && echo "$f"
+		[ -f "$f" ] && grep -qE '^[[:space:]]*(deb |Types:.*deb)' "$f" && grep -qiE 'debian|ubuntu' "$f" && echo "$f"
 	done
 	return 0
 }
