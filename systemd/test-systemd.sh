@@ -198,7 +198,7 @@ install_archivist() {
 		host_bin="$repo/bin/archivist"
 		return
 	fi
-	"$MAKE" --no-print-directory deb GO="$GO" DEB_DIR="$work/dist" >"$work/deb.log" 2>&1 ||
+	"$MAKE" --no-print-directory deb GO="$GO" DEB_DIR="$work/dist" DEB_BINARY="$work/archivist" >"$work/deb.log" 2>&1 ||
 		{ cat "$work/deb.log" >&2; fail "make deb failed"; }
 	local deb
 	deb=$(ls "$work"/dist/archivist_*.deb)
@@ -207,7 +207,7 @@ install_archivist() {
 		--directory="$root" --machine="$machine" --bind-ro="$deb:/tmp/archivist.deb" dpkg -i /tmp/archivist.deb >"$work/dpkg.log" 2>&1 ||
 		{ cat "$work/dpkg.log" >&2; fail "dpkg -i $(basename "$deb") in the container's root failed"; }
 	grep -q '^archivist:' "$root/etc/passwd" || fail "the package's postinst created no archivist user"
-	host_bin="$repo/bin/deb/archivist"
+	host_bin="$work/archivist" # the package's static binary runs the sandbox
 }
 
 # --- the sandbox on the host's loopback -----------------------------------------------------
@@ -245,10 +245,11 @@ in_sandbox() {
 }
 
 # drop WATCH NAME: writes a file with unique content into the container's drop folder and
-# prints its SHA-256. Written beside it and renamed, so the watcher never sees it half done.
+# prints its SHA-256. Written outside the watches and renamed in, so the watcher never sees
+# it half done.
 drop() {
 	local dir="$root/srv/drop/$1" f
-	f="$dir/.$2.tmp"
+	f="$root/srv/drop/.staging/$2"
 	printf 'archivist systemd test %s %s %s\n' "$machine" "$2" "$(date +%s%N)" >"$f"
 	chmod 0644 "$f"
 	mv "$f" "$dir/$2"
@@ -294,7 +295,7 @@ configure() {
 	# The secret: root-only, as systemd/README.md asks. The daemon (User=archivist) cannot read
 	# this file; it gets systemd's copy in $CREDENTIALS_DIRECTORY.
 	install -m 0600 -o root -g root "$work/sandbox.credentials" "$root/etc/archivist/globalrelay.credentials"
-	install -d -m 0755 "$root/srv/drop/one" "$root/srv/drop/two"
+	install -d -m 0755 "$root/srv/drop/one" "$root/srv/drop/two" "$root/srv/drop/.staging"
 	write_config one
 	# The one change to the unit for the test: a short watchdog, so check 5 takes seconds.
 	install -d -m 0755 "$root/etc/systemd/system/archivist.service.d"
