@@ -166,3 +166,15 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./archive/transcript/ || exit 1; \
 	done
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRecord$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./journal/
+
+# The unit under a real systemd (systemd/README.md, "The real systemd test"): boots systemd as
+# PID 1 in a container (systemd-nspawn) on a minimal Debian root, installs the .deb there and
+# checks start (Type=notify), LoadCredential=, archiving into the sandbox on the host's
+# loopback, a good and a bad reload, the watchdog and the stop. Needs root; not part of
+# make test. ARCHIVIST_SYSTEMD_INSTALL=make installs with make install instead of the .deb.
+.PHONY: test-systemd
+test-systemd:
+	bash .ci/install-packages systemd-container mmdebstrap
+	MAKE='$(MAKE)' GO='$(GO)' ARCHIVIST_SYSTEMD_INSTALL='$(ARCHIVIST_SYSTEMD_INSTALL)' \
+	ARCHIVIST_SYSTEMD_CACHE='$(ARCHIVIST_SYSTEMD_CACHE)' ARCHIVIST_SYSTEMD_KEEP='$(ARCHIVIST_SYSTEMD_KEEP)' \
+		timeout --foreground --signal=TERM --kill-after=60 900 bash systemd/test-systemd.sh

@@ -59,6 +59,11 @@ func TestDebPackage(t *testing.T) {
 	if conffiles := command(t, dpkgDeb, "--info", deb, "conffiles"); conffiles != "/etc/archivist/archivist.yml\n" {
 		t.Errorf("conffiles %q, want only /etc/archivist/archivist.yml", conffiles)
 	}
+	// The unit's ExecReload= sends the SIGHUP with /bin/kill, which is procps's: minimal roots
+	// (containers, mmdebstrap) lack it, and every reload failed there with 203/EXEC.
+	if depends := command(t, dpkgDeb, "--field", deb, "Depends"); depends != "procps\n" {
+		t.Errorf("Depends: %q, want procps (/bin/kill, for ExecReload=)", depends)
+	}
 	postinst := command(t, dpkgDeb, "--info", deb, "postinst")
 	if regexp.MustCompile(`(?m)^[ \t]*systemctl[ \t]+([^ \t\n]+[ \t]+)*(enable|start)\b`).MatchString(postinst) {
 		t.Errorf("postinst enables or starts the unconfigured service:\n%s", postinst)
@@ -67,8 +72,9 @@ func TestDebPackage(t *testing.T) {
 
 	root := dpkgRoot(t)
 	dpkgIn := func(args ...string) string {
+		// The empty root has none of the package's dependencies (procps).
 		return command(t, dpkg, append([]string{"--root=" + root, "--force-script-chrootless", "--force-not-root",
-			"--log=/dev/null"}, args...)...)
+			"--force-depends", "--log=/dev/null"}, args...)...)
 	}
 	dpkgIn("--install", deb)
 	if v := command(t, filepath.Join(root, "usr/bin/archivist"), "version"); !strings.HasPrefix(v, "archivist ") {
