@@ -152,6 +152,10 @@ var errStop = errors.New("stop")
 
 func (rd *reader) run() error {
 	for page := 0; ; page++ {
+		root := "$"
+		if page > 0 {
+			root = fmt.Sprintf("$(value %d)", page+1) // pages written one after the other
+		}
 		tok, err := rd.dec.Token()
 		if errors.Is(err, io.EOF) {
 			if page == 0 {
@@ -160,11 +164,7 @@ func (rd *reader) run() error {
 			return nil
 		}
 		if err != nil {
-			return ignoreStop(rd.broken("$", err, page == 0))
-		}
-		root := "$"
-		if page > 0 {
-			root = fmt.Sprintf("$(value %d)", page+1) // pages written one after the other
+			return ignoreStop(rd.broken(root, err, page == 0))
 		}
 		switch tok {
 		case json.Delim('['):
