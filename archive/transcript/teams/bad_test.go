@@ -90,7 +90,7 @@ func TestShapesOfDumps(t *testing.T) {
 	chanCtx := `"@odata.context":"https://graph.microsoft.com/beta/$metadata#teams('t1')/channels('19%3Ach%40thread.tacv2')/messages"`
 	for _, c := range []struct {
 		name, data, conv string
-		n            int
+		n                int
 	}{
 		{"list response, context names the chat", "\uFEFF{" + ctx + `,"value":[` + one + "," + two + `]}`, "chats/19:abc@thread.v2", 2},
 		{"pages one after the other", "{" + ctx + `,"value":[` + one + "]}\n{" + ctx + `,"value":[` + two + `],"@odata.nextLink":"x"}`, "chats/19:abc@thread.v2", 2},
