@@ -23,6 +23,7 @@ func cardText(a attachment) string {
 	}
 	var lines []string
 	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
 	if err := walkCard(dec, &lines, 0); err != nil && !errors.Is(err, io.EOF) {
 		return "[card " + a.ContentType + " that is not valid JSON]"
 	}

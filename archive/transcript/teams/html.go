@@ -63,7 +63,11 @@ func (r *renderer) tag(s string) string {
 		return ""
 	}
 	end := tagEnd(s)
-	if end < 0 { // a lone "<": text
+	switch end {
+	case noTagEnd: // no tag can follow
+		r.text(s)
+		return ""
+	case -1: // a lone "<": text
 		r.text("<")
 		return s[1:]
 	}
@@ -97,14 +101,19 @@ func (r *renderer) skipping(name string, closing, selfClosing bool) {
 	}
 }
 
-// tagEnd is the index of the '>' closing the tag at the start of s, quotes respected; -1
-// if s does not start a tag.
+// tagEnd is the index of the '>' closing the tag at the start of s, quotes respected near
+// the first '>' (so that a stray quote cannot make the scan quadratic); -1 if s does not
+// start a tag, noTagEnd if s holds no '>' at all.
 func tagEnd(s string) int {
 	if len(s) < 2 || !(s[1] == '/' || isLetter(s[1])) {
 		return -1
 	}
+	gt := strings.IndexByte(s, '>')
+	if gt < 0 {
+		return noTagEnd
+	}
 	var quote byte
-	for i := 1; i < len(s); i++ {
+	for i := 1; i < len(s) && i < gt+1024; i++ {
 		switch c := s[i]; {
 		case quote != 0:
 			if c == quote {
@@ -116,8 +125,10 @@ func tagEnd(s string) int {
 			return i
 		}
 	}
-	return -1
+	return gt
 }
+
+const noTagEnd = -2
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 

@@ -145,17 +145,27 @@ func (r *renderer) noteMentioned(m mention, label string) {
 
 // mention finds the mentions[] entry of an <at id="N">.
 func (b *builder) mention(id string) (mention, bool) {
-	for _, m := range b.m.Mentions {
-		var n json.Number
-		var s string
-		switch {
-		case json.Unmarshal(m.ID, &n) == nil && n.String() == id:
-			return m, true
-		case json.Unmarshal(m.ID, &s) == nil && strings.TrimSpace(s) == id:
-			return m, true
+	if b.mentionByID == nil {
+		b.mentionByID = make(map[string]mention, len(b.m.Mentions))
+		for _, m := range b.m.Mentions {
+			var n json.Number
+			var s string
+			key := ""
+			switch {
+			case json.Unmarshal(m.ID, &n) == nil:
+				key = n.String()
+			case json.Unmarshal(m.ID, &s) == nil:
+				key = strings.TrimSpace(s)
+			default:
+				continue
+			}
+			if _, dup := b.mentionByID[key]; !dup {
+				b.mentionByID[key] = m
+			}
 		}
 	}
-	return mention{}, false
+	m, ok := b.mentionByID[id]
+	return m, ok
 }
 
 // mentionedWho is the mentioned entity's key and how it is described in the note.
@@ -190,10 +200,15 @@ func (b *builder) mentionedWho(m mention) (who, desc string) {
 
 // attachmentText is what an <attachment id="..."> shows in the text.
 func (r *renderer) attachmentText(id string) string {
-	for _, a := range r.b.m.Attachments {
-		if strings.TrimSpace(a.ID) != id {
-			continue
+	if r.b.attachmentByID == nil {
+		r.b.attachmentByID = make(map[string]attachment, len(r.b.m.Attachments))
+		for _, a := range r.b.m.Attachments {
+			if _, dup := r.b.attachmentByID[strings.TrimSpace(a.ID)]; !dup {
+				r.b.attachmentByID[strings.TrimSpace(a.ID)] = a
+			}
 		}
+	}
+	if a, ok := r.b.attachmentByID[id]; ok {
 		ct := strings.ToLower(a.ContentType)
 		switch {
 		case isCard(ct), ct == "messagereference":

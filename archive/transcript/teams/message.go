@@ -146,6 +146,9 @@ type builder struct {
 	people []transcript.Participant
 	seen   map[string]bool
 	notes  []string
+
+	mentionByID    map[string]mention    // built on the first <at>
+	attachmentByID map[string]attachment // built on the first <attachment>
 }
 
 // use adds a participant and returns its id.

@@ -90,6 +90,7 @@ func Read(ctx context.Context, r io.Reader, name string, opts Options, visit fun
 		br.Discard(3) //nolint:errcheck // Peek just saw these bytes
 	}
 	rd := &reader{ctx: ctx, name: name, opts: opts, meter: m, dec: json.NewDecoder(br), visit: visit}
+	rd.dec.UseNumber() // a number out of float64's range is not a reason to stop
 	m.dec = rd.dec
 	m.buffered = br.Buffered
 	err := rd.run()
@@ -125,8 +126,17 @@ func (m *meter) Read(p []byte) (int, error) {
 	}
 	n, err := m.r.Read(p)
 	m.n += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = &readError{err}
+	}
 	return n, err
 }
+
+// readError is a failure to read the file itself, not a problem with its content.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
 
 type reader struct {
 	ctx      context.Context
@@ -207,16 +217,16 @@ func (rd *reader) broken(jsonPath string, err error, atStart bool) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	var se *json.SyntaxError
-	if atStart && (errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF)) {
+	var re *readError
+	if errors.As(err, &re) {
+		return fmt.Errorf("read %s: %w", rd.name, re.err) // the file could not be read
+	}
+	if atStart {
 		rd.problem("", ErrNotChatMessages, "not JSON: %v", err)
 		return errStop
 	}
-	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
-		rd.problem(jsonPath, transcript.ErrInvalid, "invalid JSON: %v; reading stopped here", err)
-		return errStop
-	}
-	return fmt.Errorf("read %s: %w", rd.name, err) // the file could not be read
+	rd.problem(jsonPath, transcript.ErrInvalid, "invalid JSON: %v; reading stopped here", err)
+	return errStop
 }
 
 func ignoreStop(err error) error {

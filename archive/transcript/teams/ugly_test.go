@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // msg is a minimal chat message with the given body and extra members.
@@ -207,5 +208,23 @@ func TestEveryReactionKept(t *testing.T) {
 	want := "Reactions: 😆 laugh by P0 at 2024-01-02 03:00:00 UTC; 😆 laugh by P1 at 2024-01-02 03:01:00 UTC; 😆 laugh by P2 at 2024-01-02 03:02:00 UTC."
 	if sys != want {
 		t.Fatalf("got %q", sys)
+	}
+}
+
+// Markup built to make a naive renderer quadratic (tags whose quotes never close, thousands
+// of mentions) is rendered in linear time.
+func TestPathologicalHTMLIsLinear(t *testing.T) {
+	var mentions []any
+	var body strings.Builder
+	for i := range 20_000 {
+		mentions = append(mentions, map[string]any{"id": i, "mentionText": "P", "mentioned": map[string]any{"user": map[string]any{"id": fmt.Sprint("u", i)}}})
+		fmt.Fprintf(&body, `<at id="%d">P</at> `, i)
+	}
+	body.WriteString(strings.Repeat(`<a x="`, 100_000))
+	body.WriteString(strings.Repeat(`<b`, 100_000))
+	began := time.Now()
+	text, _ := one(t, msg("1", "html", body.String(), map[string]any{"mentions": mentions}))
+	if d := time.Since(began); d > 20*time.Second || !strings.HasPrefix(text, "@P @P") {
+		t.Fatalf("took %v; text starts %.20q", d, text)
 	}
 }
