@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -37,7 +38,7 @@ func checkBatch(t *testing.T, b *Batch) {
 		if !people[e.From] || e.Type == "" {
 			t.Fatalf("event %d: sender %q not a participant, or no type", i, e.From)
 		}
-		for _, a := range e.Affected {
+		for _, a := range append(slices.Clone(e.To), e.Affected...) {
 			if !people[a] {
 				t.Fatalf("event %d: affected %q not a participant", i, a)
 			}

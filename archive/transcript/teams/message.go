@@ -40,6 +40,7 @@ func (rd *reader) message(at string, raw json.RawMessage) error {
 	b := &builder{rd: rd, m: m, at: at, seen: map[string]bool{}}
 	ev := b.build()
 	ev.ID, ev.Time, ev.Key = m.ID, t, "teams/"+conv+"/messages/"+m.ID
+	b.recipients(&ev, chatID, teamID)
 	return rd.add(conv, chatID, teamID, ev, b.people)
 }
 
@@ -250,5 +251,25 @@ func (b *builder) learnAll(d *eventDetail) {
 	}
 	for _, p := range d.CallParticipants {
 		rd.learn(p.Participant.who())
+	}
+}
+
+// oneOnOne matches the id of a one-on-one chat, which names its two members' object ids.
+var oneOnOne = regexp.MustCompile(`^19:([0-9a-fA-F-]{36})_([0-9a-fA-F-]{36})@unq\.gbl\.spaces$`)
+
+// recipients addresses a message in a one-on-one chat to the other member; in group chats
+// and channels the dump does not say who was there, and the message is shared with everyone.
+func (b *builder) recipients(ev *transcript.Event, chatID, teamID string) {
+	g := oneOnOne.FindStringSubmatch(chatID)
+	if teamID != "" || g == nil || ev.Type != transcript.EventMessage && ev.Type != transcript.EventFile {
+		return
+	}
+	for _, id := range g[1:] {
+		if id != ev.From {
+			ev.To = append(ev.To, b.use(b.person(&graphID{ID: id}, false)))
+		}
+	}
+	if len(ev.To) > 1 { // the sender is neither member (a bot): no recipient can be told
+		ev.To = nil
 	}
 }

@@ -228,3 +228,20 @@ func TestPathologicalHTMLIsLinear(t *testing.T) {
 		t.Fatalf("took %v; text starts %.20q", d, text)
 	}
 }
+
+func TestOneOnOneChatHasARecipient(t *testing.T) {
+	const a, b = "8ea0e38b-efb3-4757-924a-5f94061cf8c2", "97f62344-57dc-409c-88ad-c4af14158ff5"
+	m := msg("1", "text", "just us", map[string]any{"chatId": "19:" + a + "_" + b + "@unq.gbl.spaces",
+		"from": map[string]any{"user": map[string]any{"id": b, "displayName": "Alex Wilber"}}})
+	batches, err := readAll(t, marshal(t, []any{m, msg("2", "text", "group", nil)}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := batches[0].Events[0]
+	if len(e.To) != 1 || e.To[0] != a || len(batches[0].Participants) != 2 || batches[0].Participants[1].ID != a {
+		t.Fatalf("one-on-one: to %v, participants %+v", e.To, batches[0].Participants)
+	}
+	if to := batches[1].Events[0].To; to != nil {
+		t.Fatalf("a group chat message is addressed to %v", to)
+	}
+}
