@@ -98,6 +98,8 @@ func TestShapesOfDumps(t *testing.T) {
 		{"one message, as GET returns it", "{" + ctx + "," + strings.TrimPrefix(one, "{") + "\n", "chats/19:abc@thread.v2", 1},
 		{"a plain array, the caller's conversation", "[" + one + "," + two + "]", "from-the-file-name", 2},
 		{"value null", `{"value":null}`, "", 0},
+		{"pages kept in an array", "[{" + ctx + `,"value":[` + one + `]},{"value":[` + two + `]}]`, "chats/19:abc@thread.v2", 2},
+		{"JSON lines of messages", strings.Replace(one, "{", `{"chatId":"19:abc@thread.v2",`, 1) + "\n" + strings.Replace(two, "{", `{"chatId":"19:abc@thread.v2",`, 1) + "\n", "chats/19:abc@thread.v2", 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			batches, err := readAll(t, []byte(c.data), Options{Conversation: "from-the-file-name"})

@@ -22,6 +22,9 @@ var system = transcript.Participant{ID: "teams-system", DisplayName: "Microsoft 
 // message maps one element of the file to an event and adds it to the batch.
 func (rd *reader) message(at string, raw json.RawMessage) error {
 	m, sentinel, reason := decodeMessage(raw)
+	if m == nil && sentinel == ErrNotChatMessages && isPage(raw) {
+		return rd.nestedPage(at, raw) // exporters that keep the pages in an array
+	}
 	if m == nil {
 		rd.problem(at, sentinel, "%s", reason)
 		return nil

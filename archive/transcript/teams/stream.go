@@ -32,9 +32,9 @@ func (rd *reader) array(at string) error {
 
 // object reads a list response: its "value" array is streamed; its other members are kept
 // (bounded like a message) so that an object without "value", one chatMessage as GET
-// /messages/{id} returns it, can be read as that message.
+// /messages/{id} returns it, can be read as that message. A page without @odata.context
+// keeps the previous page's.
 func (rd *reader) object(at string) error {
-	rd.context = ""
 	members := map[string]json.RawMessage{}
 	var size int64
 	sawValue := false
@@ -154,4 +154,25 @@ func jsonKind(raw []byte) string {
 		return "boolean"
 	}
 	return "number"
+}
+
+// isPage reports whether raw is a list response: an object with a "value" array.
+func isPage(raw json.RawMessage) bool {
+	var page struct {
+		Value json.RawMessage `json:"value"`
+	}
+	return json.Unmarshal(raw, &page) == nil && len(page.Value) > 0 && page.Value[0] == '['
+}
+
+// nestedPage reads a list response that is an element of an array; it is in memory already,
+// bounded by MaxMessage.
+func (rd *reader) nestedPage(at string, raw json.RawMessage) error {
+	outer := rd.dec
+	defer func() { rd.dec = outer }()
+	rd.dec = json.NewDecoder(bytes.NewReader(raw))
+	rd.dec.UseNumber()
+	if _, err := rd.dec.Token(); err != nil { // the {, checked by isPage
+		return fmt.Errorf("re-read %s: %w", at, err)
+	}
+	return rd.object(at)
 }
