@@ -20,7 +20,7 @@ func (r *renderer) open(name string, attrs map[string]string, selfClosing bool) 
 	case name == "li":
 		r.block()
 		r.write("- ")
-	case name == "pre":
+	case name == "pre" || name == "codeblock": // Teams writes code snippets as <codeblock>
 		r.block()
 		r.pre++
 	case blocks[name]:
@@ -54,7 +54,7 @@ func (r *renderer) open(name string, attrs map[string]string, selfClosing bool) 
 
 func (r *renderer) close(name string) {
 	switch {
-	case name == "pre":
+	case name == "pre" || name == "codeblock":
 		if r.pre > 0 {
 			r.pre--
 		}
