@@ -20,6 +20,7 @@ type renderer struct {
 	skipDepth int
 	at        *atState
 	links     []link
+	quotes    []int  // where each open <blockquote> began in out
 	lastWho   string // the entity of the last mention, for names split over several <at>
 	lastEnd   int    // len(out) after the last mention
 	mentioned []string

@@ -17,6 +17,9 @@ func (r *renderer) open(name string, attrs map[string]string, selfClosing bool) 
 	switch {
 	case name == "br":
 		r.newline()
+	case name == "blockquote": // a quoted message: its lines become "> ..."
+		r.block()
+		r.quotes = append(r.quotes, len(r.out))
 	case name == "li":
 		r.block()
 		r.write("- ")
@@ -59,6 +62,14 @@ func (r *renderer) close(name string) {
 			r.pre--
 		}
 		r.block()
+	case name == "blockquote" && len(r.quotes) > 0:
+		r.block()
+		start := r.quotes[len(r.quotes)-1]
+		r.quotes = r.quotes[:len(r.quotes)-1]
+		if start <= len(r.out) {
+			quoted := strings.TrimSuffix(string(r.out[start:]), "\n")
+			r.out = append(r.out[:start], "> "+strings.ReplaceAll(quoted, "\n", "\n> ")+"\n"...)
+		}
 	case blocks[name] || name == "li":
 		r.block()
 	case name == "at" && r.at != nil:

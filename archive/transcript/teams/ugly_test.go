@@ -68,6 +68,7 @@ func TestHTMLBodies(t *testing.T) {
 		{"blocks and breaks", `line 1<br>line 2<br/><div>block</div><p></p><p></p><p>para</p>`, nil, "line 1\nline 2\nblock\npara"},
 		{"lists and tables", `<ul><li>one</li><li>two</li></ul><table><tr><td>a</td><td>b</td></tr><tr><th>c</th></tr></table>`, nil, "- one\n- two\na | b\nc"},
 		{"a Teams code block", "run<codeblock class=\"\"><code>a  b\n  c</code></codeblock>done", nil, "run\na  b\n  c\ndone"},
+		{"a quoted reply", `<blockquote itemscope="" itemtype="http://schema.skype.com/Reply" itemid="1612"><strong itemprop="mri">Alex Wilber</strong><span itemprop="time" itemid="1612"></span><p itemprop="preview">the original</p></blockquote><p>my answer</p>`, nil, "> Alex Wilber\n> the original\nmy answer"},
 		{"code keeps its spaces", "<pre><code>if x {\n    y()\n}</code></pre>after", nil, "if x {\n    y()\n}\nafter"},
 		{"links", `<a href="https://a.example/x">the page</a> <a href="mailto:b@example.com">b@example.com</a> <a href="javascript:alert(1)">click</a>`, nil, "the page (https://a.example/x) b@example.com click"},
 		{"images", `<img src="https://graph.microsoft.com/v1.0/chats/x/messages/1/hostedContents/aWQ/$value" alt="image"><img alt="chart">`, nil, "[image][image: chart]"},
