@@ -191,3 +191,17 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestExpandedReplies(t *testing.T) {
+	post := `{"id":"1","createdDateTime":"2024-01-01T00:00:01Z","channelIdentity":{"teamId":"t1","channelId":"c1"},"body":{"content":"post"},"replies":[` +
+		`{"id":"2","createdDateTime":"2024-01-01T00:00:02Z","body":{"content":"answer"}},{"id":"3"}]}`
+	batches, err := readAll(t, []byte(`{"value":[`+post+`]}`), Options{})
+	findProblem(t, err, "$.value[0].replies[1].createdDateTime", "message 3: missing", transcript.ErrInvalid)
+	if len(batches) != 1 || len(batches[0].Events) != 2 {
+		t.Fatalf("batches %+v", batches)
+	}
+	r := batches[0].Events[1]
+	if r.Key != "teams/teams/t1/channels/c1/messages/2" || r.Text != "answer" || r.SystemText != "Reply to message 1." {
+		t.Fatalf("reply %+v", r)
+	}
+}

@@ -17,7 +17,7 @@ func TestDocsMatchTheCode(t *testing.T) {
 		t.Fatal("no Teams section in docs/transcript-format.md")
 	}
 	o := Options{}.withDefaults()
-	if o.MaxMessage != 4<<20 || o.BatchSize != 500 || !strings.Contains(section, "bounded to 4 MiB") ||
+	if o.MaxMessage != 16<<20 || o.BatchSize != 500 || !strings.Contains(section, "bounded to 16 MiB") ||
 		!strings.Contains(section, "batches of at most 500") || !strings.Contains(section, "`"+Suffix+"`") {
 		t.Error("the documented limits or file naming differ from the code")
 	}

@@ -25,6 +25,8 @@ type chatMessage struct {
 	Mentions             []mention        `json:"mentions"`
 	Reactions            []reaction       `json:"reactions"`
 	EventDetail          json.RawMessage  `json:"eventDetail"`
+	// Replies are a channel post's replies when the dump used $expand=replies.
+	Replies []json.RawMessage `json:"replies"`
 }
 
 type channelIdentity struct {

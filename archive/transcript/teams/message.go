@@ -29,6 +29,33 @@ func (rd *reader) message(at string, raw json.RawMessage) error {
 		rd.problem(at, sentinel, "%s", reason)
 		return nil
 	}
+	if err := rd.chatMessage(at, m); err != nil {
+		return err
+	}
+	// $expand=replies puts a channel post's replies inside it: they are messages of the
+	// same channel, answering it.
+	for i, raw := range m.Replies {
+		r, sentinel, reason := decodeMessage(raw)
+		at := fmt.Sprintf("%s.replies[%d]", at, i)
+		if r == nil {
+			rd.problem(at, sentinel, "%s", reason)
+			continue
+		}
+		if r.ChatID == "" && r.ChannelIdentity == nil {
+			r.ChatID, r.ChannelIdentity = m.ChatID, m.ChannelIdentity
+		}
+		if r.ReplyToID == "" {
+			r.ReplyToID = m.ID
+		}
+		r.Replies = nil
+		if err := rd.chatMessage(at, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (rd *reader) chatMessage(at string, m *chatMessage) error {
 	rd.messages++
 	conv, chatID, teamID := rd.conversationOf(m)
 	if conv == "" {

@@ -35,8 +35,9 @@ type Options struct {
 	// channelIdentity in a file whose @odata.context does not name one either; "" makes
 	// them problems (ErrNoConversation).
 	Conversation string
-	// MaxMessage bounds the bytes of one JSON value (a chatMessage; default 4 MiB: Teams
-	// caps a message at about 28 KB of text, cards and HTML add some).
+	// MaxMessage bounds the bytes of one JSON value (a chatMessage, with its replies when
+	// the dump used $expand=replies; default 16 MiB: Teams caps a message at about 28 KB of
+	// text, cards and HTML add some, and an expanded thread holds up to 1,000 replies).
 	MaxMessage int64
 	// BatchSize is the most events in one Batch (default 500).
 	BatchSize int
@@ -44,7 +45,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.MaxMessage <= 0 {
-		o.MaxMessage = 4 << 20
+		o.MaxMessage = 16 << 20
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
