@@ -56,7 +56,6 @@ func (rd *reader) message(at string, raw json.RawMessage) error {
 }
 
 func (rd *reader) chatMessage(at string, m *chatMessage) error {
-	rd.messages++
 	conv, chatID, teamID := rd.conversationOf(m)
 	if conv == "" {
 		rd.problem(at, ErrNoConversation, "message %s states neither chatId nor channelIdentity, and the file's @odata.context names no chat or channel", m.ID)

@@ -90,7 +90,7 @@ func Read(ctx context.Context, r io.Reader, name string, opts Options, visit fun
 	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
 		br.Discard(3) //nolint:errcheck // Peek just saw these bytes
 	}
-	rd := &reader{ctx: ctx, name: name, opts: opts, meter: m, dec: json.NewDecoder(br), visit: visit}
+	rd := &reader{ctx: ctx, name: name, opts: opts, dec: json.NewDecoder(br), visit: visit}
 	rd.dec.UseNumber() // a number out of float64's range is not a reason to stop
 	m.dec = rd.dec
 	m.buffered = br.Buffered
@@ -143,21 +143,19 @@ type reader struct {
 	ctx      context.Context
 	name     string
 	opts     Options
-	meter    *meter
 	dec      *json.Decoder
 	visit    func(*Batch) error
 	problems []error
 	dropped  int
 
-	names    map[string]string // id -> displayName seen in the file
-	context  string            // the current page's @odata.context
-	messages int               // chatMessages seen
-	batch    *Batch
-	inBatch  map[string]bool // ids in batch
-	people   map[string]int  // participant id -> index in batch.Participants
+	names   map[string]string // id -> displayName seen in the file
+	context string            // the current page's @odata.context
+	batch   *Batch
+	inBatch map[string]bool // ids in batch
+	people  map[string]int  // participant id -> index in batch.Participants
 }
 
-// stop is returned by the parsing steps when the stream cannot be read on; the problem has
+// errStop is returned by the parsing steps when the stream cannot be read on; the problem has
 // been recorded.
 var errStop = errors.New("stop")
 
