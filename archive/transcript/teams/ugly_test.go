@@ -247,3 +247,23 @@ func TestOneOnOneChatHasARecipient(t *testing.T) {
 		t.Fatalf("a group chat message is addressed to %v", to)
 	}
 }
+
+// From Graph's getAllRetainedMessages example: a one-on-one chat reply that quotes the
+// message it answers in a <blockquote>.
+func TestRetainedMessageQuotingReply(t *testing.T) {
+	data := `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#Collection(chatMessage)","value":[{"@odata.type":"#microsoft.graph.chatMessage",` +
+		`"id":"1600457965467","replyToId":null,"messageType":"message","createdDateTime":"2020-09-18T19:39:25.467Z",` +
+		`"chatId":"19:0de69e5e-2da8-4cf2-821f-5e6585b2c65b_5c64e248-3269-4268-a36e-0f80314e9c39@unq.gbl.spaces",` +
+		`"from":{"application":null,"device":null,"conversation":null,"user":{"id":"0de69e5e-2da8-4cf2-821f-5e6585b2c65b","displayName":"Richard Wilson","userIdentityType":"aadUser"}},` +
+		`"body":{"contentType":"html","content":"<div>\n<blockquote itemscope=\"\" itemtype=\"http://schema.skype.com/Reply\" itemid=\"1600457867820\">\n<strong itemprop=\"mri\" itemid=\"8:orgid:0de69e5e-2da8-4cf2-821f-5e6585b2c65b\">Richard Wilson</strong><span itemprop=\"time\" itemid=\"1600457867820\"></span>\n<p itemprop=\"preview\">1237</p>\n</blockquote>\n<p>this is a reply</p>\n</div>"},` +
+		`"attachments":[],"mentions":[],"reactions":[]}]}`
+	batches, err := readAll(t, []byte(data), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := batches[0].Events[0]
+	if e.Text != "> Richard Wilson\n> 1237\nthis is a reply" || len(e.To) != 1 || e.To[0] != "5c64e248-3269-4268-a36e-0f80314e9c39" ||
+		e.Time.UnixMilli() != 1600457965467 {
+		t.Fatalf("event %+v", e)
+	}
+}
