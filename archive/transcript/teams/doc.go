@@ -5,8 +5,9 @@
 //
 // It owns:
 //   - recognising such a file by its name (Match) and its shape: a Graph list response
-//     ({"@odata.context": ..., "value": [...]}, pages possibly concatenated), a plain JSON
-//     array of chatMessages, or one chatMessage;
+//     ({"@odata.context": ..., "value": [...]}, pages possibly concatenated or kept in an
+//     array), a plain JSON array of chatMessages, JSON lines of them, or one chatMessage;
+//     replies nested by $expand=replies are read as messages of their channel;
 //   - reading it as a stream with encoding/json's token API: one message is in memory at a
 //     time, each bounded by Options.MaxMessage, so a 1 GB dump is read in constant memory;
 //   - the mapping of chatMessages to transcript.Event (see docs/transcript-format.md): the
