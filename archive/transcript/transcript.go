@@ -83,6 +83,9 @@ const (
 	EventNotice  = "notice" // something happened, told by SystemText (Global Relay User_event)
 )
 
+// EventInvited is an invitation: From added the Affected participants (Global Relay Invitation).
+const EventInvited = "invited"
+
 // Event is one thing that happened in a conversation.
 //
 // A "message" event has Text, SystemText or both; one with only SystemText is a system notice
@@ -101,6 +104,9 @@ type Event struct {
 	Text       string
 	SystemText string
 	Files      []FileRef // EventFile only
+	// Affected are the Participant.IDs an event is about, not by (Global Relay affectedUser):
+	// the members an invitation added or a removal removed; nil for most events.
+	Affected []string
 	// Key identifies the event across exports, for archiving each message exactly once
 	// (Slack: workspace, conversation and ts); "" when the format has none.
 	Key string

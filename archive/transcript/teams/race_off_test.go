@@ -1,0 +1,5 @@
+//go:build !race
+
+package teams
+
+const raceEnabled = false
