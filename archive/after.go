@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -36,6 +37,40 @@ func (p *Pipeline) maybeDispose(w Watch, r *journal.Record) {
 		return
 	}
 	r.Schedule(journal.LaneAfter, r.PostedAt.Add(w.Retention))
+}
+
+// disposeLanes are the lanes the disposal loop serves. Neither needs Global Relay: promoting
+// a loose file only schedules its event (which waits for the archive) and its forwards
+// (which do not), and disposing of an archived file needs the disk and the journal.
+var disposeLanes = []string{journal.LaneLoose, journal.LaneAfter}
+
+// disposeLoop promotes loose files and disposes of archived ones until ctx ends. It asks only
+// the journal's gate, never Global Relay's: an archive outage does not stop it.
+func (p *Pipeline) disposeLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		next := p.disposeRound()
+		if ctx.Err() != nil {
+			return
+		}
+		p.sleep(ctx, p.wakeDispose, next)
+	}
+}
+
+// disposeRound does one round of the disposal loop and returns when to look again.
+func (p *Pipeline) disposeRound() time.Time {
+	now := p.now()
+	n, jprobe, retryAt := p.jgate.allowance(now, 1)
+	if n == 0 {
+		return retryAt
+	}
+	defer p.release(admission{n: 1, jprobe: jprobe})
+	p.looseRound(now)
+	p.afterRound(now)
+	wake(p.wakePost) // loose files have events due now
+	for _, d := range p.dests {
+		wake(d.wake) // and forwards
+	}
+	return p.nextDue(now, disposeLanes)
 }
 
 // afterRound disposes of the files whose after lane is due.

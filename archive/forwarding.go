@@ -53,16 +53,18 @@ func (p *Pipeline) DestinationHealth() map[string]Health {
 }
 
 // scheduleForwards makes r's watch's destinations pending for r. It runs inside a journal
-// update: the caller wakes the destinations (wakeForwards) once that is committed.
+// update: the caller wakes the destinations (wakeFollowers) once that is committed.
 func (p *Pipeline) scheduleForwards(w Watch, r *journal.Record, now time.Time) {
 	r.ScheduleForwards(w.Forward, now)
 }
 
-// wakeForwards makes every destination look for due work.
-func (p *Pipeline) wakeForwards() {
+// wakeFollowers makes the lanes that follow an archived file look for due work: every
+// forwarding destination, and disposal.
+func (p *Pipeline) wakeFollowers() {
 	for _, d := range p.dests {
 		wake(d.wake)
 	}
+	wake(p.wakeDispose)
 }
 
 func (p *Pipeline) forwardLoop(ctx, work context.Context, name string, d *destination) {
@@ -255,6 +257,7 @@ func (p *Pipeline) forwardDone(r *journal.Record, l *logrus.Entry, name, state, 
 	if err != nil {
 		return
 	}
+	wake(p.wakeDispose) // the last forward may have made the file disposable
 	l = l.WithField("remote_id", remoteID)
 	if state == journal.ForwardSent {
 		l.Info("file forwarded")

@@ -120,9 +120,10 @@ type Pipeline struct {
 	// files are opened, hashed and sniffed while the current ones are being sent.
 	putSlots chan struct{}
 
-	wakeUpload chan struct{}
-	wakePost   chan struct{}
-	now        func() time.Time
+	wakeUpload  chan struct{}
+	wakePost    chan struct{}
+	wakeDispose chan struct{} // the disposal loop: loose-file promotion and the after lane
+	now         func() time.Time
 
 	dests map[string]*destination // forwarding destinations by name
 
@@ -163,14 +164,14 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 		putSlots:   make(chan struct{}, o.Workers),
 		wakePost:   make(chan struct{}, 1),
 		now:        time.Now,
+
+		wakeDispose: make(chan struct{}, 1),
 	}
 	p.gate.notify = func() { wake(p.wakeUpload); wake(p.wakePost) }
 	p.initForwarders()
 	p.jgate.notify = func() {
 		p.gate.notify()
-		for _, d := range p.dests {
-			wake(d.wake)
-		}
+		p.wakeFollowers()
 	}
 	p.SetWatches(o.Watches)
 	return p
@@ -197,6 +198,7 @@ func (p *Pipeline) SetWatches(ws []Watch) {
 	p.resumeParked(m)
 	wake(p.wakeUpload)
 	wake(p.wakePost)
+	wake(p.wakeDispose)
 }
 
 func (p *Pipeline) watch(name string) (Watch, bool) {
@@ -362,6 +364,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		defer wg.Done()
 		p.postLoop(ctx, work)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.disposeLoop(ctx)
+	}()
 	for name, d := range p.dests {
 		wg.Add(1)
 		go func() {
@@ -386,7 +393,7 @@ func (p *Pipeline) jobDone(j job) {
 	p.mu.Unlock()
 	wake(p.wakeUpload)
 	wake(p.wakePost)
-	p.wakeForwards()
+	p.wakeFollowers()
 }
 
 // job is one upload handed to a worker, with the probes it carries.
@@ -564,5 +571,5 @@ func statusOf(err error) int {
 func (p *Pipeline) Wake() {
 	wake(p.wakeUpload)
 	wake(p.wakePost)
-	p.wakeForwards()
+	p.wakeFollowers()
 }

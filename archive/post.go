@@ -48,8 +48,7 @@ func (p *Pipeline) postOnce(ctx context.Context) time.Time {
 	return time.Time{}
 }
 
-// postRound does one round of the poster's lanes: loose files whose wait is over, transcripts,
-// then loose-file events, everything due if the archive is up, one request if it is being
+// postRound does one round of the poster's lanes: transcripts, then loose-file events, everything due if the archive is up, one request if it is being
 // probed. more reports whether another round may find work now; otherwise next is when the
 // earliest of these lanes comes due.
 func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
@@ -61,10 +60,8 @@ func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 	ctx = withAdmitted(ctx, now)
 	defer p.release(a)
 	probe := a.probe || a.jprobe
-	p.looseRound(now)
-	p.afterRound(now)
 	worked, answered := p.convRound(ctx, now, probe)
-	p.wakeForwards() // loose files and referenced attachments may have forwards due now
+	p.wakeFollowers() // referenced attachments may have forwards due now, archived files disposals
 	if !answered || (probe && worked) {
 		return time.Time{}, ctx.Err() == nil // the next round asks the gates
 	}
@@ -89,14 +86,16 @@ func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 }
 
 // posterLanes are the lanes the poster serves.
-var posterLanes = []string{journal.LanePost, journal.LaneConv, journal.LaneLoose, journal.LaneAfter}
+var posterLanes = []string{journal.LanePost, journal.LaneConv}
 
-// nextPosterDue is when the earliest item of the poster's lanes comes due. An item already due
-// that this round left (it cannot be served yet) is looked at again after a second, not in a
-// busy loop.
-func (p *Pipeline) nextPosterDue(now time.Time) time.Time {
+// nextPosterDue is when the earliest item of the poster's lanes comes due.
+func (p *Pipeline) nextPosterDue(now time.Time) time.Time { return p.nextDue(now, posterLanes) }
+
+// nextDue is when the earliest item of lanes comes due. An item already due that a round left
+// (it cannot be served yet) is looked at again after a second, not in a busy loop.
+func (p *Pipeline) nextDue(now time.Time, lanes []string) time.Time {
 	var next time.Time
-	for _, lane := range posterLanes {
+	for _, lane := range lanes {
 		if t, ok := p.j.NextDue(lane); ok && (next.IsZero() || t.Before(next)) {
 			next = t
 		}

@@ -84,6 +84,7 @@ func (p *Pipeline) Reconcile(ctx context.Context, staleAfter time.Duration, requ
 	if requeue {
 		wake(p.wakeUpload)
 		wake(p.wakePost)
+		wake(p.wakeDispose)
 	}
 	l := p.log.WithFields(logrus.Fields{"on_disk": s.OnDisk, "archived": s.Archived, "held": s.Held, "pending": s.Pending,
 		"failed": s.Failed, "stale": s.Stale, "vanished": s.Vanished, "unexplained": s.Unexplained, "duration": s.Duration.Round(time.Millisecond),
