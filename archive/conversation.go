@@ -231,7 +231,9 @@ func (p *Pipeline) awaitAttachments(w Watch, r *journal.Record, l *logrus.Entry,
 			return []journal.Entry{{Time: now, Step: "conv", Lane: journal.LaneConv, Result: "waiting",
 				Detail: fmt.Sprintf("%s; until %s", msg, deadline.UTC().Format(time.RFC3339))}}, nil
 		}
-		x.Hold(reason, now)
+		if err := x.Hold(reason, now); err != nil {
+			return nil, err
+		}
 		x.LastError = reason
 		return []journal.Entry{{Time: now, Step: string(journal.Held), Result: string(journal.Held), Detail: reason}}, nil
 	}))
@@ -541,12 +543,18 @@ func (p *Pipeline) nothingNew(w Watch, r *journal.Record, l *logrus.Entry, conv 
 			}
 			x.Done(journal.LaneLoose)
 			x.ReferencedBy = r.ID
-			x.State, x.PostedAt = journal.Posted, now
+			if err := x.Move(journal.Posted); err != nil {
+				return nil, err
+			}
+			x.PostedAt = now
 			p.maybeDispose(w, x)
 			return []journal.Entry{{Time: now, Step: "post", Result: "skipped", FileKey: x.FileKey,
 				Detail: fmt.Sprintf("referenced by transcript #%d whose events were archived before", r.ID)}}, nil
 		}
-		x.State, x.PostedAt = journal.Posted, now
+		if err := x.Move(journal.Posted); err != nil {
+			return nil, err
+		}
+		x.PostedAt = now
 		x.Conversation, x.Events, x.EventsPosted = conv.ID, len(conv.Events), len(conv.Events)
 		x.Reason = fmt.Sprintf("nothing new: all %d events of conversation %s were archived before", len(conv.Events), conv.ID)
 		x.Attempts, x.LastError = 0, ""

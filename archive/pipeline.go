@@ -278,6 +278,11 @@ func (p *Pipeline) journalResult(err error) error {
 		p.jgate.succeeded()
 		return nil
 	}
+	if errors.Is(err, journal.ErrIllegalMove) {
+		// A bug, not a failing journal: the change is refused, the journal works.
+		p.log.WithError(err).Error("state change refused by the journal's state table; the record is left as it was")
+		return err
+	}
 	now := p.now()
 	until := p.jgate.failed(now, now, err)
 	p.log.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).
@@ -498,7 +503,9 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 			r.Role = roleOf(w, f.RelPath)
 		}
 		if reason := p.refusal(f); reason != "" {
-			r.Hold(reason, now)
+			if err := r.Hold(reason, now); err != nil {
+				return fmt.Errorf("intake %s: %w", f.RelPath, err)
+			}
 			e.Result, e.Detail = "held", reason
 		} else {
 			r.Schedule(journal.LanePut, now)

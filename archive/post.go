@@ -175,7 +175,10 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 		if _, due := r.Due(journal.LanePost); !due {
 			return nil, journal.ErrSkip
 		}
-		r.State, r.PostedAt, r.RequestID = journal.Posted, now, res.RequestID
+		if err := r.Move(journal.Posted); err != nil {
+			return nil, err
+		}
+		r.PostedAt, r.RequestID = now, res.RequestID
 		r.Attempts, r.LastError, r.PostAlone = 0, "", false
 		r.Done(journal.LanePost)
 		p.maybeDispose(w, r)

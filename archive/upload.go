@@ -114,7 +114,9 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 	now := p.now()
 	return &pendingCommit{log: l.WithFields(logrus.Fields{"mime": mime, "size": r.Size}), change: journal.Change{ID: id,
 		Fn: func(r *journal.Record) ([]journal.Entry, error) {
-			r.State = journal.Uploaded
+			if err := r.Move(journal.Uploaded); err != nil {
+				return nil, err
+			}
 			r.SHA256, r.MIME, r.FileKey = sum, mime, key
 			r.UploadedAt = now
 			r.Attempts, r.LastError = 0, ""
@@ -310,9 +312,14 @@ func (p *Pipeline) finish(r *journal.Record, l *logrus.Entry, state journal.Stat
 	now := p.now()
 	err := p.update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
 		if state == journal.Held {
-			r.Hold(reason, now)
+			if err := r.Hold(reason, now); err != nil {
+				return nil, err
+			}
 		} else {
-			r.State, r.Reason = state, reason
+			if err := r.Move(state); err != nil {
+				return nil, err
+			}
+			r.Reason = reason
 			r.Done(journal.LanePut)
 			r.Done(journal.LanePost)
 		}
@@ -344,12 +351,18 @@ func (p *Pipeline) duplicate(r *journal.Record, l *logrus.Entry, owner uint64, s
 		r.Done(journal.LanePut)
 		r.Attempts, r.LastError = 0, ""
 		if samePath {
-			r.State, r.PostedAt = journal.Posted, now
+			if err := r.Move(journal.Posted); err != nil {
+				return nil, err
+			}
+			r.PostedAt = now
 			p.maybeDispose(w, r)
 			r.Reason = fmt.Sprintf("content unchanged since #%d archived it; nothing sent", owner)
 			return []journal.Entry{{Time: now, Step: "put", Lane: journal.LanePut, Result: "skipped", FileKey: key, Detail: r.Reason}}, nil
 		}
-		r.State, r.UploadedAt = journal.Uploaded, now
+		if err := r.Move(journal.Uploaded); err != nil {
+			return nil, err
+		}
+		r.UploadedAt = now
 		p.afterUpload(w, r, now)
 		return []journal.Entry{{Time: now, Step: "put", Lane: journal.LanePut, Result: "skipped", FileKey: key,
 			Detail: fmt.Sprintf("same bytes already stored under this key by #%d", owner)}}, nil
