@@ -16,7 +16,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/filekey"
 	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/archive/transcript"
@@ -253,17 +252,15 @@ func (p *Pipeline) postChunks(ctx context.Context, w Watch, r *journal.Record, l
 		res, err := p.gr.PostConversation(ctx, ch.req)
 		p.observe(archiveName, "post", start, err, 0)
 		if err != nil {
-			switch failure.Classify(err) {
-			case failure.Canceled:
+			switch o := p.gate.judge(ctx, p.now(), err); o.verdict {
+			case stop:
 				return false
-			case failure.Permanent:
-				p.gate.succeeded()
+			case hold:
 				p.hold(r, l, fmt.Sprintf("archive refused events %s of conversation %s: %v", ch.span(), conv.ID, err), err)
 				return true
 			default:
-				until := p.gate.failed(admittedAt(ctx), p.now(), err)
-				l.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).Warn("event post failed; archive paused until then")
-				p.retryLater(r.ID, journal.LaneConv, err, until)
+				o.paused(l, err, "event post failed; archive paused until then")
+				p.retryLater(r.ID, journal.LaneConv, err, o.at)
 				return false
 			}
 		}

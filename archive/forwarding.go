@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/filekey"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/journal"
@@ -127,34 +127,14 @@ func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id
 	if !ok {
 		return true
 	}
-	if _, due := r.Due(lane); !due {
-		return true
-	}
 	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "destination": name})
-	// An attachment forwards with its transcript's context: wait while it may still come.
-	if r.Role == journal.RoleAttachment && r.ReferencedBy == 0 {
-		if t, waiting := r.Due(journal.LaneLoose); waiting {
-			_ = p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
-				r.Schedule(lane, t.Add(time.Millisecond))
-				return nil, nil
-			})
-			return true
-		}
+	if p.awaitTranscript(r, l, lane) {
+		return true
 	}
 	w, ok := p.watch(r.Watch)
 	if !ok {
 		p.parkUnconfigured(id, lane, r.Watch)
 		return true
-	}
-	f := &forward.File{
-		ID:   forward.DerivedID(strconv.FormatUint(r.ID, 10)+"/"+r.SHA256, "file/"+name),
-		Name: filekey.DisplayName(string(r.Path)), Size: r.Size, MIME: r.MIME, SHA256: r.SHA256, Time: r.ModTime,
-	}
-	if s := r.Share; s != nil {
-		f.ChatID, f.EndUser, f.Text = s.ChatID, s.EndUser, s.Text
-		if !s.Time.IsZero() {
-			f.Time = s.Time
-		}
 	}
 	fh, err := beneath.Open(w.Root, string(r.Path))
 	if err != nil {
@@ -166,11 +146,7 @@ func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id
 		return true
 	}
 	defer fh.Close()
-	var sent *verifyingReader
-	f.Open = func() (io.ReadCloser, error) {
-		sent = &verifyingReader{f: fh, r: io.NewSectionReader(fh, 0, r.Size), size: r.Size, want: r.SHA256, rec: r, h: sha256.New()}
-		return io.NopCloser(sent), nil
-	}
+	f, changed := forwardFile(r, name, fh)
 	if err := d.fw.Refuse(f); err != nil {
 		p.forwardDone(r, l, name, journal.ForwardRefused, err.Error(), "", err)
 		return true
@@ -178,47 +154,107 @@ func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id
 	start := p.now()
 	receipt, err := d.fw.Forward(ctx, f)
 	p.observe(name, "forward", start, err, f.Size)
-	if changed := sent.verdict(); changed != nil {
+	if changed := changed(); changed != nil {
 		p.forwardDone(r, l, name, journal.ForwardHeld, "file changed after it was archived; its new version is forwarded on its own: "+changed.Error(), "", changed)
 		return true
 	}
 	if err != nil {
-		switch failure.Classify(err) {
-		case failure.Canceled:
-			return false
-		case failure.Permanent:
-			d.gate.succeeded()
-			p.forwardDone(r, l, name, journal.ForwardHeld, fmt.Sprintf("%s refused the file: %v", name, err), "", err)
-			if n, ok := d.fw.(forward.FailureNotifier); ok {
-				if nerr := n.NotifyFailure(ctx, f, err); nerr != nil {
-					l.WithError(nerr).Warn("could not tell the destination the delivery failed")
-				} else {
-					p.auditOnly(id, journal.Entry{Time: p.now(), Step: "notify", Lane: lane, Result: "ok", Detail: "delivery failure reported to " + name})
-				}
-			}
-			return true
-		default:
-			until := d.gate.failed(admittedAt(ctx), p.now(), err)
-			l.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).Warn("forward failed; destination paused until then")
-			_ = p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
-				if _, due := r.Due(lane); !due {
-					return nil, journal.ErrSkip
-				}
-				if fw := r.Forwards[name]; fw != nil {
-					fw.Attempts++
-					fw.LastError = err.Error()
-				}
-				r.Schedule(lane, until)
-				return []journal.Entry{{Time: p.now(), Step: "forward", Lane: lane, Result: "error", Status: statusOf(err),
-					Detail: fmt.Sprintf("%v; retry at %s", err, until.UTC().Format(time.RFC3339))}}, nil
-			})
-			return false
-		}
+		return p.forwardFailed(ctx, name, d, r, l, f, err)
 	}
 	d.gate.succeeded()
-	detail := receipt.Detail
-	p.forwardDone(r, l, name, journal.ForwardSent, detail, receipt.RemoteID, nil)
+	p.forwardDone(r, l, name, journal.ForwardSent, receipt.Detail, receipt.RemoteID, nil)
 	return true
+}
+
+// awaitTranscript reports whether attachment r waits for a transcript to reference it (it
+// forwards with its transcript's context), and if so reschedules lane to the end of that wait.
+func (p *Pipeline) awaitTranscript(r *journal.Record, l *logrus.Entry, lane string) bool {
+	if r.Role != journal.RoleAttachment || r.ReferencedBy != 0 {
+		return false
+	}
+	t, waiting := r.Due(journal.LaneLoose)
+	if !waiting {
+		return false
+	}
+	err := p.update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+		r.Schedule(lane, t.Add(time.Millisecond))
+		return nil, nil
+	})
+	if err != nil && !p.unreadable(r.ID, err) {
+		p.logError(l, err, "reschedule a forward that waits for its transcript")
+	}
+	return true
+}
+
+// forwardFile describes record r to destination name, its bytes read from fh through a
+// verifying reader; changed says, after the forward, why the bytes sent were refused (nil:
+// they were the archived ones, or never read).
+func forwardFile(r *journal.Record, name string, fh *os.File) (f *forward.File, changed func() error) {
+	f = &forward.File{
+		ID:   forward.DerivedID(strconv.FormatUint(r.ID, 10)+"/"+r.SHA256, "file/"+name),
+		Name: filekey.DisplayName(string(r.Path)), Size: r.Size, MIME: r.MIME, SHA256: r.SHA256, Time: r.ModTime,
+	}
+	if s := r.Share; s != nil {
+		f.ChatID, f.EndUser, f.Text = s.ChatID, s.EndUser, s.Text
+		if !s.Time.IsZero() {
+			f.Time = s.Time
+		}
+	}
+	var sent *verifyingReader
+	f.Open = func() (io.ReadCloser, error) {
+		sent = &verifyingReader{f: fh, r: io.NewSectionReader(fh, 0, r.Size), size: r.Size, want: r.SHA256, rec: r, h: sha256.New()}
+		return io.NopCloser(sent), nil
+	}
+	return f, func() error { return sent.verdict() }
+}
+
+// forwardFailed applies the failure model to a failed forward; false means stop the round.
+func (p *Pipeline) forwardFailed(ctx context.Context, name string, d *destination, r *journal.Record, l *logrus.Entry, f *forward.File, err error) bool {
+	switch o := d.gate.judge(ctx, p.now(), err); o.verdict {
+	case stop:
+		return false
+	case hold:
+		p.forwardDone(r, l, name, journal.ForwardHeld, fmt.Sprintf("%s refused the file: %v", name, err), "", err)
+		p.notifyFailure(ctx, name, d, r, l, f, err)
+		return true
+	default:
+		o.paused(l, err, "forward failed; destination paused until then")
+		p.forwardRetry(r, l, name, err, o.at)
+		return false
+	}
+}
+
+// notifyFailure tells a destination that can be told (Salesforce) that the delivery failed.
+func (p *Pipeline) notifyFailure(ctx context.Context, name string, d *destination, r *journal.Record, l *logrus.Entry, f *forward.File, cause error) {
+	n, ok := d.fw.(forward.FailureNotifier)
+	if !ok {
+		return
+	}
+	if err := n.NotifyFailure(ctx, f, cause); err != nil {
+		l.WithError(err).Warn("could not tell the destination the delivery failed")
+		return
+	}
+	p.auditOnly(r.ID, l, journal.Entry{Time: p.now(), Step: "notify", Lane: journal.ForwardLane(name), Result: "ok", Detail: "delivery failure reported to " + name})
+}
+
+// forwardRetry records a transient failure of the forward of r to name, due again at until.
+func (p *Pipeline) forwardRetry(r *journal.Record, l *logrus.Entry, name string, cause error, until time.Time) {
+	lane := journal.ForwardLane(name)
+	err := p.update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+		if _, due := r.Due(lane); !due {
+			return nil, journal.ErrSkip
+		}
+		if fw := r.Forwards[name]; fw != nil {
+			fw.Attempts++
+			fw.LastError = cause.Error()
+		}
+		r.Schedule(lane, until)
+		return []journal.Entry{{Time: p.now(), Step: "forward", Lane: lane, Result: "error", Status: statusOf(cause),
+			Detail: fmt.Sprintf("%v; retry at %s", cause, until.UTC().Format(time.RFC3339))}}, nil
+	})
+	if err != nil && !p.unreadable(r.ID, err) {
+		p.logError(l, err, "record a failed forward")
+	}
 }
 
 // forwardDone records the end of a forward to destination name.
@@ -255,6 +291,9 @@ func (p *Pipeline) forwardDone(r *journal.Record, l *logrus.Entry, name, state, 
 		return []journal.Entry{{Time: now, Step: "forward", Lane: lane, Result: result, RequestID: remoteID, Status: statusOf(cause), Detail: reason}}, nil
 	})
 	if err != nil {
+		if !p.unreadable(r.ID, err) {
+			p.logError(l, err, "record the outcome of a forward")
+		}
 		return
 	}
 	wake(p.wakeDispose) // the last forward may have made the file disposable
@@ -267,6 +306,9 @@ func (p *Pipeline) forwardDone(r *journal.Record, l *logrus.Entry, name, state, 
 }
 
 // auditOnly appends an audit entry to record id.
-func (p *Pipeline) auditOnly(id uint64, e journal.Entry) {
-	_ = p.update(id, func(r *journal.Record) ([]journal.Entry, error) { return []journal.Entry{e}, nil })
+func (p *Pipeline) auditOnly(id uint64, l *logrus.Entry, e journal.Entry) {
+	err := p.update(id, func(r *journal.Record) ([]journal.Entry, error) { return []journal.Entry{e}, nil })
+	if err != nil && !p.unreadable(id, err) {
+		p.logError(l, err, "record an audit entry")
+	}
 }

@@ -1,8 +1,11 @@
 package archive
 
 import (
+	"context"
 	"sync"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/redact"
@@ -118,4 +121,43 @@ func (g *gate) health(now time.Time) Health {
 		h.PausedFor = g.until.Sub(now)
 	}
 	return h
+}
+
+// What a failed remote call means for the work it carried: the one decision every lane
+// (upload, events, transcripts, forwards) applies to the error of a remote call.
+type verdict int
+
+const (
+	// stop: the daemon is shutting down; the work stays due and nothing is recorded.
+	stop verdict = iota
+	// hold: the destination answered and refused this work; only this work is held.
+	hold
+	// retryAt: the destination failed transiently; it is paused, the work retried at the end.
+	retryAt
+)
+
+// outcome is a verdict, with when to retry for retryAt.
+type outcome struct {
+	verdict
+	at time.Time
+}
+
+// judge turns the error of a call the gate admitted (ctx carries when) into an outcome, and
+// updates the gate: a refusal is an answer (the destination is up), a transient failure
+// pauses it (see failed).
+func (g *gate) judge(ctx context.Context, now time.Time, err error) outcome {
+	switch failure.Classify(err) {
+	case failure.Canceled:
+		return outcome{verdict: stop}
+	case failure.Permanent:
+		g.succeeded()
+		return outcome{verdict: hold}
+	default:
+		return outcome{verdict: retryAt, at: g.failed(admittedAt(ctx), now, err)}
+	}
+}
+
+// paused logs a transient failure that paused destination what until o.at.
+func (o outcome) paused(l logrus.FieldLogger, err error, msg string) {
+	l.WithError(err).WithField("retry_at", o.at.Format(time.RFC3339)).Warn(msg)
 }

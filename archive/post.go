@@ -11,7 +11,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/filekey"
 	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/journal"
@@ -167,7 +166,7 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 	res, err := p.gr.PostConversation(ctx, conv)
 	p.observe(archiveName, "post", start, err, 0)
 	if err != nil {
-		return p.postFailed(admittedAt(ctx), l, recs, ids, err)
+		return p.postFailed(ctx, l, recs, ids, err)
 	}
 	p.gate.succeeded()
 	now := p.now()
@@ -199,12 +198,11 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 	return true
 }
 
-func (p *Pipeline) postFailed(admitted time.Time, l *logrus.Entry, recs []*journal.Record, ids []uint64, err error) bool {
-	switch failure.Classify(err) {
-	case failure.Canceled:
+func (p *Pipeline) postFailed(ctx context.Context, l *logrus.Entry, recs []*journal.Record, ids []uint64, err error) bool {
+	switch o := p.gate.judge(ctx, p.now(), err); o.verdict {
+	case stop:
 		return false
-	case failure.Permanent:
-		p.gate.succeeded() // the archive answered; only this request is refused
+	case hold:
 		if len(recs) > 1 {
 			// Find which event the refusal is about: post each alone.
 			now := p.now()
@@ -224,10 +222,9 @@ func (p *Pipeline) postFailed(admitted time.Time, l *logrus.Entry, recs []*journ
 			fmt.Sprintf("archive refused the File_transfer event: %v", err), err)
 		return true
 	default:
-		until := p.gate.failed(admitted, p.now(), err)
-		l.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).Warn("event post failed; archive paused until then")
+		o.paused(l, err, "event post failed; archive paused until then")
 		for _, id := range ids {
-			p.retryLater(id, journal.LanePost, err, until)
+			p.retryLater(id, journal.LanePost, err, o.at)
 		}
 		return false
 	}

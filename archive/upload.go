@@ -106,7 +106,7 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 		return nil
 	}
 	if err != nil {
-		p.putFailed(ctx, r, l, key, err)
+		p.putFailed(ctx, r, l, err)
 		return nil
 	}
 	p.gate.succeeded()
@@ -283,17 +283,14 @@ func (p *Pipeline) openFailed(r *journal.Record, l *logrus.Entry, err error) {
 }
 
 // putFailed applies the failure model to a failed PUT.
-func (p *Pipeline) putFailed(ctx context.Context, r *journal.Record, l *logrus.Entry, key string, err error) {
-	switch failure.Classify(err) {
-	case failure.Canceled:
-		// Shutting down: the record stays due.
-	case failure.Permanent:
-		p.gate.succeeded() // the archive answered; only this file is refused
+func (p *Pipeline) putFailed(ctx context.Context, r *journal.Record, l *logrus.Entry, err error) {
+	switch o := p.gate.judge(ctx, p.now(), err); o.verdict {
+	case stop:
+	case hold:
 		p.hold(r, l, fmt.Sprintf("archive refused the file: %v", err), err)
-	default:
-		until := p.gate.failed(admittedAt(ctx), p.now(), err)
-		l.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).Warn("upload failed; archive paused until then")
-		p.retryLater(r.ID, journal.LanePut, err, until)
+	case retryAt:
+		o.paused(l, err, "upload failed; archive paused until then")
+		p.retryLater(r.ID, journal.LanePut, err, o.at)
 	}
 }
 
