@@ -128,13 +128,18 @@ func (p *Pipeline) dispose(id uint64) {
 		return
 	}
 	now := p.now()
-	if p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
+	err = p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
 		r.Done(journal.LaneAfter)
 		r.Disposed = done
 		return []journal.Entry{{Time: now, Step: w.After, Lane: journal.LaneAfter, Result: "ok", Detail: done}}, nil
-	}) == nil {
-		l.WithField("after", done).Info("archived file disposed of")
+	})
+	if err != nil {
+		// The disposal stays due: done again once the journal works (a file already gone is
+		// recorded as such then).
+		l.WithError(err).WithField("after", done).Error("archived file disposed of, but the journal could not record it")
+		return
 	}
+	l.WithField("after", done).Info("archived file disposed of")
 }
 
 // errNotArchived means the file on disk has the archived version's metadata but not its bytes.

@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/globalrelay"
@@ -138,5 +141,42 @@ func TestLooseFilePromotionRunsWhileTheArchiveIsPaused(t *testing.T) {
 		_, waiting := r.Due(journal.LaneLoose)
 		_, posting := r.Due(journal.LanePost)
 		return !waiting && posting
+	})
+}
+
+// A disposal done on disk but not recorded (the journal failed) says so in the log, and is
+// recorded once the journal works again. (Before, it was dropped without a line of its own.)
+func TestDisposalThatCannotBeRecordedIsLoggedAndRecordedLater(t *testing.T) {
+	logs := &logBuffer{}
+	log := logrus.New()
+	log.SetFormatter(&logrus.JSONFormatter{})
+	log.SetOutput(logs)
+	h := newHarness(t, afterMode(AfterDelete, "", 0), func(po *Options, _ *sandbox.Options) { po.Logger = log })
+	h.j.Close()
+	// The journal refuses every write once the file is gone from disk, until healed.
+	var healed atomic.Bool
+	gone := filepath.Join(h.root, "a.txt")
+	j, err := journal.Open(h.j.Path(), journal.Options{WriteFault: func() error {
+		if _, err := os.Lstat(gone); os.IsNotExist(err) && !healed.Load() {
+			return syscall.EROFS
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.j = j
+	h.p = New(h.j, h.client, h.po)
+	h.start(nil)
+	h.drop("a.txt", []byte("delete me"))
+	id := h.record("a.txt").ID
+	await(t, "a log line for the unrecorded disposal", func() bool {
+		n, _ := logs.count("disposed of, but the journal could not record it")
+		return n > 0
+	})
+	healed.Store(true)
+	await(t, "the disposal recorded", func() bool {
+		r, _ := h.j.Get(id)
+		return r.Disposed != ""
 	})
 }

@@ -104,16 +104,19 @@ func (p *Pipeline) looseRound(now time.Time) {
 			r.Reason = fmt.Sprintf("no transcript referenced it within %s; archived as a loose file", w.UnreferencedAfter)
 			return []journal.Entry{{Time: now, Step: "loose", Lane: journal.LaneLoose, Result: "ok", Detail: r.Reason}}, nil
 		}))
-		if err != nil {
-			p.unreadable(it.ID, err)
+		if err != nil && !p.unreadable(it.ID, err) {
+			p.logError(p.log.WithField("id", it.ID), err, "promote a loose file")
 		}
 		if err != nil || !loose {
 			continue
 		}
-		if r, err := p.j.Get(it.ID); err == nil {
-			p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "key": r.FileKey}).
-				Warn("file not referenced by any transcript: archived as a loose file")
+		r, err := p.j.Get(it.ID)
+		if err != nil {
+			p.logError(p.log.WithField("id", it.ID), err, "load the file just promoted to a loose file")
+			continue
 		}
+		p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "key": r.FileKey}).
+			Warn("file not referenced by any transcript: archived as a loose file")
 	}
 }
 
@@ -332,6 +335,9 @@ func (p *Pipeline) attachments(w Watch, conv *transcript.Conversation) (atts map
 			}
 			a, err := p.j.Get(fp.ID)
 			if err != nil {
+				if !p.unreadable(fp.ID, err) {
+					p.logError(p.log.WithFields(logrus.Fields{"id": fp.ID, "watch": w.Name, "path": f.Path}), err, "load an attachment's record")
+				}
 				missing = append(missing, f)
 				continue
 			}
@@ -559,9 +565,11 @@ func (p *Pipeline) nothingNew(w Watch, r *journal.Record, l *logrus.Entry, conv 
 		p.maybeDispose(w, x)
 		return []journal.Entry{{Time: now, Step: "post", Lane: journal.LaneConv, Result: "skipped", Detail: x.Reason}}, nil
 	})
-	if err == nil {
-		l.Info("transcript has nothing new: its events were archived before")
+	if err != nil {
+		l.WithError(err).Error("record that the transcript has nothing new; it is read again")
+		return
 	}
+	l.Info("transcript has nothing new: its events were archived before")
 }
 
 // endUser is the client participant of a conversation, the "from" of a Salesforce forward:

@@ -72,14 +72,18 @@ func (p *Pipeline) Reconcile(ctx context.Context, staleAfter time.Duration, requ
 	if err := v.finish(ctx); err != nil {
 		return nil, err
 	}
-	if counts, err := p.j.Counts(); err == nil {
-		s.Vanished = int(counts[journal.Vanished])
+	counts, err := p.j.Counts()
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: count vanished records: %w", err)
 	}
+	s.Vanished = int(counts[journal.Vanished])
 	s.Duration = p.now().Sub(start)
-	if b, err := json.Marshal(s); err == nil {
-		if err := p.journalResult(p.j.SetMeta(metaLastReconcile, string(b))); err != nil {
-			return s, fmt.Errorf("record reconciliation: %w", err)
-		}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return s, fmt.Errorf("record reconciliation: %w", err)
+	}
+	if err := p.journalResult(p.j.SetMeta(metaLastReconcile, string(b))); err != nil {
+		return s, fmt.Errorf("record reconciliation: %w", err)
 	}
 	if requeue {
 		wake(p.wakeUpload)
@@ -99,17 +103,19 @@ func (p *Pipeline) Reconcile(ctx context.Context, staleAfter time.Duration, requ
 
 const metaLastReconcile = "reconcile/last"
 
-// LastReconciliation returns the summary of the most recent reconciliation, if any.
-func LastReconciliation(j *journal.DB) (*Summary, bool) {
+// LastReconciliation returns the summary of the most recent reconciliation; nil, nil if none
+// was recorded, and an error if the stored summary cannot be decoded (it is not taken for
+// "never run").
+func LastReconciliation(j *journal.DB) (*Summary, error) {
 	v := j.Meta(metaLastReconcile)
 	if v == "" {
-		return nil, false
+		return nil, nil
 	}
 	var s Summary
-	if json.Unmarshal([]byte(v), &s) != nil {
-		return nil, false
+	if err := json.Unmarshal([]byte(v), &s); err != nil {
+		return nil, fmt.Errorf("last reconciliation: stored summary is corrupt (the next reconciliation replaces it): %w", err)
 	}
-	return &s, true
+	return &s, nil
 }
 
 func (p *Pipeline) reconcileWatch(ctx context.Context, w Watch, s *Summary, staleAfter time.Duration, v *verifier) error {

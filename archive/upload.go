@@ -340,6 +340,10 @@ func (p *Pipeline) finish(r *journal.Record, l *logrus.Entry, state journal.Stat
 // of their own that references the stored key, without a second PUT.
 func (p *Pipeline) duplicate(r *journal.Record, l *logrus.Entry, owner uint64, sum, mime, key string) {
 	o, err := p.j.Get(owner)
+	if err != nil {
+		// Not the same path then: the file gets an event of its own, which is never wrong.
+		p.logError(l.WithField("duplicate_of", owner), err, "load the record that archived the same bytes")
+	}
 	samePath := err == nil && o.Watch == r.Watch && o.Path == r.Path && r.Role != journal.RoleTranscript
 	w, _ := p.watch(r.Watch)
 	now := p.now()
