@@ -3,21 +3,17 @@ package archive
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/archivist-project/archivist/archive/filekey"
-	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/archive/events"
 	"github.com/archivist-project/archivist/archive/transcript"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
@@ -186,7 +182,11 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 		p.retryLater(id, journal.LaneConv, err, p.now().Add(time.Second))
 		return true
 	}
-	chunks, before := p.chunks(w, conv, atts, state, p.j.LegacyMatch(state, r.SHA256))
+	chunks, before, err := events.Chunks(w.source(), p.limits(), conv, atts, state, p.j.LegacyMatch(state, r.SHA256))
+	if err != nil {
+		p.hold(r, l, err.Error(), err)
+		return true
+	}
 	if len(chunks) == 0 {
 		p.nothingNew(w, r, l, conv, atts)
 		return true
@@ -249,17 +249,17 @@ func (p *Pipeline) awaitAttachments(w Watch, r *journal.Record, l *logrus.Entry,
 
 // postChunks posts the chunks of transcript r's events in order, committing each. It reports
 // false when the archive failed transiently.
-func (p *Pipeline) postChunks(ctx context.Context, w Watch, r *journal.Record, l *logrus.Entry, conv *transcript.Conversation, chunks []convChunk, before int) bool {
+func (p *Pipeline) postChunks(ctx context.Context, w Watch, r *journal.Record, l *logrus.Entry, conv *transcript.Conversation, chunks []events.Chunk, before int) bool {
 	for i, ch := range chunks {
 		start := p.now()
-		res, err := p.gr.PostConversation(ctx, ch.req)
+		res, err := p.gr.PostConversation(ctx, ch.Req)
 		p.observe(archiveName, "post", start, err, 0)
 		if err != nil {
 			switch o := p.gate.judge(ctx, p.now(), err); o.verdict {
 			case stop:
 				return false
 			case hold:
-				p.hold(r, l, fmt.Sprintf("archive refused events %s of conversation %s: %v", ch.span(), conv.ID, err), err)
+				p.hold(r, l, fmt.Sprintf("archive refused events %s of conversation %s: %v", ch.Span(), conv.ID, err), err)
 				return true
 			default:
 				o.paused(l, err, "event post failed; archive paused until then")
@@ -269,11 +269,11 @@ func (p *Pipeline) postChunks(ctx context.Context, w Watch, r *journal.Record, l
 		}
 		p.gate.succeeded()
 		err = p.journalResult(p.j.CommitChunk(journal.Chunk{
-			Transcript: r.ID, Watch: r.Watch, Conv: conv.ID, EventIDs: ch.ids, Digests: ch.digests, RequestID: res.RequestID,
-			Attachments: ch.attachments, Last: i == len(chunks)-1,
+			Transcript: r.ID, Watch: r.Watch, Conv: conv.ID, EventIDs: ch.IDs, Digests: ch.Digests, RequestID: res.RequestID,
+			Attachments: ch.Attachments, Last: i == len(chunks)-1,
 			Total: len(conv.Events), Before: before,
 			OnAttachment: func(a *journal.Record) {
-				if s, ok := ch.shares[a.ID]; ok {
+				if s, ok := ch.Shares[a.ID]; ok {
 					a.Share = &s
 				}
 				p.scheduleForwards(w, a, p.now())
@@ -285,7 +285,7 @@ func (p *Pipeline) postChunks(ctx context.Context, w Watch, r *journal.Record, l
 			l.WithError(err).Error("events accepted but the journal commit failed; they will be posted again")
 			return false
 		}
-		l.WithFields(logrus.Fields{"events": len(ch.ids), "request_id": res.RequestID}).Info("conversation events archived")
+		l.WithFields(logrus.Fields{"events": len(ch.IDs), "request_id": res.RequestID}).Info("conversation events archived")
 	}
 	return true
 }
@@ -358,179 +358,6 @@ func (p *Pipeline) attachments(w Watch, conv *transcript.Conversation) (atts map
 	return atts, refs, missing, problems
 }
 
-// convChunk is one request of a conversation's events.
-type convChunk struct {
-	req         *globalrelay.Conversation
-	ids         []string
-	digests     []string // content digests of the events, parallel to ids
-	attachments []uint64
-	shares      map[uint64]journal.Share // how the transcript shared each attachment, for forwards
-}
-
-func (c convChunk) span() string {
-	if len(c.ids) == 1 {
-		return c.ids[0]
-	}
-	return c.ids[0] + ".." + c.ids[len(c.ids)-1]
-}
-
-// convEvent is one event mapped to the wire, with what the journal records of it.
-type convEvent struct {
-	ev     globalrelay.Event
-	digest string
-	refs   []uint64
-	shares map[uint64]journal.Share
-}
-
-// chunks builds the requests for the events the archive does not hold yet, in order, each
-// within MaxEventsPerRequest and MaxRequestBytes. before is how many events it holds already.
-//
-// An event is held when the ledger has its id with the same content digest; one whose id is
-// only its position is recognised by its content alone. An id the ledger has with another
-// content is sent again, its systemText saying it replaces the earlier version. Ids of a
-// ledger from before digests match only the same transcript bytes dropped again (legacy).
-func (p *Pipeline) chunks(w Watch, conv *transcript.Conversation, atts map[string]*journal.Record, state *journal.Conversation, legacy bool) (out []convChunk, before int) {
-	overview, people := p.overview(conv)
-	base, _ := json.Marshal(globalrelay.Conversation{Overview: overview})
-	cur := convChunk{}
-	size := len(base)
-	flush := func() {
-		if len(cur.ids) > 0 {
-			out = append(out, cur)
-		}
-		cur, size = convChunk{}, len(base)
-	}
-	for _, e := range conv.Events {
-		ce := p.event(w, conv, e, atts, people)
-		switch {
-		case e.Positional && state.HasContent(ce.digest),
-			!e.Positional && state.Has(e.ID, ce.digest),
-			legacy && state.Posted[e.ID]:
-			before++
-			continue
-		case !e.Positional && state.Known(e.ID):
-			ce.ev.SystemText = replaces(e.ID, ce.ev.SystemText)
-		}
-		b, _ := json.Marshal(ce.ev)
-		if len(cur.ids) > 0 && (len(cur.ids) >= p.o.MaxEventsPerRequest || size+len(b)+1 > p.o.MaxRequestBytes) {
-			flush()
-		}
-		if cur.req == nil {
-			cur.req = &globalrelay.Conversation{Overview: overview}
-		}
-		cur.req.Events = append(cur.req.Events, ce.ev)
-		cur.ids = append(cur.ids, e.ID)
-		cur.digests = append(cur.digests, ce.digest)
-		cur.attachments = append(cur.attachments, ce.refs...)
-		for id, sh := range ce.shares {
-			if cur.shares == nil {
-				cur.shares = map[uint64]journal.Share{}
-			}
-			cur.shares[id] = sh
-		}
-		size += len(b) + 1
-	}
-	flush()
-	return out, before
-}
-
-// replaces is the systemText of an event sent again because its content changed.
-func replaces(id, systemText string) string {
-	note := fmt.Sprintf("Replaces the earlier archived version of event %s of this conversation.", id)
-	if systemText == "" {
-		return note
-	}
-	return systemText + " (" + note + ")"
-}
-
-// overview is the conversation overview of every request of conv, and its participants by id.
-func (p *Pipeline) overview(conv *transcript.Conversation) (globalrelay.Overview, map[string]transcript.Participant) {
-	people := map[string]transcript.Participant{}
-	for _, pt := range conv.Participants {
-		people[pt.ID] = pt
-	}
-	overview := globalrelay.Overview{ConversationType: p.o.ConversationType}
-	for _, pt := range conv.Participants {
-		overview.InitialParticipants = append(overview.InitialParticipants, globalrelay.Participant{DisplayName: pt.DisplayName, CorporateEmail: pt.Email})
-	}
-	if len(conv.Participants) > 0 {
-		overview.InitiatorName, overview.InitiatorEmail = conv.Participants[0].DisplayName, conv.Participants[0].Email
-	}
-	if len(conv.Events) > 0 && len(conv.Events[0].From) > 0 {
-		first := people[conv.Events[0].From]
-		overview.InitiatorName, overview.InitiatorEmail = first.DisplayName, first.Email
-	}
-	switch {
-	case !conv.CreatedAt.IsZero():
-		overview.CreatedAt = conv.CreatedAt.UnixMilli()
-	case len(conv.Events) > 0:
-		overview.CreatedAt = conv.Events[0].Time.UnixMilli()
-	}
-	overview.CreatedBy = overview.InitiatorName
-	return overview, people
-}
-
-// event maps one transcript event to the wire and digests its content.
-func (p *Pipeline) event(w Watch, conv *transcript.Conversation, e transcript.Event, atts map[string]*journal.Record, people map[string]transcript.Participant) convEvent {
-	person := func(id, userType string) globalrelay.Participant {
-		pt := people[id]
-		return globalrelay.Participant{DisplayName: pt.DisplayName, CorporateEmail: pt.Email, UserType: userType}
-	}
-	ce := convEvent{ev: globalrelay.Event{EventTime: e.Time.UnixMilli(), SystemText: e.SystemText,
-		Participants: []globalrelay.Participant{person(e.From, globalrelay.UserInitiator)}}}
-	for _, to := range e.To {
-		ce.ev.Participants = append(ce.ev.Participants, person(to, globalrelay.UserRecipient))
-	}
-	var sums []string // what identifies each file's content, for the digest
-	switch e.Type {
-	case transcript.EventFile:
-		ce.ev.EventType = globalrelay.EventFileTransfer
-		for _, f := range e.Files {
-			if f.Href != "" {
-				ce.ev.Files = append(ce.ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: filekey.External(w.Name, f.Href, f.Name), FileHref: f.Href})
-				sums = append(sums, "")
-				continue
-			}
-			a := atts[f.Path]
-			ce.ev.Files = append(ce.ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: a.FileKey,
-				IsInlined: w.InlineImages && strings.HasPrefix(a.MIME, "image/")})
-			sums = append(sums, "sha256:"+a.SHA256)
-			ce.refs = append(ce.refs, a.ID)
-			if ce.shares == nil {
-				ce.shares = map[uint64]journal.Share{}
-			}
-			ce.shares[a.ID] = journal.Share{ChatID: conv.ChatID, EndUser: endUser(conv), Text: e.Text, Time: e.Time}
-		}
-		if e.Text != "" {
-			ce.ev.Content = &globalrelay.Content{Message: e.Text}
-		}
-	default:
-		if e.Text != "" {
-			ce.ev.EventType = globalrelay.EventMessage
-			ce.ev.Content = &globalrelay.Content{Message: e.Text}
-		} else {
-			ce.ev.EventType = globalrelay.EventUserEvent // a system notice: only systemText
-		}
-	}
-	ce.digest = eventDigest(ce.ev, sums)
-	return ce
-}
-
-// eventDigest identifies the content of an event as sent: SHA-256 over its JSON without what
-// does not come from the transcript (isInlined follows the watch's configuration, fileKeys
-// the key scheme: an attachment counts by the SHA-256 of its bytes, a link by its href), the
-// first 128 bits in unpadded base64url. The systemText is the transcript's, before any
-// "replaces" note.
-func eventDigest(ev globalrelay.Event, sums []string) string {
-	ev.Files = slices.Clone(ev.Files)
-	for i := range ev.Files {
-		ev.Files[i].FileKey, ev.Files[i].IsInlined = sums[i], false
-	}
-	b, _ := json.Marshal(ev)
-	sum := sha256.Sum256(b)
-	return base64.RawURLEncoding.EncodeToString(sum[:16])
-}
-
 // nothingNew finishes a transcript whose events are all archived already (the same export
 // dropped again, or an older one).
 func (p *Pipeline) nothingNew(w Watch, r *journal.Record, l *logrus.Entry, conv *transcript.Conversation, atts map[string]*journal.Record) {
@@ -570,15 +397,4 @@ func (p *Pipeline) nothingNew(w Watch, r *journal.Record, l *logrus.Entry, conv 
 		return
 	}
 	l.Info("transcript has nothing new: its events were archived before")
-}
-
-// endUser is the client participant of a conversation, the "from" of a Salesforce forward:
-// the first Genesys participant of type Client, else none (the destination's default).
-func endUser(conv *transcript.Conversation) string {
-	for _, pt := range conv.Participants {
-		if strings.EqualFold(pt.Role, "client") {
-			return pt.ID
-		}
-	}
-	return ""
 }

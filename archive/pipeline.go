@@ -10,6 +10,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/archivist-project/archivist/archive/events"
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/globalrelay"
@@ -199,6 +200,16 @@ func (p *Pipeline) SetWatches(ws []Watch) {
 	wake(p.wakeUpload)
 	wake(p.wakePost)
 	wake(p.wakeDispose)
+}
+
+// source is what the events of w's files need to know of it.
+func (w Watch) source() events.Source {
+	return events.Source{Watch: w.Name, SenderName: w.SenderName, SenderEmail: w.SenderEmail, InlineImages: w.InlineImages}
+}
+
+// limits bound every request of events.
+func (p *Pipeline) limits() events.Limits {
+	return events.Limits{ConversationType: p.o.ConversationType, MaxEvents: p.o.MaxEventsPerRequest, MaxBytes: p.o.MaxRequestBytes}
 }
 
 func (p *Pipeline) watch(name string) (Watch, bool) {

@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"path"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/archivist-project/archivist/archive/filekey"
+	"github.com/archivist-project/archivist/archive/events"
 	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/journal"
 )
@@ -232,41 +231,5 @@ func (p *Pipeline) postFailed(ctx context.Context, l *logrus.Entry, recs []*jour
 
 // conversation builds the request for a batch of loose files of watch w.
 func (p *Pipeline) conversation(w Watch, recs []*journal.Record) *globalrelay.Conversation {
-	sender := globalrelay.Participant{DisplayName: w.SenderName, CorporateEmail: w.SenderEmail, UserType: globalrelay.UserInitiator}
-	conv := &globalrelay.Conversation{
-		Overview: globalrelay.Overview{
-			ConversationType:    p.o.ConversationType,
-			InitiatorName:       w.SenderName,
-			InitiatorEmail:      w.SenderEmail,
-			InitialParticipants: []globalrelay.Participant{sender},
-		},
-	}
-	for _, r := range recs {
-		t := eventTime(r)
-		if conv.Overview.CreatedAt == 0 || t < conv.Overview.CreatedAt {
-			conv.Overview.CreatedAt = t
-		}
-		conv.Events = append(conv.Events, globalrelay.Event{
-			EventTime:    t,
-			EventType:    globalrelay.EventFileTransfer,
-			Participants: []globalrelay.Participant{sender},
-			SystemText:   "File archived from " + w.Name + ":" + strings.ToValidUTF8(string(r.Path), "\uFFFD"),
-			Files: []globalrelay.FileRef{{
-				Filename:  filekey.DisplayName(string(r.Path)),
-				FileKey:   r.FileKey,
-				IsInlined: w.InlineImages && strings.HasPrefix(r.MIME, "image/"),
-			}},
-		})
-	}
-	return conv
-}
-
-// eventTime is when the file was shared: its modification time, unless that is implausible
-// (before 2000 or in the future), then when archivist discovered it. Epoch milliseconds.
-func eventTime(r *journal.Record) int64 {
-	t := r.ModTime
-	if t.Year() < 2000 || t.After(r.DiscoveredAt.Add(time.Minute)) {
-		t = r.DiscoveredAt
-	}
-	return t.UnixMilli()
+	return events.Loose(p.o.ConversationType, w.source(), recs)
 }

@@ -37,6 +37,10 @@ var layerRules = []layerRule{
 	{under: "archive/salesforce", may: plumbing, why: "a wire client imports no journal, pipeline or other client"},
 	{under: "archive/genesys", may: plumbing, why: "a wire client imports no journal, pipeline or other client"},
 	{under: "archive/talkdesk", may: plumbing, why: "a wire client imports no journal, pipeline or other client"},
+	// The lanes' own packages: each knows the journal's records and the plumbing it needs,
+	// never the pipeline that wires them, nor a lane of another stage.
+	{under: "archive/events", may: append([]string{"archive/globalrelay", "archive/transcript", "archive/filekey", "journal", "watcher/beneath"}, plumbing...),
+		why: "events are pure builders of Global Relay requests: records and transcripts in, requests out"},
 }
 
 func TestLayering(t *testing.T) {
