@@ -10,6 +10,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/archivist-project/archivist/archive/ondisk"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
 )
@@ -104,9 +105,9 @@ func (p *Pipeline) dispose(id uint64) {
 	defer root.Close()
 	// The entry removed or moved is the one proven: its identity (change time included, which
 	// any write moves) must be the one whose bytes were just hashed.
-	same := func(fi fs.FileInfo) error { return changedFrom(versionOf(fi), r) }
+	same := func(fi fs.FileInfo) error { return ondisk.ChangedFrom(ondisk.VersionOf(fi), r) }
 	var done string
-	err = proveArchived(root, r)
+	err = ondisk.ProveArchived(root, r)
 	switch {
 	case err != nil:
 	case w.After == AfterMove:
@@ -142,40 +143,6 @@ func (p *Pipeline) dispose(id uint64) {
 	l.WithField("after", done).Info("archived file disposed of")
 }
 
-// errNotArchived means the file on disk has the archived version's metadata but not its bytes.
-var errNotArchived = errors.New("its bytes are not the archived ones")
-
-// proveArchived reads the file once more and checks that it is r's version and that its
-// SHA-256 is the archived one: nothing is moved or deleted that the archive does not hold
-// byte for byte.
-func proveArchived(root *beneath.Root, r *journal.Record) error {
-	if r.SHA256 == "" {
-		return fmt.Errorf("%w: no archived SHA-256 to compare with", errNotArchived)
-	}
-	f, err := root.Open(string(r.Path))
-	if err != nil {
-		if errors.Is(err, beneath.ErrSymlink) || errors.Is(err, beneath.ErrNotRegular) {
-			return fmt.Errorf("%w: %w", errChanged, err)
-		}
-		return err
-	}
-	defer f.Close()
-	if err := sameVersion(f, r); err != nil {
-		return err
-	}
-	sum, _, err := identify(f, r.Size)
-	if err != nil {
-		return err
-	}
-	if err := sameVersion(f, r); err != nil {
-		return err
-	}
-	if sum != r.SHA256 {
-		return fmt.Errorf("%w (sha256 %s, archived %s)", errNotArchived, sum, r.SHA256)
-	}
-	return nil
-}
-
 // disposal turns the outcome of a disposal into what the record says was done; false means
 // it is retried later. A file that is not the archived version is kept and observed again,
 // so that its bytes are archived as a version of their own: never deleted.
@@ -185,10 +152,10 @@ func (p *Pipeline) disposal(r *journal.Record, l *logrus.Entry, w Watch, err err
 		return done, true
 	case errors.Is(err, fs.ErrNotExist):
 		return "already gone from the watch folder", true
-	case errors.Is(err, errChanged):
+	case errors.Is(err, ondisk.ErrChanged):
 		p.o.Recheck(r.Watch, string(r.Path))
 		return "kept: the file changed since it was archived (its new version is handled on its own)", true
-	case errors.Is(err, errNotArchived):
+	case errors.Is(err, ondisk.ErrNotArchived):
 		// Same metadata, other bytes: only a new record gets them archived.
 		if derr := p.journalResult(p.j.Disown(r.ID)); derr != nil {
 			l.WithError(derr).Warn("could not record that the file is a new version; will try again in an hour")

@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/archivist-project/archivist/archive/events"
+	"github.com/archivist-project/archivist/archive/ondisk"
 	"github.com/archivist-project/archivist/archive/transcript"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
@@ -157,7 +158,7 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 	if err != nil {
 		var te *transcript.Error
 		switch {
-		case errors.As(err, &te), errors.Is(err, errChanged):
+		case errors.As(err, &te), errors.Is(err, ondisk.ErrChanged):
 			p.hold(r, l, err.Error(), err)
 		case errors.Is(err, fs.ErrNotExist):
 			p.hold(r, l, "transcript deleted before its events were posted (its bytes are archived under "+r.FileKey+")", err)
@@ -310,7 +311,7 @@ func (p *Pipeline) readTranscript(w Watch, r *journal.Record) (*transcript.Conve
 		return nil, &transcript.Error{File: string(r.Path), Reason: fmt.Sprintf("larger than %d bytes", transcript.MaxTranscriptSize), Err: transcript.ErrTooLarge}
 	}
 	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != r.SHA256 {
-		return nil, fmt.Errorf("%w: %s is no longer the version archived under %s", errChanged, r.Path, r.FileKey)
+		return nil, fmt.Errorf("%w: %s is no longer the version archived under %s", ondisk.ErrChanged, r.Path, r.FileKey)
 	}
 	return format.Parse(string(r.Path), data)
 }

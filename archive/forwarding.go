@@ -2,7 +2,6 @@ package archive
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/archivist-project/archivist/archive/filekey"
 	"github.com/archivist-project/archivist/archive/forward"
+	"github.com/archivist-project/archivist/archive/ondisk"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
 )
@@ -200,12 +200,12 @@ func forwardFile(r *journal.Record, name string, fh *os.File) (f *forward.File, 
 			f.Time = s.Time
 		}
 	}
-	var sent *verifyingReader
+	var sent *ondisk.VerifyingReader
 	f.Open = func() (io.ReadCloser, error) {
-		sent = &verifyingReader{f: fh, r: io.NewSectionReader(fh, 0, r.Size), size: r.Size, want: r.SHA256, rec: r, h: sha256.New()}
+		sent = ondisk.NewVerifyingReader(fh, r, r.SHA256)
 		return io.NopCloser(sent), nil
 	}
-	return f, func() error { return sent.verdict() }
+	return f, func() error { return sent.Verdict() }
 }
 
 // forwardFailed applies the failure model to a failed forward; false means stop the round.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/archivist-project/archivist/archive/ondisk"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
 )
@@ -177,7 +178,7 @@ func (p *Pipeline) reconcileWatch(ctx context.Context, w Watch, s *Summary, stal
 
 func (p *Pipeline) reconcileEntry(ctx context.Context, w Watch, rel string, fi fs.FileInfo, s *Summary, now time.Time, staleAfter time.Duration, v *verifier) error {
 	s.OnDisk++
-	ver := versionOf(fi)
+	ver := ondisk.VersionOf(fi)
 	kind := ver.Kind
 	if fp, ok := p.j.Current(w.Name, rel); ok && fp.Is(ver) {
 		r, err := p.j.Get(fp.ID)

@@ -2,31 +2,21 @@ package archive
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
-	"sync"
 	"time"
 
-	"github.com/gabriel-vasile/mimetype"
 	"github.com/sirupsen/logrus"
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/filekey"
+	"github.com/archivist-project/archivist/archive/ondisk"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
 )
-
-// sniffLen is how much of a file MIME detection looks at (mimetype's own default limit).
-const sniffLen = 3072
-
-// errChanged means the file is no longer the version that settled.
-var errChanged = errors.New("file changed while being archived")
 
 // upload archives the file of record id: verify, hash, key, PUT. The commit of "uploaded" is
 // returned for the committer, which batches the commits of all workers into few
@@ -61,20 +51,20 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 	}
 	defer f.Close()
 
-	if err := sameVersion(f, r); err != nil {
+	if err := ondisk.SameVersion(f, r); err != nil {
 		p.supersede(r, l, err)
 		return nil
 	}
-	sum, mime, err := identify(f, r.Size)
+	sum, mime, err := ondisk.Identify(f, r.Size)
 	if err != nil {
-		if errors.Is(err, errChanged) {
+		if errors.Is(err, ondisk.ErrChanged) {
 			p.supersede(r, l, err)
 			return nil
 		}
 		p.retryLater(id, journal.LanePut, fmt.Errorf("read %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
 		return nil
 	}
-	if err := sameVersion(f, r); err != nil {
+	if err := ondisk.SameVersion(f, r); err != nil {
 		p.supersede(r, l, err)
 		return nil
 	}
@@ -87,9 +77,9 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 		return nil
 	}
 
-	var sent *verifyingReader
+	var sent *ondisk.VerifyingReader
 	open := func() (io.ReadCloser, error) {
-		sent = &verifyingReader{f: f, r: io.NewSectionReader(f, 0, r.Size), size: r.Size, want: sum, rec: r, h: sha256.New()}
+		sent = ondisk.NewVerifyingReader(f, r, sum)
 		return io.NopCloser(sent), nil
 	}
 	select {
@@ -101,7 +91,7 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 	err = p.gr.PutFile(ctx, key, mime, r.Size, open)
 	<-p.putSlots
 	p.observe(archiveName, "put", start, err, r.Size)
-	if changed := sent.verdict(); changed != nil {
+	if changed := sent.Verdict(); changed != nil {
 		p.supersede(r, l, changed)
 		return nil
 	}
@@ -178,94 +168,11 @@ func (p *Pipeline) commitLoop(in <-chan *pendingCommit) {
 	}
 }
 
-// readBufs are identify's read buffers: the first sniffLen bytes hold the head MIME detection
-// looks at, the rest is the copy buffer for hashing the remainder. Allocating them per file
-// (io.Copy's own 32 KiB buffer included) was most of the daemon's garbage in a burst of small
-// files, and the garbage collector's work a good part of its CPU.
-var readBufs = sync.Pool{New: func() any { b := make([]byte, sniffLen+32<<10); return &b }}
-
 // uploading reports whether a worker holds an upload job, whose commit may follow soon.
 func (p *Pipeline) uploading() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.busy > 0
-}
-
-// identify reads f once from the start: SHA-256 of all bytes and MIME type of the first ones.
-func identify(f *os.File, size int64) (sum, mime string, err error) {
-	bp := readBufs.Get().(*[]byte)
-	defer readBufs.Put(bp)
-	head, buf := (*bp)[:sniffLen], (*bp)[sniffLen:]
-	h := sha256.New()
-	r := io.NewSectionReader(f, 0, size)
-	n, err := io.ReadFull(r, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return "", "", err
-	}
-	head = head[:n]
-	h.Write(head)
-	rest, err := io.CopyBuffer(h, r, buf)
-	if err != nil {
-		return "", "", err
-	}
-	if int64(n)+rest != size {
-		return "", "", fmt.Errorf("%w: read %d bytes, expected %d", errChanged, int64(n)+rest, size)
-	}
-	return hex.EncodeToString(h.Sum(nil)), mimetype.Detect(head).String(), nil
-}
-
-// verifyingReader streams the file to the PUT while hashing it again. It holds back the last
-// bytes until the hash of everything read matches the hash in the key and the file is still the
-// settled version; otherwise it fails the read, the request is aborted short of its
-// Content-Length, and the server stores nothing under the key.
-type verifyingReader struct {
-	mu      sync.Mutex // Read runs on the transport's goroutine; the verdict is read after PutFile
-	f       *os.File
-	r       io.Reader
-	h       hash.Hash
-	size    int64
-	read    int64
-	want    string
-	rec     *journal.Record
-	changed error
-}
-
-// verdict is why the bytes were refused, or nil.
-func (v *verifyingReader) verdict() error {
-	if v == nil {
-		return nil
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.changed
-}
-
-func (v *verifyingReader) Read(p []byte) (int, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.changed != nil {
-		return 0, v.changed
-	}
-	n, err := v.r.Read(p)
-	v.h.Write(p[:n])
-	v.read += int64(n)
-	if v.read < v.size {
-		if errors.Is(err, io.EOF) {
-			v.changed = fmt.Errorf("%w: shrank to %d bytes during upload, was %d", errChanged, v.read, v.size)
-			return 0, v.changed
-		}
-		return n, err
-	}
-	// The final bytes: release them only if the content is what the key says.
-	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
-		v.changed = fmt.Errorf("%w: content hash changed during upload (sha256 %s, key says %s)", errChanged, got, v.want)
-		return 0, v.changed
-	}
-	if cerr := sameVersion(v.f, v.rec); cerr != nil {
-		v.changed = cerr
-		return 0, v.changed
-	}
-	return n, io.EOF
 }
 
 // openFailed decides what a failure to open the file means for its record.
@@ -274,7 +181,7 @@ func (p *Pipeline) openFailed(r *journal.Record, l *logrus.Entry, err error) {
 	case errors.Is(err, fs.ErrNotExist):
 		p.finish(r, l, journal.Vanished, "deleted before it was archived", err)
 	case errors.Is(err, beneath.ErrSymlink), errors.Is(err, beneath.ErrNotRegular):
-		p.supersede(r, l, fmt.Errorf("%w: %w", errChanged, err))
+		p.supersede(r, l, fmt.Errorf("%w: %w", ondisk.ErrChanged, err))
 	case errors.Is(err, fs.ErrPermission):
 		p.hold(r, l, fmt.Sprintf("permission denied: archivist (uid %d) cannot read it; fix its permissions, then run archivist retry", os.Getuid()), err)
 	default:

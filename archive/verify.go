@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 
+	"github.com/archivist-project/archivist/archive/ondisk"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
 )
@@ -79,12 +80,12 @@ func (p *Pipeline) verifyFile(ctx context.Context, s *Summary, w Watch, rel stri
 		return nil
 	}
 	defer f.Close()
-	sum, _, err := identify(f, r.Size)
+	sum, _, err := ondisk.Identify(f, r.Size)
 	if err == nil {
-		err = sameVersion(f, r)
+		err = ondisk.SameVersion(f, r)
 	}
 	switch {
-	case errors.Is(err, errChanged):
+	case errors.Is(err, ondisk.ErrChanged):
 		return nil
 	case err != nil:
 		s.Errors = append(s.Errors, fmt.Sprintf("%s:%s: verify: %v", w.Name, rel, err))

@@ -41,6 +41,7 @@ var layerRules = []layerRule{
 	// never the pipeline that wires them, nor a lane of another stage.
 	{under: "archive/events", may: append([]string{"archive/globalrelay", "archive/transcript", "archive/filekey", "journal", "watcher/beneath"}, plumbing...),
 		why: "events are pure builders of Global Relay requests: records and transcripts in, requests out"},
+	{under: "archive/ondisk", may: []string{"journal", "watcher/beneath"}, why: "ondisk only compares files on disk with their records"},
 }
 
 func TestLayering(t *testing.T) {
