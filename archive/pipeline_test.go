@@ -846,18 +846,3 @@ func TestReconcileRequeuesWhatTheWatcherMissed(t *testing.T) {
 		t.Fatalf("last reconciliation not recorded: %+v", last)
 	}
 }
-
-// A stored summary that does not decode is an error, not "never run".
-func TestCorruptReconciliationSummaryIsAnError(t *testing.T) {
-	h := newHarness(t)
-	if s, err := LastReconciliation(h.j); s != nil || err != nil {
-		t.Fatalf("before any reconciliation: %+v, %v", s, err)
-	}
-	if err := h.j.SetMeta(metaLastReconcile, `{"time":"not a time"`); err != nil {
-		t.Fatal(err)
-	}
-	if s, err := LastReconciliation(h.j); err == nil || !strings.Contains(err.Error(), "corrupt") {
-		t.Fatalf("corrupt summary: %+v, %v", s, err)
-	}
-	close(h.done) // never started
-}
