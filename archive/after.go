@@ -60,7 +60,7 @@ func (p *Pipeline) disposeLoop(ctx context.Context) {
 // disposeRound does one round of the disposal loop and returns when to look again.
 func (p *Pipeline) disposeRound() time.Time {
 	now := p.now()
-	n, jprobe, retryAt := p.jgate.allowance(now, 1)
+	n, jprobe, retryAt := p.jgate.Allowance(now, 1)
 	if n == 0 {
 		return retryAt
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/archivist-project/archivist/archive/events"
+	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/ondisk"
 	"github.com/archivist-project/archivist/archive/transcript"
 	"github.com/archivist-project/archivist/journal"
@@ -256,19 +257,19 @@ func (p *Pipeline) postChunks(ctx context.Context, w Watch, r *journal.Record, l
 		res, err := p.gr.PostConversation(ctx, ch.Req)
 		p.observe(archiveName, "post", start, err, 0)
 		if err != nil {
-			switch o := p.gate.judge(ctx, p.now(), err); o.verdict {
-			case stop:
+			switch o := p.gate.Judge(ctx, p.now(), err); o.Verdict {
+			case gate.Stop:
 				return false
-			case hold:
+			case gate.Hold:
 				p.hold(r, l, fmt.Sprintf("archive refused events %s of conversation %s: %v", ch.Span(), conv.ID, err), err)
 				return true
 			default:
-				o.paused(l, err, "event post failed; archive paused until then")
-				p.retryLater(r.ID, journal.LaneConv, err, o.at)
+				o.Paused(l, err, "event post failed; archive paused until then")
+				p.retryLater(r.ID, journal.LaneConv, err, o.At)
 				return false
 			}
 		}
-		p.gate.succeeded()
+		p.gate.Succeeded()
 		err = p.journalResult(p.j.CommitChunk(journal.Chunk{
 			Transcript: r.ID, Watch: r.Watch, Conv: conv.ID, EventIDs: ch.IDs, Digests: ch.Digests, RequestID: res.RequestID,
 			Attachments: ch.Attachments, Last: i == len(chunks)-1,

@@ -11,7 +11,7 @@
 // commit left off.
 //
 // Every remote failure is classified by package failure; a destination that fails transiently
-// is paused and probed with one request at a time until it answers (gate.go).
+// is paused and probed with one request at a time until it answers (package gate).
 //
 // Not here: finding files (watcher), storing state (journal), the wire format (globalrelay).
 package archive

@@ -14,6 +14,7 @@ import (
 
 	"github.com/archivist-project/archivist/archive/filekey"
 	"github.com/archivist-project/archivist/archive/forward"
+	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/ondisk"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
@@ -30,15 +31,15 @@ import (
 // destination is one forwarding destination at work.
 type destination struct {
 	fw   forward.Forwarder
-	gate gate
+	gate *gate.Gate
 	wake chan struct{}
 }
 
 func (p *Pipeline) initForwarders() {
 	p.dests = map[string]*destination{}
 	for name, fw := range p.o.Forwarders {
-		d := &destination{fw: fw, gate: gate{backoff: p.o.Backoff}, wake: make(chan struct{}, 1)}
-		d.gate.notify = func() { wake(d.wake) }
+		d := &destination{fw: fw, gate: gate.New(p.o.Backoff), wake: make(chan struct{}, 1)}
+		d.gate.Notify = func() { wake(d.wake) }
 		p.dests[name] = d
 	}
 }
@@ -47,7 +48,7 @@ func (p *Pipeline) initForwarders() {
 func (p *Pipeline) DestinationHealth() map[string]Health {
 	out := map[string]Health{archiveName: p.Health()}
 	for name, d := range p.dests {
-		out[name] = d.gate.health(p.now())
+		out[name] = d.gate.Health(p.now())
 	}
 	return out
 }
@@ -83,21 +84,21 @@ func (p *Pipeline) forwardLoop(ctx, work context.Context, name string, d *destin
 // it is being probed.
 func (p *Pipeline) forwardRound(ctx context.Context, name string, d *destination) (next time.Time, more bool) {
 	now := p.now()
-	n, jprobe, retryAt := p.jgate.allowance(now, 1)
+	n, jprobe, retryAt := p.jgate.Allowance(now, 1)
 	if n == 0 {
 		return retryAt, false
 	}
-	m, probe, retryAt := d.gate.allowance(now, 1)
+	m, probe, retryAt := d.gate.Allowance(now, 1)
 	if m == 0 {
 		if jprobe {
-			p.jgate.endProbe()
+			p.jgate.EndProbe()
 		}
 		return retryAt, false
 	}
-	ctx = withAdmitted(ctx, now)
+	ctx = gate.WithAdmitted(ctx, now)
 	defer p.release(admission{n: 1, probe: false, jprobe: jprobe})
 	if probe {
-		defer d.gate.endProbe()
+		defer d.gate.EndProbe()
 	}
 	lane := journal.ForwardLane(name)
 	items, next, err := p.j.DueIn(lane, now, postScan, nil)
@@ -161,7 +162,7 @@ func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id
 	if err != nil {
 		return p.forwardFailed(ctx, name, d, r, l, f, err)
 	}
-	d.gate.succeeded()
+	d.gate.Succeeded()
 	p.forwardDone(r, l, name, journal.ForwardSent, receipt.Detail, receipt.RemoteID, nil)
 	return true
 }
@@ -210,16 +211,16 @@ func forwardFile(r *journal.Record, name string, fh *os.File) (f *forward.File, 
 
 // forwardFailed applies the failure model to a failed forward; false means stop the round.
 func (p *Pipeline) forwardFailed(ctx context.Context, name string, d *destination, r *journal.Record, l *logrus.Entry, f *forward.File, err error) bool {
-	switch o := d.gate.judge(ctx, p.now(), err); o.verdict {
-	case stop:
+	switch o := d.gate.Judge(ctx, p.now(), err); o.Verdict {
+	case gate.Stop:
 		return false
-	case hold:
+	case gate.Hold:
 		p.forwardDone(r, l, name, journal.ForwardHeld, fmt.Sprintf("%s refused the file: %v", name, err), "", err)
 		p.notifyFailure(ctx, name, d, r, l, f, err)
 		return true
 	default:
-		o.paused(l, err, "forward failed; destination paused until then")
-		p.forwardRetry(r, l, name, err, o.at)
+		o.Paused(l, err, "forward failed; destination paused until then")
+		p.forwardRetry(r, l, name, err, o.At)
 		return false
 	}
 }

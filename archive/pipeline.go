@@ -13,6 +13,7 @@ import (
 	"github.com/archivist-project/archivist/archive/events"
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
+	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher"
@@ -110,8 +111,8 @@ type Pipeline struct {
 	gr    Archive
 	o     Options
 	log   logrus.FieldLogger
-	gate  gate // Global Relay's health
-	jgate gate // the journal's health: a failed write pauses new work until a commit succeeds
+	gate  *gate.Gate // Global Relay's health
+	jgate *gate.Gate // the journal's health: a failed write pauses new work until a commit succeeds
 
 	mu      sync.Mutex
 	watches map[string]Watch
@@ -158,8 +159,8 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 	}
 	p := &Pipeline{
 		j: j, gr: gr, o: o, log: o.Logger,
-		gate:       gate{backoff: o.Backoff},
-		jgate:      gate{backoff: o.Backoff},
+		gate:       gate.New(o.Backoff),
+		jgate:      gate.New(o.Backoff),
 		putting:    map[uint64]bool{},
 		wakeUpload: make(chan struct{}, 1),
 		putSlots:   make(chan struct{}, o.Workers),
@@ -168,10 +169,10 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 
 		wakeDispose: make(chan struct{}, 1),
 	}
-	p.gate.notify = func() { wake(p.wakeUpload); wake(p.wakePost) }
+	p.gate.Notify = func() { wake(p.wakeUpload); wake(p.wakePost) }
 	p.initForwarders()
-	p.jgate.notify = func() {
-		p.gate.notify()
+	p.jgate.Notify = func() {
+		p.gate.Notify()
 		p.wakeFollowers()
 	}
 	p.SetWatches(o.Watches)
@@ -219,45 +220,34 @@ func (p *Pipeline) watch(name string) (Watch, bool) {
 	return w, ok
 }
 
+// Health is a destination's state for status displays.
+type Health = gate.Health
+
 // Health reports Global Relay's state as the pipeline sees it.
-func (p *Pipeline) Health() Health { return p.gate.health(p.now()) }
+func (p *Pipeline) Health() Health { return p.gate.Health(p.now()) }
 
 // JournalHealth reports whether journal writes succeed.
-func (p *Pipeline) JournalHealth() Health { return p.jgate.health(p.now()) }
+func (p *Pipeline) JournalHealth() Health { return p.jgate.Health(p.now()) }
 
 // admission is what the gates allow: n requests, and whether the one request is a probe of a
 // paused archive or of a failing journal (its end must be reported with release).
 type admission struct {
 	n             int
 	probe, jprobe bool
-	at            time.Time // when it was given: a failure of its requests is judged by it (gate.failed)
-}
-
-// admittedKey is the context key of the time a request was admitted by the gates.
-type admittedKey struct{}
-
-// withAdmitted records in ctx when the gates admitted the requests made under it.
-func withAdmitted(ctx context.Context, at time.Time) context.Context {
-	return context.WithValue(ctx, admittedKey{}, at)
-}
-
-// admittedAt is when the requests of ctx were admitted; zero if not recorded.
-func admittedAt(ctx context.Context) time.Time {
-	at, _ := ctx.Value(admittedKey{}).(time.Time)
-	return at
+	at            time.Time // when it was given: a failure of its requests is judged by it (gate.Gate.Failed)
 }
 
 // admit asks the journal's gate, then the archive's, how many of want requests may start now,
 // and when to ask again if none may.
 func (p *Pipeline) admit(now time.Time, want int) (admission, time.Time) {
-	n, jprobe, retryAt := p.jgate.allowance(now, want)
+	n, jprobe, retryAt := p.jgate.Allowance(now, want)
 	if n == 0 {
 		return admission{}, retryAt
 	}
-	m, probe, retryAt := p.gate.allowance(now, n)
+	m, probe, retryAt := p.gate.Allowance(now, n)
 	if m == 0 {
 		if jprobe {
-			p.jgate.endProbe()
+			p.jgate.EndProbe()
 		}
 		return admission{}, retryAt
 	}
@@ -267,10 +257,10 @@ func (p *Pipeline) admit(now time.Time, want int) (admission, time.Time) {
 // release ends the probes an admission carried.
 func (p *Pipeline) release(a admission) {
 	if a.probe {
-		p.gate.endProbe()
+		p.gate.EndProbe()
 	}
 	if a.jprobe {
-		p.jgate.endProbe()
+		p.jgate.EndProbe()
 	}
 }
 
@@ -286,7 +276,7 @@ func (p *Pipeline) updateMany(ids []uint64, fn func(r *journal.Record) ([]journa
 
 func (p *Pipeline) journalResult(err error) error {
 	if err == nil {
-		p.jgate.succeeded()
+		p.jgate.Succeeded()
 		return nil
 	}
 	if errors.Is(err, journal.ErrIllegalMove) {
@@ -295,7 +285,7 @@ func (p *Pipeline) journalResult(err error) error {
 		return err
 	}
 	now := p.now()
-	until := p.jgate.failed(now, now, err)
+	until := p.jgate.Failed(now, now, err)
 	p.log.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).
 		Error("journal write failed; new work paused until it succeeds again (nothing is marked done that was not committed)")
 	return err
@@ -361,7 +351,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		go func() {
 			defer workers.Done()
 			for j := range jobs {
-				c := p.upload(withAdmitted(work, j.at), j.id)
+				c := p.upload(gate.WithAdmitted(work, j.at), j.id)
 				p.mu.Lock()
 				p.busy--
 				p.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/archivist-project/archivist/archive/events"
+	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/journal"
 )
@@ -55,7 +56,7 @@ func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 	if a.n == 0 {
 		return retryAt, false
 	}
-	ctx = withAdmitted(ctx, now)
+	ctx = gate.WithAdmitted(ctx, now)
 	defer p.release(a)
 	probe := a.probe || a.jprobe
 	worked, answered := p.convRound(ctx, now, probe)
@@ -167,7 +168,7 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 	if err != nil {
 		return p.postFailed(ctx, l, recs, ids, err)
 	}
-	p.gate.succeeded()
+	p.gate.Succeeded()
 	now := p.now()
 	err = p.updateMany(ids, func(r *journal.Record) ([]journal.Entry, error) {
 		if _, due := r.Due(journal.LanePost); !due {
@@ -198,10 +199,10 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 }
 
 func (p *Pipeline) postFailed(ctx context.Context, l *logrus.Entry, recs []*journal.Record, ids []uint64, err error) bool {
-	switch o := p.gate.judge(ctx, p.now(), err); o.verdict {
-	case stop:
+	switch o := p.gate.Judge(ctx, p.now(), err); o.Verdict {
+	case gate.Stop:
 		return false
-	case hold:
+	case gate.Hold:
 		if len(recs) > 1 {
 			// Find which event the refusal is about: post each alone.
 			now := p.now()
@@ -221,9 +222,9 @@ func (p *Pipeline) postFailed(ctx context.Context, l *logrus.Entry, recs []*jour
 			fmt.Sprintf("archive refused the File_transfer event: %v", err), err)
 		return true
 	default:
-		o.paused(l, err, "event post failed; archive paused until then")
+		o.Paused(l, err, "event post failed; archive paused until then")
 		for _, id := range ids {
-			p.retryLater(id, journal.LanePost, err, o.at)
+			p.retryLater(id, journal.LanePost, err, o.At)
 		}
 		return false
 	}

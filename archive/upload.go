@@ -13,6 +13,7 @@ import (
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/filekey"
+	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/ondisk"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
@@ -99,7 +100,7 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 		p.putFailed(ctx, r, l, err)
 		return nil
 	}
-	p.gate.succeeded()
+	p.gate.Succeeded()
 
 	now := p.now()
 	return &pendingCommit{log: l.WithFields(logrus.Fields{"mime": mime, "size": r.Size}), change: journal.Change{ID: id,
@@ -191,13 +192,13 @@ func (p *Pipeline) openFailed(r *journal.Record, l *logrus.Entry, err error) {
 
 // putFailed applies the failure model to a failed PUT.
 func (p *Pipeline) putFailed(ctx context.Context, r *journal.Record, l *logrus.Entry, err error) {
-	switch o := p.gate.judge(ctx, p.now(), err); o.verdict {
-	case stop:
-	case hold:
+	switch o := p.gate.Judge(ctx, p.now(), err); o.Verdict {
+	case gate.Stop:
+	case gate.Hold:
 		p.hold(r, l, fmt.Sprintf("archive refused the file: %v", err), err)
-	case retryAt:
-		o.paused(l, err, "upload failed; archive paused until then")
-		p.retryLater(r.ID, journal.LanePut, err, o.at)
+	case gate.RetryAt:
+		o.Paused(l, err, "upload failed; archive paused until then")
+		p.retryLater(r.ID, journal.LanePut, err, o.At)
 	}
 }
 
