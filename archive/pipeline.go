@@ -350,19 +350,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			for j := range jobs {
-				c := p.upload(gate.WithAdmitted(work, j.at), j.id)
-				p.mu.Lock()
-				p.busy--
-				p.mu.Unlock()
-				if c != nil {
-					c.done = func() { p.jobDone(j) }
-					commits <- c
-					wake(p.wakeUpload) // this worker is free for the next file
-					continue
-				}
-				p.jobDone(j)
-			}
+			p.uploadWorker(work, jobs, commits)
 		}()
 	}
 	wg.Add(1)
@@ -388,6 +376,24 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	close(commits)
 	wg.Wait()
 	return nil
+}
+
+// uploadWorker uploads the files of jobs until it is closed. A worker does not wait for its
+// commit: it hands it to the committer and takes the next file.
+func (p *Pipeline) uploadWorker(work context.Context, jobs <-chan job, commits chan<- *pendingCommit) {
+	for j := range jobs {
+		c := p.upload(gate.WithAdmitted(work, j.at), j.id)
+		p.mu.Lock()
+		p.busy--
+		p.mu.Unlock()
+		if c != nil {
+			c.done = func() { p.jobDone(j) }
+			commits <- c
+			wake(p.wakeUpload) // this worker is free for the next file
+			continue
+		}
+		p.jobDone(j)
+	}
 }
 
 // jobDone ends an upload job: its probes are over, it is no longer in flight, and whatever

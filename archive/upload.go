@@ -23,26 +23,8 @@ import (
 // returned for the committer, which batches the commits of all workers into few
 // transactions; nil means there is nothing (more) to commit.
 func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
-	r, ok := p.loadDue(id, journal.LanePut)
+	r, w, l, ok := p.uploadable(id)
 	if !ok {
-		return nil
-	}
-	if r.State != journal.Discovered {
-		return nil
-	}
-	if _, due := r.Due(journal.LanePut); !due {
-		return nil
-	}
-	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path)})
-	w, ok := p.watch(r.Watch)
-	if !ok {
-		// The watch left the configuration; keep the work and look again later.
-		p.parkUnconfigured(id, journal.LanePut, r.Watch)
-		return nil
-	}
-
-	if r.Size > p.o.MaxFileSize { // held at intake; checked again for records released later
-		p.hold(r, l, fmt.Sprintf("file is %d bytes, over the archive's limit of %d bytes; not sent", r.Size, p.o.MaxFileSize), failure.Refuse("too large"))
 		return nil
 	}
 	f, err := beneath.Open(w.Root, string(r.Path))
@@ -51,33 +33,72 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 		return nil
 	}
 	defer f.Close()
-
-	if err := ondisk.SameVersion(f, r); err != nil {
-		p.supersede(r, l, err)
-		return nil
-	}
-	sum, mime, err := ondisk.Identify(f, r.Size)
-	if err != nil {
-		if errors.Is(err, ondisk.ErrChanged) {
-			p.supersede(r, l, err)
-			return nil
-		}
-		p.retryLater(id, journal.LanePut, fmt.Errorf("read %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
-		return nil
-	}
-	if err := ondisk.SameVersion(f, r); err != nil {
-		p.supersede(r, l, err)
+	sum, mime, ok := p.identify(f, r, l)
+	if !ok {
 		return nil
 	}
 	key := filekey.Build(r.Watch, sum, string(r.Path))
 	l = l.WithField("key", key)
-
 	// The same bytes under the same name are in the archive already: no second PUT.
 	if owner, ok := p.j.KeyOwner(key); ok && owner != r.ID {
 		p.duplicate(r, l, owner, sum, mime, key)
 		return nil
 	}
+	start, ok := p.put(ctx, f, r, l, key, sum, mime)
+	if !ok {
+		return nil
+	}
+	return p.uploaded(w, r, l, key, sum, mime, start)
+}
 
+// uploadable loads record id for its upload: false if there is nothing to upload now (not
+// due, not a new version, its watch gone from the configuration, too large).
+func (p *Pipeline) uploadable(id uint64) (*journal.Record, Watch, *logrus.Entry, bool) {
+	r, ok := p.loadDue(id, journal.LanePut)
+	if !ok || r.State != journal.Discovered {
+		return nil, Watch{}, nil, false
+	}
+	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path)})
+	w, ok := p.watch(r.Watch)
+	if !ok {
+		// The watch left the configuration; keep the work and look again later.
+		p.parkUnconfigured(id, journal.LanePut, r.Watch)
+		return nil, Watch{}, nil, false
+	}
+	if r.Size > p.o.MaxFileSize { // held at intake; checked again for records released later
+		p.hold(r, l, fmt.Sprintf("file is %d bytes, over the archive's limit of %d bytes; not sent", r.Size, p.o.MaxFileSize), failure.Refuse("too large"))
+		return nil, Watch{}, nil, false
+	}
+	return r, w, l, true
+}
+
+// identify hashes and sniffs the open file of r, checking before and after that it is still
+// r's version; false if it is not (superseded) or could not be read (retried later).
+func (p *Pipeline) identify(f *os.File, r *journal.Record, l *logrus.Entry) (sum, mime string, ok bool) {
+	if err := ondisk.SameVersion(f, r); err != nil {
+		p.supersede(r, l, err)
+		return "", "", false
+	}
+	sum, mime, err := ondisk.Identify(f, r.Size)
+	if err != nil {
+		if errors.Is(err, ondisk.ErrChanged) {
+			p.supersede(r, l, err)
+			return "", "", false
+		}
+		p.retryLater(r.ID, journal.LanePut, fmt.Errorf("read %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
+		return "", "", false
+	}
+	if err := ondisk.SameVersion(f, r); err != nil {
+		p.supersede(r, l, err)
+		return "", "", false
+	}
+	return sum, mime, true
+}
+
+// put sends the bytes of f under key, through a verifying reader and within the PUT slots,
+// and returns when it started; false if it was not stored (the record says why, or it stays
+// due on shutdown).
+func (p *Pipeline) put(ctx context.Context, f *os.File, r *journal.Record, l *logrus.Entry, key, sum, mime string) (time.Time, bool) {
 	var sent *ondisk.VerifyingReader
 	open := func() (io.ReadCloser, error) {
 		sent = ondisk.NewVerifyingReader(f, r, sum)
@@ -86,24 +107,28 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 	select {
 	case p.putSlots <- struct{}{}:
 	case <-ctx.Done():
-		return nil
+		return time.Time{}, false
 	}
 	start := p.now()
-	err = p.gr.PutFile(ctx, key, mime, r.Size, open)
+	err := p.gr.PutFile(ctx, key, mime, r.Size, open)
 	<-p.putSlots
 	p.observe(archiveName, "put", start, err, r.Size)
 	if changed := sent.Verdict(); changed != nil {
 		p.supersede(r, l, changed)
-		return nil
+		return start, false
 	}
 	if err != nil {
 		p.putFailed(ctx, r, l, err)
-		return nil
+		return start, false
 	}
 	p.gate.Succeeded()
+	return start, true
+}
 
+// uploaded is the commit of r's confirmed upload under key, for the committer.
+func (p *Pipeline) uploaded(w Watch, r *journal.Record, l *logrus.Entry, key, sum, mime string, start time.Time) *pendingCommit {
 	now := p.now()
-	return &pendingCommit{log: l.WithFields(logrus.Fields{"mime": mime, "size": r.Size}), change: journal.Change{ID: id,
+	return &pendingCommit{log: l.WithFields(logrus.Fields{"mime": mime, "size": r.Size}), change: journal.Change{ID: r.ID,
 		Fn: func(r *journal.Record) ([]journal.Entry, error) {
 			if err := r.Move(journal.Uploaded); err != nil {
 				return nil, err
