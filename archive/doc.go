@@ -13,5 +13,10 @@
 // Every remote failure is classified by package failure; a destination that fails transiently
 // is paused and probed with one request at a time until it answers (package gate).
 //
-// Not here: finding files (watcher), storing state (journal), the wire format (globalrelay).
+// Loose-file promotion and disposal (after: move/delete) run in a loop of their own that
+// needs only the disk and the journal, so an archive outage does not stop them.
+// docs/architecture.md draws the packages and the flow.
+//
+// Not here: finding files (watcher), storing state (journal), the wire format (globalrelay),
+// the requests' content (events), reconciliation (reconcile).
 package archive
