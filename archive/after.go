@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/archivist-project/archivist/archive/ondisk"
+	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
 )
@@ -53,7 +54,7 @@ func (p *Pipeline) disposeLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		p.sleep(ctx, p.wakeDispose, next)
+		stage.Sleep(ctx, p.wakeDispose, next)
 	}
 }
 
@@ -67,9 +68,9 @@ func (p *Pipeline) disposeRound() time.Time {
 	defer p.release(admission{n: 1, jprobe: jprobe})
 	p.looseRound(now)
 	p.afterRound(now)
-	wake(p.wakePost) // loose files have events due now
+	stage.Wake(p.wakePost) // loose files have events due now
 	for _, d := range p.dests {
-		wake(d.wake) // and forwards
+		stage.Wake(d.wake) // and forwards
 	}
 	return p.nextDue(now, disposeLanes)
 }
@@ -78,7 +79,7 @@ func (p *Pipeline) disposeRound() time.Time {
 func (p *Pipeline) afterRound(now time.Time) {
 	items, _, err := p.j.DueIn(journal.LaneAfter, now, postScan, nil)
 	if err != nil {
-		p.logError(p.log, err, "read due disposals from the journal")
+		p.jr.LogError(p.log, err, "read due disposals from the journal")
 		return
 	}
 	for _, it := range items {
@@ -87,7 +88,7 @@ func (p *Pipeline) afterRound(now time.Time) {
 }
 
 func (p *Pipeline) dispose(id uint64) {
-	r, ok := p.loadDue(id, journal.LaneAfter)
+	r, ok := p.jr.LoadDue(id, journal.LaneAfter)
 	if !ok {
 		return
 	}
@@ -99,7 +100,7 @@ func (p *Pipeline) dispose(id uint64) {
 	}
 	root, err := beneath.OpenRoot(w.Root)
 	if err != nil {
-		p.retryLater(id, journal.LaneAfter, err, p.now().Add(time.Hour))
+		p.jr.RetryLater(id, journal.LaneAfter, err, p.now().Add(time.Hour))
 		return
 	}
 	defer root.Close()
@@ -129,7 +130,7 @@ func (p *Pipeline) dispose(id uint64) {
 		return
 	}
 	now := p.now()
-	err = p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
+	err = p.jr.Update(id, func(r *journal.Record) ([]journal.Entry, error) {
 		r.Done(journal.LaneAfter)
 		r.Disposed = done
 		return []journal.Entry{{Time: now, Step: w.After, Lane: journal.LaneAfter, Result: "ok", Detail: done}}, nil
@@ -157,9 +158,9 @@ func (p *Pipeline) disposal(r *journal.Record, l *logrus.Entry, w Watch, err err
 		return "kept: the file changed since it was archived (its new version is handled on its own)", true
 	case errors.Is(err, ondisk.ErrNotArchived):
 		// Same metadata, other bytes: only a new record gets them archived.
-		if derr := p.journalResult(p.j.Disown(r.ID)); derr != nil {
+		if derr := p.jr.Result(p.j.Disown(r.ID)); derr != nil {
 			l.WithError(derr).Warn("could not record that the file is a new version; will try again in an hour")
-			p.retryLater(r.ID, journal.LaneAfter, derr, p.now().Add(time.Hour))
+			p.jr.RetryLater(r.ID, journal.LaneAfter, derr, p.now().Add(time.Hour))
 			return "", false
 		}
 		p.o.Recheck(r.Watch, string(r.Path))
@@ -167,7 +168,7 @@ func (p *Pipeline) disposal(r *journal.Record, l *logrus.Entry, w Watch, err err
 		return fmt.Sprintf("kept: %v; it is archived again as a new version", err), true
 	default:
 		l.WithError(err).Warn("could not " + w.After + " the archived file; will try again in an hour")
-		p.retryLater(r.ID, journal.LaneAfter, err, p.now().Add(time.Hour))
+		p.jr.RetryLater(r.ID, journal.LaneAfter, err, p.now().Add(time.Hour))
 		return "", false
 	}
 }

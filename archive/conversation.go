@@ -75,12 +75,12 @@ func (p *Pipeline) afterUpload(w Watch, r *journal.Record, now time.Time) {
 func (p *Pipeline) looseRound(now time.Time) {
 	items, _, err := p.j.DueIn(journal.LaneLoose, now, postScan, nil)
 	if err != nil {
-		p.logError(p.log, err, "read due loose files from the journal")
+		p.jr.LogError(p.log, err, "read due loose files from the journal")
 		return
 	}
 	for _, it := range items {
 		loose := false
-		err := p.journalResult(p.j.UpdateClaimed(it.ID, func(r *journal.Record, claimedBy []uint64) ([]journal.Entry, error) {
+		err := p.jr.Result(p.j.UpdateClaimed(it.ID, func(r *journal.Record, claimedBy []uint64) ([]journal.Entry, error) {
 			if _, due := r.Due(journal.LaneLoose); !due || r.State != journal.Uploaded {
 				return nil, journal.ErrSkip
 			}
@@ -102,15 +102,15 @@ func (p *Pipeline) looseRound(now time.Time) {
 			r.Reason = fmt.Sprintf("no transcript referenced it within %s; archived as a loose file", w.UnreferencedAfter)
 			return []journal.Entry{{Time: now, Step: "loose", Lane: journal.LaneLoose, Result: "ok", Detail: r.Reason}}, nil
 		}))
-		if err != nil && !p.unreadable(it.ID, err) {
-			p.logError(p.log.WithField("id", it.ID), err, "promote a loose file")
+		if err != nil && !p.jr.Unreadable(it.ID, err) {
+			p.jr.LogError(p.log.WithField("id", it.ID), err, "promote a loose file")
 		}
 		if err != nil || !loose {
 			continue
 		}
 		r, err := p.j.Get(it.ID)
 		if err != nil {
-			p.logError(p.log.WithField("id", it.ID), err, "load the file just promoted to a loose file")
+			p.jr.LogError(p.log.WithField("id", it.ID), err, "load the file just promoted to a loose file")
 			continue
 		}
 		p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "key": r.FileKey}).
@@ -123,7 +123,7 @@ func (p *Pipeline) looseRound(now time.Time) {
 func (p *Pipeline) convRound(ctx context.Context, now time.Time, probe bool) (worked, answered bool) {
 	items, _, err := p.j.DueIn(journal.LaneConv, now, postScan, nil)
 	if err != nil {
-		p.logError(p.log, err, "read due transcripts from the journal")
+		p.jr.LogError(p.log, err, "read due transcripts from the journal")
 		return false, true
 	}
 	for _, it := range items {
@@ -140,7 +140,7 @@ func (p *Pipeline) convRound(ctx context.Context, now time.Time, probe bool) (wo
 // conversation1 archives the events of transcript record id. It reports false when the
 // archive failed transiently (the caller stops this round).
 func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
-	r, ok := p.loadDue(id, journal.LaneConv)
+	r, ok := p.jr.LoadDue(id, journal.LaneConv)
 	if !ok || r.State != journal.Uploaded {
 		return true
 	}
@@ -164,11 +164,11 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 		case errors.Is(err, fs.ErrNotExist):
 			p.hold(r, l, "transcript deleted before its events were posted (its bytes are archived under "+r.FileKey+")", err)
 			// It can never post the files it claimed: let them go loose.
-			if err := p.journalResult(p.j.Unclaim(id)); err != nil {
+			if err := p.jr.Result(p.j.Unclaim(id)); err != nil {
 				l.WithError(err).Error("release the attachments the deleted transcript claimed")
 			}
 		default:
-			p.retryLater(id, journal.LaneConv, err, p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
+			p.jr.RetryLater(id, journal.LaneConv, err, p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
 		}
 		return true
 	}
@@ -181,7 +181,7 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 	}
 	state, err := p.j.Conversation(r.Watch, conv.ID)
 	if err != nil {
-		p.retryLater(id, journal.LaneConv, err, p.now().Add(time.Second))
+		p.jr.RetryLater(id, journal.LaneConv, err, p.now().Add(time.Second))
 		return true
 	}
 	chunks, before, err := events.Chunks(w.source(), p.limits(), conv, atts, state, p.j.LegacyMatch(state, r.SHA256))
@@ -209,7 +209,7 @@ func (p *Pipeline) awaitAttachments(w Watch, r *journal.Record, l *logrus.Entry,
 		paths = append(paths, f.Path)
 	}
 	var reason string
-	err := p.journalResult(p.j.Claim(r.ID, w.Name, refs, paths, func(x *journal.Record, still []string) ([]journal.Entry, error) {
+	err := p.jr.Result(p.j.Claim(r.ID, w.Name, refs, paths, func(x *journal.Record, still []string) ([]journal.Entry, error) {
 		if _, due := x.Due(journal.LaneConv); !due || x.State != journal.Uploaded {
 			return nil, journal.ErrSkip
 		}
@@ -265,12 +265,12 @@ func (p *Pipeline) postChunks(ctx context.Context, w Watch, r *journal.Record, l
 				return true
 			default:
 				o.Paused(l, err, "event post failed; archive paused until then")
-				p.retryLater(r.ID, journal.LaneConv, err, o.At)
+				p.jr.RetryLater(r.ID, journal.LaneConv, err, o.At)
 				return false
 			}
 		}
 		p.gate.Succeeded()
-		err = p.journalResult(p.j.CommitChunk(journal.Chunk{
+		err = p.jr.Result(p.j.CommitChunk(journal.Chunk{
 			Transcript: r.ID, Watch: r.Watch, Conv: conv.ID, EventIDs: ch.IDs, Digests: ch.Digests, RequestID: res.RequestID,
 			Attachments: ch.Attachments, Last: i == len(chunks)-1,
 			Total: len(conv.Events), Before: before,
@@ -337,8 +337,8 @@ func (p *Pipeline) attachments(w Watch, conv *transcript.Conversation) (atts map
 			}
 			a, err := p.j.Get(fp.ID)
 			if err != nil {
-				if !p.unreadable(fp.ID, err) {
-					p.logError(p.log.WithFields(logrus.Fields{"id": fp.ID, "watch": w.Name, "path": f.Path}), err, "load an attachment's record")
+				if !p.jr.Unreadable(fp.ID, err) {
+					p.jr.LogError(p.log.WithFields(logrus.Fields{"id": fp.ID, "watch": w.Name, "path": f.Path}), err, "load an attachment's record")
 				}
 				missing = append(missing, f)
 				continue
@@ -368,7 +368,7 @@ func (p *Pipeline) nothingNew(w Watch, r *journal.Record, l *logrus.Entry, conv 
 	for _, a := range atts {
 		ids = append(ids, a.ID)
 	}
-	err := p.updateMany(ids, func(x *journal.Record) ([]journal.Entry, error) {
+	err := p.jr.UpdateMany(ids, func(x *journal.Record) ([]journal.Entry, error) {
 		if x.ID != r.ID {
 			if _, waiting := x.Due(journal.LaneLoose); !waiting {
 				return nil, journal.ErrSkip

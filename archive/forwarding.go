@@ -16,6 +16,7 @@ import (
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/ondisk"
+	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
 )
@@ -39,7 +40,7 @@ func (p *Pipeline) initForwarders() {
 	p.dests = map[string]*destination{}
 	for name, fw := range p.o.Forwarders {
 		d := &destination{fw: fw, gate: gate.New(p.o.Backoff), wake: make(chan struct{}, 1)}
-		d.gate.Notify = func() { wake(d.wake) }
+		d.gate.Notify = func() { stage.Wake(d.wake) }
 		p.dests[name] = d
 	}
 }
@@ -63,9 +64,9 @@ func (p *Pipeline) scheduleForwards(w Watch, r *journal.Record, now time.Time) {
 // forwarding destination, and disposal.
 func (p *Pipeline) wakeFollowers() {
 	for _, d := range p.dests {
-		wake(d.wake)
+		stage.Wake(d.wake)
 	}
-	wake(p.wakeDispose)
+	stage.Wake(p.wakeDispose)
 }
 
 func (p *Pipeline) forwardLoop(ctx, work context.Context, name string, d *destination) {
@@ -75,7 +76,7 @@ func (p *Pipeline) forwardLoop(ctx, work context.Context, name string, d *destin
 			return
 		}
 		if !more {
-			p.sleep(ctx, d.wake, next)
+			stage.Sleep(ctx, d.wake, next)
 		}
 	}
 }
@@ -103,7 +104,7 @@ func (p *Pipeline) forwardRound(ctx context.Context, name string, d *destination
 	lane := journal.ForwardLane(name)
 	items, next, err := p.j.DueIn(lane, now, postScan, nil)
 	if err != nil {
-		p.logError(p.log, err, "read due forwards from the journal")
+		p.jr.LogError(p.log, err, "read due forwards from the journal")
 		return now.Add(time.Second), false
 	}
 	if len(items) == 0 {
@@ -124,7 +125,7 @@ func (p *Pipeline) forwardRound(ctx context.Context, name string, d *destination
 // journal) failed transiently and the round should stop.
 func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id uint64) bool {
 	lane := journal.ForwardLane(name)
-	r, ok := p.loadDue(id, lane)
+	r, ok := p.jr.LoadDue(id, lane)
 	if !ok {
 		return true
 	}
@@ -142,7 +143,7 @@ func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id
 		if errors.Is(err, fs.ErrNotExist) {
 			p.forwardDone(r, l, name, journal.ForwardHeld, "file deleted after it was archived; not forwarded", "", err)
 		} else {
-			p.retryLater(id, lane, fmt.Errorf("open %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
+			p.jr.RetryLater(id, lane, fmt.Errorf("open %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
 		}
 		return true
 	}
@@ -177,12 +178,12 @@ func (p *Pipeline) awaitTranscript(r *journal.Record, l *logrus.Entry, lane stri
 	if !waiting {
 		return false
 	}
-	err := p.update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+	err := p.jr.Update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
 		r.Schedule(lane, t.Add(time.Millisecond))
 		return nil, nil
 	})
-	if err != nil && !p.unreadable(r.ID, err) {
-		p.logError(l, err, "reschedule a forward that waits for its transcript")
+	if err != nil && !p.jr.Unreadable(r.ID, err) {
+		p.jr.LogError(l, err, "reschedule a forward that waits for its transcript")
 	}
 	return true
 }
@@ -241,7 +242,7 @@ func (p *Pipeline) notifyFailure(ctx context.Context, name string, d *destinatio
 // forwardRetry records a transient failure of the forward of r to name, due again at until.
 func (p *Pipeline) forwardRetry(r *journal.Record, l *logrus.Entry, name string, cause error, until time.Time) {
 	lane := journal.ForwardLane(name)
-	err := p.update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+	err := p.jr.Update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
 		if _, due := r.Due(lane); !due {
 			return nil, journal.ErrSkip
 		}
@@ -250,11 +251,11 @@ func (p *Pipeline) forwardRetry(r *journal.Record, l *logrus.Entry, name string,
 			fw.LastError = cause.Error()
 		}
 		r.Schedule(lane, until)
-		return []journal.Entry{{Time: p.now(), Step: "forward", Lane: lane, Result: "error", Status: statusOf(cause),
+		return []journal.Entry{{Time: p.now(), Step: "forward", Lane: lane, Result: "error", Status: stage.StatusOf(cause),
 			Detail: fmt.Sprintf("%v; retry at %s", cause, until.UTC().Format(time.RFC3339))}}, nil
 	})
-	if err != nil && !p.unreadable(r.ID, err) {
-		p.logError(l, err, "record a failed forward")
+	if err != nil && !p.jr.Unreadable(r.ID, err) {
+		p.jr.LogError(l, err, "record a failed forward")
 	}
 }
 
@@ -262,7 +263,7 @@ func (p *Pipeline) forwardRetry(r *journal.Record, l *logrus.Entry, name string,
 func (p *Pipeline) forwardDone(r *journal.Record, l *logrus.Entry, name, state, reason, remoteID string, cause error) {
 	now := p.now()
 	lane := journal.ForwardLane(name)
-	err := p.update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+	err := p.jr.Update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
 		fw := r.Forwards[name]
 		if fw == nil {
 			fw = &journal.Forward{}
@@ -289,15 +290,15 @@ func (p *Pipeline) forwardDone(r *journal.Record, l *logrus.Entry, name, state, 
 		if state != journal.ForwardSent {
 			result = state
 		}
-		return []journal.Entry{{Time: now, Step: "forward", Lane: lane, Result: result, RequestID: remoteID, Status: statusOf(cause), Detail: reason}}, nil
+		return []journal.Entry{{Time: now, Step: "forward", Lane: lane, Result: result, RequestID: remoteID, Status: stage.StatusOf(cause), Detail: reason}}, nil
 	})
 	if err != nil {
-		if !p.unreadable(r.ID, err) {
-			p.logError(l, err, "record the outcome of a forward")
+		if !p.jr.Unreadable(r.ID, err) {
+			p.jr.LogError(l, err, "record the outcome of a forward")
 		}
 		return
 	}
-	wake(p.wakeDispose) // the last forward may have made the file disposable
+	stage.Wake(p.wakeDispose) // the last forward may have made the file disposable
 	l = l.WithField("remote_id", remoteID)
 	if state == journal.ForwardSent {
 		l.Info("file forwarded")
@@ -308,8 +309,8 @@ func (p *Pipeline) forwardDone(r *journal.Record, l *logrus.Entry, name, state, 
 
 // auditOnly appends an audit entry to record id.
 func (p *Pipeline) auditOnly(id uint64, l *logrus.Entry, e journal.Entry) {
-	err := p.update(id, func(r *journal.Record) ([]journal.Entry, error) { return []journal.Entry{e}, nil })
-	if err != nil && !p.unreadable(id, err) {
-		p.logError(l, err, "record an audit entry")
+	err := p.jr.Update(id, func(r *journal.Record) ([]journal.Entry, error) { return []journal.Entry{e}, nil })
+	if err != nil && !p.jr.Unreadable(id, err) {
+		p.jr.LogError(l, err, "record an audit entry")
 	}
 }

@@ -2,7 +2,6 @@ package archive
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher"
 )
@@ -129,7 +129,7 @@ type Pipeline struct {
 
 	dests map[string]*destination // forwarding destinations by name
 
-	limit rateLimiter // bounds the log of error paths that repeat
+	jr *stage.Journal // the journal as the lanes use it (its gate is jgate)
 }
 
 // New returns a pipeline over journal j that archives through gr.
@@ -169,7 +169,8 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 
 		wakeDispose: make(chan struct{}, 1),
 	}
-	p.gate.Notify = func() { wake(p.wakeUpload); wake(p.wakePost) }
+	p.jr = &stage.Journal{DB: j, Gate: p.jgate, Log: p.log, Now: func() time.Time { return p.now() }}
+	p.gate.Notify = func() { stage.Wake(p.wakeUpload); stage.Wake(p.wakePost) }
 	p.initForwarders()
 	p.jgate.Notify = func() {
 		p.gate.Notify()
@@ -198,9 +199,9 @@ func (p *Pipeline) SetWatches(ws []Watch) {
 	p.watches = m
 	p.mu.Unlock()
 	p.resumeParked(m)
-	wake(p.wakeUpload)
-	wake(p.wakePost)
-	wake(p.wakeDispose)
+	stage.Wake(p.wakeUpload)
+	stage.Wake(p.wakePost)
+	stage.Wake(p.wakeDispose)
 }
 
 // source is what the events of w's files need to know of it.
@@ -264,33 +265,6 @@ func (p *Pipeline) release(a admission) {
 	}
 }
 
-// update commits a change to one record; a failed write pauses new work (see jgate).
-func (p *Pipeline) update(id uint64, fn func(r *journal.Record) ([]journal.Entry, error)) error {
-	return p.journalResult(p.j.Update(id, fn))
-}
-
-// updateMany commits a change to several records in one transaction.
-func (p *Pipeline) updateMany(ids []uint64, fn func(r *journal.Record) ([]journal.Entry, error)) error {
-	return p.journalResult(p.j.UpdateMany(ids, fn))
-}
-
-func (p *Pipeline) journalResult(err error) error {
-	if err == nil {
-		p.jgate.Succeeded()
-		return nil
-	}
-	if errors.Is(err, journal.ErrIllegalMove) {
-		// A bug, not a failing journal: the change is refused, the journal works.
-		p.log.WithError(err).Error("state change refused by the journal's state table; the record is left as it was")
-		return err
-	}
-	now := p.now()
-	until := p.jgate.Failed(now, now, err)
-	p.log.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).
-		Error("journal write failed; new work paused until it succeeds again (nothing is marked done that was not committed)")
-	return err
-}
-
 // ReleaseOnConfigChange puts held files back to work when the configuration differs from the
 // one the journal last ran with (fingerprint), since a new token, URL or limit may cure them.
 func (p *Pipeline) ReleaseOnConfigChange(fingerprint string) error {
@@ -314,13 +288,6 @@ func (p *Pipeline) ReleaseOnConfigChange(fingerprint string) error {
 		}
 	}
 	return p.j.SetMeta("config", fingerprint)
-}
-
-func wake(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
 }
 
 // Run uploads and posts due work until ctx ends, then lets in-flight requests finish for up to
@@ -389,7 +356,7 @@ func (p *Pipeline) uploadWorker(work context.Context, jobs <-chan job, commits c
 		if c != nil {
 			c.done = func() { p.jobDone(j) }
 			commits <- c
-			wake(p.wakeUpload) // this worker is free for the next file
+			stage.Wake(p.wakeUpload) // this worker is free for the next file
 			continue
 		}
 		p.jobDone(j)
@@ -403,8 +370,8 @@ func (p *Pipeline) jobDone(j job) {
 	p.mu.Lock()
 	delete(p.putting, j.id)
 	p.mu.Unlock()
-	wake(p.wakeUpload)
-	wake(p.wakePost)
+	stage.Wake(p.wakeUpload)
+	stage.Wake(p.wakePost)
 	p.wakeFollowers()
 }
 
@@ -421,7 +388,7 @@ func (p *Pipeline) dispatch(ctx context.Context, jobs chan<- job) {
 		if ctx.Err() != nil {
 			return
 		}
-		p.sleep(ctx, p.wakeUpload, next)
+		stage.Sleep(ctx, p.wakeUpload, next)
 	}
 }
 
@@ -443,7 +410,7 @@ func (p *Pipeline) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time 
 		if err != nil || len(items) == 0 {
 			p.release(a)
 			if err != nil {
-				p.logError(p.log, err, "read due uploads from the journal")
+				p.jr.LogError(p.log, err, "read due uploads from the journal")
 				return now.Add(time.Second)
 			}
 			return next
@@ -472,22 +439,6 @@ func (p *Pipeline) inFlight(id uint64) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.putting[id]
-}
-
-// sleep waits for a wake-up, the time next (if set), or the end of ctx.
-func (p *Pipeline) sleep(ctx context.Context, wakeCh <-chan struct{}, next time.Time) {
-	var timer <-chan time.Time
-	if !next.IsZero() {
-		d := max(time.Until(next), time.Millisecond)
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timer = t.C
-	}
-	select {
-	case <-ctx.Done():
-	case <-wakeCh:
-	case <-timer:
-	}
 }
 
 // Intake records settled files in the journal. Files that can never be archived (not regular
@@ -521,7 +472,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 		first = append(first, e)
 	}
 	stored, err := p.j.Insert(recs, first)
-	if err := p.journalResult(err); err != nil {
+	if err := p.jr.Result(err); err != nil {
 		return err
 	}
 	for _, r := range stored {
@@ -533,7 +484,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 		}
 	}
 	if len(stored) > 0 {
-		wake(p.wakeUpload)
+		stage.Wake(p.wakeUpload)
 	}
 	return nil
 }
@@ -555,35 +506,9 @@ func (p *Pipeline) refusal(f watcher.File) string {
 	return ""
 }
 
-// retryLater records a transient failure on lane of record id and reschedules it at when.
-func (p *Pipeline) retryLater(id uint64, lane string, err error, when time.Time) {
-	now := p.now()
-	uerr := p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
-		if _, ok := r.Due(lane); !ok {
-			return nil, journal.ErrSkip
-		}
-		r.Attempts++
-		r.LastError = err.Error()
-		r.Schedule(lane, when)
-		return []journal.Entry{{Time: now, Step: lane, Lane: lane, Result: "error", Status: statusOf(err),
-			Detail: fmt.Sprintf("%v; retry at %s", err, when.UTC().Format(time.RFC3339))}}, nil
-	})
-	if uerr != nil && !p.unreadable(id, uerr) {
-		p.logError(p.log.WithField("id", id), uerr, "record a failed attempt")
-	}
-}
-
-func statusOf(err error) int {
-	var he *failure.HTTPError
-	if errors.As(err, &he) {
-		return he.StatusCode
-	}
-	return 0
-}
-
 // Wake makes the workers look for due work now (after an operator's retry, say).
 func (p *Pipeline) Wake() {
-	wake(p.wakeUpload)
-	wake(p.wakePost)
+	stage.Wake(p.wakeUpload)
+	stage.Wake(p.wakePost)
 	p.wakeFollowers()
 }

@@ -578,7 +578,7 @@ func TestJournalWriteFailurePausesWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.j = j
-	h.p.j = j
+	h.p = New(h.j, h.client, h.po)
 	var ids []uint64
 	for i := range 5 {
 		rel := fmt.Sprintf("f%d.txt", i)

@@ -13,6 +13,7 @@ import (
 	"github.com/archivist-project/archivist/archive/events"
 	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/journal"
 )
 
@@ -32,7 +33,7 @@ func (p *Pipeline) postLoop(ctx, work context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		p.sleep(ctx, p.wakePost, next)
+		stage.Sleep(ctx, p.wakePost, next)
 	}
 }
 
@@ -66,7 +67,7 @@ func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 	}
 	items, _, err := p.j.DueIn(journal.LanePost, now, postScan, nil)
 	if err != nil {
-		p.logError(p.log, err, "read due events from the journal")
+		p.jr.LogError(p.log, err, "read due events from the journal")
 		return now.Add(time.Second), false
 	}
 	if len(items) == 0 {
@@ -110,7 +111,7 @@ func (p *Pipeline) batches(items []journal.DueItem) [][]*journal.Record {
 	groups := map[string][]*journal.Record{}
 	var order []string
 	for _, it := range items {
-		r, ok := p.loadDue(it.ID, journal.LanePost)
+		r, ok := p.jr.LoadDue(it.ID, journal.LanePost)
 		if !ok {
 			continue
 		}
@@ -170,7 +171,7 @@ func (p *Pipeline) post(ctx context.Context, recs []*journal.Record) bool {
 	}
 	p.gate.Succeeded()
 	now := p.now()
-	err = p.updateMany(ids, func(r *journal.Record) ([]journal.Entry, error) {
+	err = p.jr.UpdateMany(ids, func(r *journal.Record) ([]journal.Entry, error) {
 		if _, due := r.Due(journal.LanePost); !due {
 			return nil, journal.ErrSkip
 		}
@@ -206,9 +207,9 @@ func (p *Pipeline) postFailed(ctx context.Context, l *logrus.Entry, recs []*jour
 		if len(recs) > 1 {
 			// Find which event the refusal is about: post each alone.
 			now := p.now()
-			uerr := p.updateMany(ids, func(r *journal.Record) ([]journal.Entry, error) {
+			uerr := p.jr.UpdateMany(ids, func(r *journal.Record) ([]journal.Entry, error) {
 				r.PostAlone, r.LastError = true, err.Error()
-				return []journal.Entry{{Time: now, Step: "post", Lane: journal.LanePost, Result: "error", Status: statusOf(err),
+				return []journal.Entry{{Time: now, Step: "post", Lane: journal.LanePost, Result: "error", Status: stage.StatusOf(err),
 					Detail: fmt.Sprintf("a request of %d events was refused (%v); posting each alone", len(recs), err)}}, nil
 			})
 			if uerr != nil {
@@ -224,7 +225,7 @@ func (p *Pipeline) postFailed(ctx context.Context, l *logrus.Entry, recs []*jour
 	default:
 		o.Paused(l, err, "event post failed; archive paused until then")
 		for _, id := range ids {
-			p.retryLater(id, journal.LanePost, err, o.At)
+			p.jr.RetryLater(id, journal.LanePost, err, o.At)
 		}
 		return false
 	}

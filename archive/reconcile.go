@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/archivist-project/archivist/archive/reconcile"
+	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/journal"
 )
 
@@ -26,11 +27,11 @@ func (p *Pipeline) Reconcile(ctx context.Context, staleAfter time.Duration, requ
 	p.mu.Unlock()
 	s, err := reconcile.Run(ctx, reconcile.Options{Journal: p.j, Watches: watches, StaleAfter: staleAfter,
 		Requeue: requeue, Recheck: p.o.Recheck, Verify: verify, Log: p.log, Now: p.now,
-		Wrote: p.journalResult, Unreadable: p.unreadable})
+		Wrote: p.jr.Result, Unreadable: p.jr.Unreadable})
 	if err == nil && requeue {
-		wake(p.wakeUpload)
-		wake(p.wakePost)
-		wake(p.wakeDispose)
+		stage.Wake(p.wakeUpload)
+		stage.Wake(p.wakePost)
+		stage.Wake(p.wakeDispose)
 	}
 	return s, err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/archivist-project/archivist/archive/filekey"
 	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/ondisk"
+	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
 )
@@ -54,7 +55,7 @@ func (p *Pipeline) upload(ctx context.Context, id uint64) *pendingCommit {
 // uploadable loads record id for its upload: false if there is nothing to upload now (not
 // due, not a new version, its watch gone from the configuration, too large).
 func (p *Pipeline) uploadable(id uint64) (*journal.Record, Watch, *logrus.Entry, bool) {
-	r, ok := p.loadDue(id, journal.LanePut)
+	r, ok := p.jr.LoadDue(id, journal.LanePut)
 	if !ok || r.State != journal.Discovered {
 		return nil, Watch{}, nil, false
 	}
@@ -85,7 +86,7 @@ func (p *Pipeline) identify(f *os.File, r *journal.Record, l *logrus.Entry) (sum
 			p.supersede(r, l, err)
 			return "", "", false
 		}
-		p.retryLater(r.ID, journal.LanePut, fmt.Errorf("read %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
+		p.jr.RetryLater(r.ID, journal.LanePut, fmt.Errorf("read %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
 		return "", "", false
 	}
 	if err := ondisk.SameVersion(f, r); err != nil {
@@ -182,7 +183,7 @@ func (p *Pipeline) commitLoop(in <-chan *pendingCommit) {
 		for i, c := range batch {
 			changes[i] = c.change
 		}
-		err := p.journalResult(p.j.UpdateEach(changes))
+		err := p.jr.Result(p.j.UpdateEach(changes))
 		for _, c := range batch {
 			if err != nil {
 				c.log.WithError(err).Error("file uploaded but the journal commit failed; it will be sent again")
@@ -211,7 +212,7 @@ func (p *Pipeline) openFailed(r *journal.Record, l *logrus.Entry, err error) {
 	case errors.Is(err, fs.ErrPermission):
 		p.hold(r, l, fmt.Sprintf("permission denied: archivist (uid %d) cannot read it; fix its permissions, then run archivist retry", os.Getuid()), err)
 	default:
-		p.retryLater(r.ID, journal.LanePut, fmt.Errorf("open %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
+		p.jr.RetryLater(r.ID, journal.LanePut, fmt.Errorf("open %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
 	}
 }
 
@@ -223,7 +224,7 @@ func (p *Pipeline) putFailed(ctx context.Context, r *journal.Record, l *logrus.E
 		p.hold(r, l, fmt.Sprintf("archive refused the file: %v", err), err)
 	case gate.RetryAt:
 		o.Paused(l, err, "upload failed; archive paused until then")
-		p.retryLater(r.ID, journal.LanePut, err, o.At)
+		p.jr.RetryLater(r.ID, journal.LanePut, err, o.At)
 	}
 }
 
@@ -240,7 +241,7 @@ func (p *Pipeline) hold(r *journal.Record, l *logrus.Entry, reason string, err e
 // finish moves a record that will not be archived in this version to a final state.
 func (p *Pipeline) finish(r *journal.Record, l *logrus.Entry, state journal.State, reason string, cause error) {
 	now := p.now()
-	err := p.update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+	err := p.jr.Update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
 		if state == journal.Held {
 			if err := r.Hold(reason, now); err != nil {
 				return nil, err
@@ -254,7 +255,7 @@ func (p *Pipeline) finish(r *journal.Record, l *logrus.Entry, state journal.Stat
 			r.Done(journal.LanePost)
 		}
 		r.LastError = cause.Error()
-		return []journal.Entry{{Time: now, Step: string(state), Result: string(state), Detail: reason, Status: statusOf(cause)}}, nil
+		return []journal.Entry{{Time: now, Step: string(state), Result: string(state), Detail: reason, Status: stage.StatusOf(cause)}}, nil
 	})
 	if err != nil {
 		l.WithError(err).Error("record state change")
@@ -275,12 +276,12 @@ func (p *Pipeline) duplicate(r *journal.Record, l *logrus.Entry, owner uint64, s
 	o, err := p.j.Get(owner)
 	if err != nil {
 		// Not the same path then: the file gets an event of its own, which is never wrong.
-		p.logError(l.WithField("duplicate_of", owner), err, "load the record that archived the same bytes")
+		p.jr.LogError(l.WithField("duplicate_of", owner), err, "load the record that archived the same bytes")
 	}
 	samePath := err == nil && o.Watch == r.Watch && o.Path == r.Path && r.Role != journal.RoleTranscript
 	w, _ := p.watch(r.Watch)
 	now := p.now()
-	err = p.update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+	err = p.jr.Update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
 		r.SHA256, r.MIME, r.FileKey, r.DuplicateOf = sum, mime, key, owner
 		r.Done(journal.LanePut)
 		r.Attempts, r.LastError = 0, ""
