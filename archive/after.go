@@ -70,7 +70,7 @@ func (p *Pipeline) disposeRound() time.Time {
 	p.afterRound(now)
 	stage.Wake(p.wakePost) // loose files have events due now
 	for _, d := range p.dests {
-		stage.Wake(d.wake) // and forwards
+		d.Wake() // and forwards
 	}
 	return p.nextDue(now, disposeLanes)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/archivist-project/archivist/archive/events"
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
+	"github.com/archivist-project/archivist/archive/forwarding"
 	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/archive/stage"
@@ -127,7 +128,7 @@ type Pipeline struct {
 	wakeDispose chan struct{} // the disposal loop: loose-file promotion and the after lane
 	now         func() time.Time
 
-	dests map[string]*destination // forwarding destinations by name
+	dests map[string]*forwarding.Lane // forwarding destinations by name
 
 	jr *stage.Journal // the journal as the lanes use it (its gate is jgate)
 }
@@ -330,11 +331,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		defer wg.Done()
 		p.disposeLoop(ctx)
 	}()
-	for name, d := range p.dests {
+	for _, d := range p.dests {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.forwardLoop(ctx, work, name, d)
+			d.Run(ctx, work)
 		}()
 	}
 	p.dispatch(ctx, jobs)
