@@ -9,6 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/archivist-project/archivist/archive/disposal"
 	"github.com/archivist-project/archivist/archive/events"
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
@@ -130,7 +131,8 @@ type Pipeline struct {
 
 	dests map[string]*forwarding.Lane // forwarding destinations by name
 
-	jr *stage.Journal // the journal as the lanes use it (its gate is jgate)
+	jr       *stage.Journal // the journal as the lanes use it (its gate is jgate)
+	disposer *disposal.Lane // the after lane
 }
 
 // New returns a pipeline over journal j that archives through gr.
@@ -173,6 +175,7 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 	p.jr = &stage.Journal{DB: j, Gate: p.jgate, Log: p.log, Now: func() time.Time { return p.now() }}
 	p.gate.Notify = func() { stage.Wake(p.wakeUpload); stage.Wake(p.wakePost) }
 	p.initForwarders()
+	p.initDisposal()
 	p.jgate.Notify = func() {
 		p.gate.Notify()
 		p.wakeFollowers()

@@ -45,6 +45,8 @@ var layerRules = []layerRule{
 	{under: "archive/stage", may: append([]string{"archive/gate", "journal"}, plumbing...), why: "what the lanes share knows no lane and no client"},
 	{under: "archive/forwarding", may: append([]string{"archive/gate", "archive/stage", "archive/ondisk", "archive/filekey", "journal", "watcher/beneath"}, plumbing...),
 		why: "a forwarding lane knows its destination through forward.Forwarder, never a client or another lane"},
+	{under: "archive/disposal", may: append([]string{"archive/gate", "archive/stage", "archive/ondisk", "journal", "watcher/beneath"}, plumbing...),
+		why: "disposal needs the disk and the journal, never a client"},
 	{under: "archive/ondisk", may: []string{"journal", "watcher/beneath"}, why: "ondisk only compares files on disk with their records"},
 	{under: "archive/reconcile", may: []string{"archive/ondisk", "journal", "watcher/beneath"},
 		why: "reconciliation is a function over the journal and the watches: no pipeline, no client"},
