@@ -55,7 +55,9 @@ func (p *Pipeline) disposeRound() time.Time {
 	if n == 0 {
 		return retryAt
 	}
-	defer p.release(admission{n: 1, jprobe: jprobe})
+	if jprobe {
+		defer p.jgate.EndProbe()
+	}
 	p.looseRound(now)
 	p.disposer.Round(now)
 	stage.Wake(p.wakePost) // loose files have events due now

@@ -160,9 +160,9 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 		var te *transcript.Error
 		switch {
 		case errors.As(err, &te), errors.Is(err, ondisk.ErrChanged):
-			p.hold(r, l, err.Error(), err)
+			p.jr.Hold(r, l, err.Error(), err)
 		case errors.Is(err, fs.ErrNotExist):
-			p.hold(r, l, "transcript deleted before its events were posted (its bytes are archived under "+r.FileKey+")", err)
+			p.jr.Hold(r, l, "transcript deleted before its events were posted (its bytes are archived under "+r.FileKey+")", err)
 			// It can never post the files it claimed: let them go loose.
 			if err := p.jr.Result(p.j.Unclaim(id)); err != nil {
 				l.WithError(err).Error("release the attachments the deleted transcript claimed")
@@ -186,7 +186,7 @@ func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
 	}
 	chunks, before, err := events.Chunks(w.source(), p.limits(), conv, atts, state, p.j.LegacyMatch(state, r.SHA256))
 	if err != nil {
-		p.hold(r, l, err.Error(), err)
+		p.jr.Hold(r, l, err.Error(), err)
 		return true
 	}
 	if len(chunks) == 0 {
@@ -261,7 +261,7 @@ func (p *Pipeline) postChunks(ctx context.Context, w Watch, r *journal.Record, l
 			case gate.Stop:
 				return false
 			case gate.Hold:
-				p.hold(r, l, fmt.Sprintf("archive refused events %s of conversation %s: %v", ch.Span(), conv.ID, err), err)
+				p.jr.Hold(r, l, fmt.Sprintf("archive refused events %s of conversation %s: %v", ch.Span(), conv.ID, err), err)
 				return true
 			default:
 				o.Paused(l, err, "event post failed; archive paused until then")

@@ -234,41 +234,6 @@ func (p *Pipeline) Health() Health { return p.gate.Health(p.now()) }
 // JournalHealth reports whether journal writes succeed.
 func (p *Pipeline) JournalHealth() Health { return p.jgate.Health(p.now()) }
 
-// admission is what the gates allow: n requests, and whether the one request is a probe of a
-// paused archive or of a failing journal (its end must be reported with release).
-type admission struct {
-	n             int
-	probe, jprobe bool
-	at            time.Time // when it was given: a failure of its requests is judged by it (gate.Gate.Failed)
-}
-
-// admit asks the journal's gate, then the archive's, how many of want requests may start now,
-// and when to ask again if none may.
-func (p *Pipeline) admit(now time.Time, want int) (admission, time.Time) {
-	n, jprobe, retryAt := p.jgate.Allowance(now, want)
-	if n == 0 {
-		return admission{}, retryAt
-	}
-	m, probe, retryAt := p.gate.Allowance(now, n)
-	if m == 0 {
-		if jprobe {
-			p.jgate.EndProbe()
-		}
-		return admission{}, retryAt
-	}
-	return admission{n: m, probe: probe, jprobe: jprobe, at: now}, time.Time{}
-}
-
-// release ends the probes an admission carried.
-func (p *Pipeline) release(a admission) {
-	if a.probe {
-		p.gate.EndProbe()
-	}
-	if a.jprobe {
-		p.jgate.EndProbe()
-	}
-}
-
 // ReleaseOnConfigChange puts held files back to work when the configuration differs from the
 // one the journal last ran with (fingerprint), since a new token, URL or limit may cure them.
 func (p *Pipeline) ReleaseOnConfigChange(fingerprint string) error {
@@ -353,7 +318,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // commit: it hands it to the committer and takes the next file.
 func (p *Pipeline) uploadWorker(work context.Context, jobs <-chan job, commits chan<- *pendingCommit) {
 	for j := range jobs {
-		c := p.upload(gate.WithAdmitted(work, j.at), j.id)
+		c := p.upload(gate.WithAdmitted(work, j.At), j.id)
 		p.mu.Lock()
 		p.busy--
 		p.mu.Unlock()
@@ -370,7 +335,7 @@ func (p *Pipeline) uploadWorker(work context.Context, jobs <-chan job, commits c
 // jobDone ends an upload job: its probes are over, it is no longer in flight, and whatever
 // waits on it may look again.
 func (p *Pipeline) jobDone(j job) {
-	p.release(j.admission)
+	j.Release()
 	p.mu.Lock()
 	delete(p.putting, j.id)
 	p.mu.Unlock()
@@ -382,7 +347,7 @@ func (p *Pipeline) jobDone(j job) {
 // job is one upload handed to a worker, with the probes it carries.
 type job struct {
 	id uint64
-	admission
+	gate.Admission
 }
 
 // dispatch hands due put work to the workers until ctx ends.
@@ -406,13 +371,13 @@ func (p *Pipeline) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time 
 			return time.Time{}
 		}
 		now := p.now()
-		a, retryAt := p.admit(now, free)
-		if a.n == 0 {
+		a, retryAt := gate.Admit(p.jgate, p.gate, now, free)
+		if a.N == 0 {
 			return retryAt
 		}
-		items, next, err := p.j.DueIn(journal.LanePut, now, a.n, p.inFlight)
+		items, next, err := p.j.DueIn(journal.LanePut, now, a.N, p.inFlight)
 		if err != nil || len(items) == 0 {
-			p.release(a)
+			a.Release()
 			if err != nil {
 				p.jr.LogError(p.log, err, "read due uploads from the journal")
 				return now.Add(time.Second)
@@ -425,13 +390,13 @@ func (p *Pipeline) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time 
 			p.busy++
 			p.mu.Unlock()
 			select {
-			case jobs <- job{id: it.ID, admission: a}:
+			case jobs <- job{id: it.ID, Admission: a}:
 			case <-ctx.Done():
 				p.mu.Lock()
 				delete(p.putting, it.ID)
 				p.busy--
 				p.mu.Unlock()
-				p.release(a)
+				a.Release()
 				return time.Time{}
 			}
 		}

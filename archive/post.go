@@ -53,13 +53,13 @@ func (p *Pipeline) postOnce(ctx context.Context) time.Time {
 // earliest of these lanes comes due.
 func (p *Pipeline) postRound(ctx context.Context) (next time.Time, more bool) {
 	now := p.now()
-	a, retryAt := p.admit(now, 1)
-	if a.n == 0 {
+	a, retryAt := gate.Admit(p.jgate, p.gate, now, 1)
+	if a.N == 0 {
 		return retryAt, false
 	}
 	ctx = gate.WithAdmitted(ctx, now)
-	defer p.release(a)
-	probe := a.probe || a.jprobe
+	defer a.Release()
+	probe := a.Probe()
 	worked, answered := p.convRound(ctx, now, probe)
 	p.wakeFollowers() // referenced attachments may have forwards due now, archived files disposals
 	if !answered || (probe && worked) {
@@ -219,7 +219,7 @@ func (p *Pipeline) postFailed(ctx context.Context, l *logrus.Entry, recs []*jour
 			return true
 		}
 		r := recs[0]
-		p.hold(r, p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "key": r.FileKey}),
+		p.jr.Hold(r, p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "key": r.FileKey}),
 			fmt.Sprintf("archive refused the File_transfer event: %v", err), err)
 		return true
 	default:

@@ -15,7 +15,6 @@ import (
 	"github.com/archivist-project/archivist/archive/filekey"
 	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/ondisk"
-	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
 )
@@ -67,7 +66,7 @@ func (p *Pipeline) uploadable(id uint64) (*journal.Record, Watch, *logrus.Entry,
 		return nil, Watch{}, nil, false
 	}
 	if r.Size > p.o.MaxFileSize { // held at intake; checked again for records released later
-		p.hold(r, l, fmt.Sprintf("file is %d bytes, over the archive's limit of %d bytes; not sent", r.Size, p.o.MaxFileSize), failure.Refuse("too large"))
+		p.jr.Hold(r, l, fmt.Sprintf("file is %d bytes, over the archive's limit of %d bytes; not sent", r.Size, p.o.MaxFileSize), failure.Refuse("too large"))
 		return nil, Watch{}, nil, false
 	}
 	return r, w, l, true
@@ -206,11 +205,11 @@ func (p *Pipeline) uploading() bool {
 func (p *Pipeline) openFailed(r *journal.Record, l *logrus.Entry, err error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		p.finish(r, l, journal.Vanished, "deleted before it was archived", err)
+		p.jr.Finish(r, l, journal.Vanished, "deleted before it was archived", err)
 	case errors.Is(err, beneath.ErrSymlink), errors.Is(err, beneath.ErrNotRegular):
 		p.supersede(r, l, fmt.Errorf("%w: %w", ondisk.ErrChanged, err))
 	case errors.Is(err, fs.ErrPermission):
-		p.hold(r, l, fmt.Sprintf("permission denied: archivist (uid %d) cannot read it; fix its permissions, then run archivist retry", os.Getuid()), err)
+		p.jr.Hold(r, l, fmt.Sprintf("permission denied: archivist (uid %d) cannot read it; fix its permissions, then run archivist retry", os.Getuid()), err)
 	default:
 		p.jr.RetryLater(r.ID, journal.LanePut, fmt.Errorf("open %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
 	}
@@ -221,7 +220,7 @@ func (p *Pipeline) putFailed(ctx context.Context, r *journal.Record, l *logrus.E
 	switch o := p.gate.Judge(ctx, p.now(), err); o.Verdict {
 	case gate.Stop:
 	case gate.Hold:
-		p.hold(r, l, fmt.Sprintf("archive refused the file: %v", err), err)
+		p.jr.Hold(r, l, fmt.Sprintf("archive refused the file: %v", err), err)
 	case gate.RetryAt:
 		o.Paused(l, err, "upload failed; archive paused until then")
 		p.jr.RetryLater(r.ID, journal.LanePut, err, o.At)
@@ -230,43 +229,8 @@ func (p *Pipeline) putFailed(ctx context.Context, r *journal.Record, l *logrus.E
 
 // supersede abandons a version that changed; the watcher records the new version once it settles.
 func (p *Pipeline) supersede(r *journal.Record, l *logrus.Entry, err error) {
-	p.finish(r, l, journal.Superseded, err.Error()+"; it will be archived again once it settles", err)
+	p.jr.Finish(r, l, journal.Superseded, err.Error()+"; it will be archived again once it settles", err)
 	p.o.Recheck(r.Watch, string(r.Path))
-}
-
-func (p *Pipeline) hold(r *journal.Record, l *logrus.Entry, reason string, err error) {
-	p.finish(r, l, journal.Held, reason, err)
-}
-
-// finish moves a record that will not be archived in this version to a final state.
-func (p *Pipeline) finish(r *journal.Record, l *logrus.Entry, state journal.State, reason string, cause error) {
-	now := p.now()
-	err := p.jr.Update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
-		if state == journal.Held {
-			if err := r.Hold(reason, now); err != nil {
-				return nil, err
-			}
-		} else {
-			if err := r.Move(state); err != nil {
-				return nil, err
-			}
-			r.Reason = reason
-			r.Done(journal.LanePut)
-			r.Done(journal.LanePost)
-		}
-		r.LastError = cause.Error()
-		return []journal.Entry{{Time: now, Step: string(state), Result: string(state), Detail: reason, Status: stage.StatusOf(cause)}}, nil
-	})
-	if err != nil {
-		l.WithError(err).Error("record state change")
-		return
-	}
-	l = l.WithField("reason", reason)
-	if state == journal.Held {
-		l.Warn("file held")
-	} else {
-		l.Info("file " + string(state))
-	}
 }
 
 // duplicate settles a record whose bytes are already archived under key by record owner.

@@ -194,3 +194,43 @@ func AdmittedAt(ctx context.Context) time.Time {
 	at, _ := ctx.Value(admittedKey{}).(time.Time)
 	return at
 }
+
+// Admission is what a journal gate and a destination gate allow together: N requests, and
+// whether the one request is a probe of a paused destination or of a failing journal (its
+// end must be reported with Release).
+type Admission struct {
+	N             int
+	probe, jprobe bool
+	jg, g         *Gate
+	At            time.Time // when it was given: a failure of its requests is judged by it (Gate.Failed)
+}
+
+// Admit asks the journal's gate jg, then the destination's g, how many of want requests may
+// start now, and when to ask again if none may.
+func Admit(jg, g *Gate, now time.Time, want int) (Admission, time.Time) {
+	n, jprobe, retryAt := jg.Allowance(now, want)
+	if n == 0 {
+		return Admission{}, retryAt
+	}
+	m, probe, retryAt := g.Allowance(now, n)
+	if m == 0 {
+		if jprobe {
+			jg.EndProbe()
+		}
+		return Admission{}, retryAt
+	}
+	return Admission{N: m, probe: probe, jprobe: jprobe, jg: jg, g: g, At: now}, time.Time{}
+}
+
+// Probe reports whether the admission is a probe of either gate.
+func (a Admission) Probe() bool { return a.probe || a.jprobe }
+
+// Release ends the probes an admission carried.
+func (a Admission) Release() {
+	if a.probe {
+		a.g.EndProbe()
+	}
+	if a.jprobe {
+		a.jg.EndProbe()
+	}
+}

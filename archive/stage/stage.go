@@ -192,3 +192,40 @@ func Sleep(ctx context.Context, wakeCh <-chan struct{}, next time.Time) {
 	case <-timer:
 	}
 }
+
+// Hold holds record r with reason; cause is its last error.
+func (j *Journal) Hold(r *journal.Record, l *logrus.Entry, reason string, err error) {
+	j.Finish(r, l, journal.Held, reason, err)
+}
+
+// Finish moves a record that will not be archived in this version to a final state (or
+// holds it), and logs it.
+func (j *Journal) Finish(r *journal.Record, l *logrus.Entry, state journal.State, reason string, cause error) {
+	now := j.Now()
+	err := j.Update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+		if state == journal.Held {
+			if err := r.Hold(reason, now); err != nil {
+				return nil, err
+			}
+		} else {
+			if err := r.Move(state); err != nil {
+				return nil, err
+			}
+			r.Reason = reason
+			r.Done(journal.LanePut)
+			r.Done(journal.LanePost)
+		}
+		r.LastError = cause.Error()
+		return []journal.Entry{{Time: now, Step: string(state), Result: string(state), Detail: reason, Status: StatusOf(cause)}}, nil
+	})
+	if err != nil {
+		l.WithError(err).Error("record state change")
+		return
+	}
+	l = l.WithField("reason", reason)
+	if state == journal.Held {
+		l.Warn("file held")
+	} else {
+		l.Info("file " + string(state))
+	}
+}
