@@ -78,7 +78,7 @@ func TestWorkersFailingOnOneTokenFetchRaiseBackoffOneStep(t *testing.T) {
 		tokenRequests.Add(1)
 		// Answer only once every PUT slot is taken: all workers wait on this token.
 		deadline := time.Now().Add(10 * time.Second)
-		for len(h.p.putSlots) < workers && time.Now().Before(deadline) {
+		for h.p.uploader.PutsInFlight() < workers && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
 		http.Error(w, "token service unavailable", http.StatusServiceUnavailable)

@@ -17,6 +17,7 @@ import (
 	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/archive/stage"
+	"github.com/archivist-project/archivist/archive/upload"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher"
 )
@@ -118,13 +119,7 @@ type Pipeline struct {
 
 	mu      sync.Mutex
 	watches map[string]Watch
-	putting map[uint64]bool // ids whose put is in flight, until its commit is done
-	busy    int             // workers holding a job (a job waiting only for its commit frees its worker)
-	// putSlots bounds the PUTs in flight to Workers. Twice as many workers run, so the next
-	// files are opened, hashed and sniffed while the current ones are being sent.
-	putSlots chan struct{}
 
-	wakeUpload  chan struct{}
 	wakePost    chan struct{}
 	wakeDispose chan struct{} // the disposal loop: loose-file promotion and the after lane
 	now         func() time.Time
@@ -132,6 +127,7 @@ type Pipeline struct {
 	dests map[string]*forwarding.Lane // forwarding destinations by name
 
 	jr       *stage.Journal // the journal as the lanes use it (its gate is jgate)
+	uploader *upload.Lane   // the upload lane
 	disposer *disposal.Lane // the after lane
 }
 
@@ -162,18 +158,16 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 	}
 	p := &Pipeline{
 		j: j, gr: gr, o: o, log: o.Logger,
-		gate:       gate.New(o.Backoff),
-		jgate:      gate.New(o.Backoff),
-		putting:    map[uint64]bool{},
-		wakeUpload: make(chan struct{}, 1),
-		putSlots:   make(chan struct{}, o.Workers),
-		wakePost:   make(chan struct{}, 1),
-		now:        time.Now,
+		gate:     gate.New(o.Backoff),
+		jgate:    gate.New(o.Backoff),
+		wakePost: make(chan struct{}, 1),
+		now:      time.Now,
 
 		wakeDispose: make(chan struct{}, 1),
 	}
 	p.jr = &stage.Journal{DB: j, Gate: p.jgate, Log: p.log, Now: func() time.Time { return p.now() }}
-	p.gate.Notify = func() { stage.Wake(p.wakeUpload); stage.Wake(p.wakePost) }
+	p.gate.Notify = func() { p.uploader.Wake(); stage.Wake(p.wakePost) }
+	p.initUpload()
 	p.initForwarders()
 	p.initDisposal()
 	p.jgate.Notify = func() {
@@ -203,7 +197,7 @@ func (p *Pipeline) SetWatches(ws []Watch) {
 	p.watches = m
 	p.mu.Unlock()
 	p.resumeParked(m)
-	stage.Wake(p.wakeUpload)
+	p.uploader.Wake()
 	stage.Wake(p.wakePost)
 	stage.Wake(p.wakeDispose)
 }
@@ -272,23 +266,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	})
 	defer stopped()
 
-	var wg, workers sync.WaitGroup
-	jobs := make(chan job)
-	// Workers do not wait for their commit: they hand it to the committer and take the next
-	// file, and the record stays in flight (never dispatched twice) until it is committed.
-	commits := make(chan *pendingCommit, 512)
+	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		p.commitLoop(commits)
+		p.uploader.Run(ctx, work)
 	}()
-	for range 2 * p.o.Workers {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			p.uploadWorker(work, jobs, commits)
-		}()
-	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -306,108 +289,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			d.Run(ctx, work)
 		}()
 	}
-	p.dispatch(ctx, jobs)
-	close(jobs)
-	workers.Wait()
-	close(commits)
 	wg.Wait()
 	return nil
-}
-
-// uploadWorker uploads the files of jobs until it is closed. A worker does not wait for its
-// commit: it hands it to the committer and takes the next file.
-func (p *Pipeline) uploadWorker(work context.Context, jobs <-chan job, commits chan<- *pendingCommit) {
-	for j := range jobs {
-		c := p.upload(gate.WithAdmitted(work, j.At), j.id)
-		p.mu.Lock()
-		p.busy--
-		p.mu.Unlock()
-		if c != nil {
-			c.done = func() { p.jobDone(j) }
-			commits <- c
-			stage.Wake(p.wakeUpload) // this worker is free for the next file
-			continue
-		}
-		p.jobDone(j)
-	}
-}
-
-// jobDone ends an upload job: its probes are over, it is no longer in flight, and whatever
-// waits on it may look again.
-func (p *Pipeline) jobDone(j job) {
-	j.Release()
-	p.mu.Lock()
-	delete(p.putting, j.id)
-	p.mu.Unlock()
-	stage.Wake(p.wakeUpload)
-	stage.Wake(p.wakePost)
-	p.wakeFollowers()
-}
-
-// job is one upload handed to a worker, with the probes it carries.
-type job struct {
-	id uint64
-	gate.Admission
-}
-
-// dispatch hands due put work to the workers until ctx ends.
-func (p *Pipeline) dispatch(ctx context.Context, jobs chan<- job) {
-	for {
-		next := p.dispatchOnce(ctx, jobs)
-		if ctx.Err() != nil {
-			return
-		}
-		stage.Sleep(ctx, p.wakeUpload, next)
-	}
-}
-
-// dispatchOnce sends what is due now and returns when to look again (zero: on wake-up only).
-func (p *Pipeline) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time {
-	for ctx.Err() == nil {
-		p.mu.Lock()
-		free := 2*p.o.Workers - p.busy
-		p.mu.Unlock()
-		if free <= 0 {
-			return time.Time{}
-		}
-		now := p.now()
-		a, retryAt := gate.Admit(p.jgate, p.gate, now, free)
-		if a.N == 0 {
-			return retryAt
-		}
-		items, next, err := p.j.DueIn(journal.LanePut, now, a.N, p.inFlight)
-		if err != nil || len(items) == 0 {
-			a.Release()
-			if err != nil {
-				p.jr.LogError(p.log, err, "read due uploads from the journal")
-				return now.Add(time.Second)
-			}
-			return next
-		}
-		for _, it := range items {
-			p.mu.Lock()
-			p.putting[it.ID] = true
-			p.busy++
-			p.mu.Unlock()
-			select {
-			case jobs <- job{id: it.ID, Admission: a}:
-			case <-ctx.Done():
-				p.mu.Lock()
-				delete(p.putting, it.ID)
-				p.busy--
-				p.mu.Unlock()
-				a.Release()
-				return time.Time{}
-			}
-		}
-	}
-	return time.Time{}
-}
-
-func (p *Pipeline) inFlight(id uint64) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.putting[id]
 }
 
 // Intake records settled files in the journal. Files that can never be archived (not regular
@@ -453,7 +336,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 		}
 	}
 	if len(stored) > 0 {
-		stage.Wake(p.wakeUpload)
+		p.uploader.Wake()
 	}
 	return nil
 }
@@ -477,7 +360,7 @@ func (p *Pipeline) refusal(f watcher.File) string {
 
 // Wake makes the workers look for due work now (after an operator's retry, say).
 func (p *Pipeline) Wake() {
-	stage.Wake(p.wakeUpload)
+	p.uploader.Wake()
 	stage.Wake(p.wakePost)
 	p.wakeFollowers()
 }

@@ -29,7 +29,7 @@ func (p *Pipeline) Reconcile(ctx context.Context, staleAfter time.Duration, requ
 		Requeue: requeue, Recheck: p.o.Recheck, Verify: verify, Log: p.log, Now: p.now,
 		Wrote: p.jr.Result, Unreadable: p.jr.Unreadable})
 	if err == nil && requeue {
-		stage.Wake(p.wakeUpload)
+		p.uploader.Wake()
 		stage.Wake(p.wakePost)
 		stage.Wake(p.wakeDispose)
 	}
