@@ -60,11 +60,11 @@ func (p *Pipeline) disposeRound() time.Time {
 	}
 	p.looseRound(now)
 	p.disposer.Round(now)
-	stage.Wake(p.wakePost) // loose files have events due now
+	p.poster.Wake() // loose files have events due now
 	for _, d := range p.dests {
 		d.Wake() // and forwards
 	}
-	return p.nextDue(now, disposeLanes)
+	return p.jr.NextDue(now, disposeLanes)
 }
 
 // initDisposal builds the after lane.

@@ -16,6 +16,7 @@ import (
 	"github.com/archivist-project/archivist/archive/forwarding"
 	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/archive/posting"
 	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/archive/upload"
 	"github.com/archivist-project/archivist/journal"
@@ -120,7 +121,6 @@ type Pipeline struct {
 	mu      sync.Mutex
 	watches map[string]Watch
 
-	wakePost    chan struct{}
 	wakeDispose chan struct{} // the disposal loop: loose-file promotion and the after lane
 	now         func() time.Time
 
@@ -128,6 +128,7 @@ type Pipeline struct {
 
 	jr       *stage.Journal // the journal as the lanes use it (its gate is jgate)
 	uploader *upload.Lane   // the upload lane
+	poster   *posting.Lane  // loose-file events and transcripts
 	disposer *disposal.Lane // the after lane
 }
 
@@ -158,16 +159,16 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 	}
 	p := &Pipeline{
 		j: j, gr: gr, o: o, log: o.Logger,
-		gate:     gate.New(o.Backoff),
-		jgate:    gate.New(o.Backoff),
-		wakePost: make(chan struct{}, 1),
-		now:      time.Now,
+		gate:  gate.New(o.Backoff),
+		jgate: gate.New(o.Backoff),
+		now:   time.Now,
 
 		wakeDispose: make(chan struct{}, 1),
 	}
 	p.jr = &stage.Journal{DB: j, Gate: p.jgate, Log: p.log, Now: func() time.Time { return p.now() }}
-	p.gate.Notify = func() { p.uploader.Wake(); stage.Wake(p.wakePost) }
+	p.gate.Notify = func() { p.uploader.Wake(); p.poster.Wake() }
 	p.initUpload()
+	p.initPosting()
 	p.initForwarders()
 	p.initDisposal()
 	p.jgate.Notify = func() {
@@ -198,7 +199,7 @@ func (p *Pipeline) SetWatches(ws []Watch) {
 	p.mu.Unlock()
 	p.resumeParked(m)
 	p.uploader.Wake()
-	stage.Wake(p.wakePost)
+	p.poster.Wake()
 	stage.Wake(p.wakeDispose)
 }
 
@@ -275,7 +276,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		p.postLoop(ctx, work)
+		p.poster.Run(ctx, work)
 	}()
 	wg.Add(1)
 	go func() {
@@ -361,6 +362,6 @@ func (p *Pipeline) refusal(f watcher.File) string {
 // Wake makes the workers look for due work now (after an operator's retry, say).
 func (p *Pipeline) Wake() {
 	p.uploader.Wake()
-	stage.Wake(p.wakePost)
+	p.poster.Wake()
 	p.wakeFollowers()
 }

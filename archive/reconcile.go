@@ -30,7 +30,7 @@ func (p *Pipeline) Reconcile(ctx context.Context, staleAfter time.Duration, requ
 		Wrote: p.jr.Result, Unreadable: p.jr.Unreadable})
 	if err == nil && requeue {
 		p.uploader.Wake()
-		stage.Wake(p.wakePost)
+		p.poster.Wake()
 		stage.Wake(p.wakeDispose)
 	}
 	return s, err

@@ -5,7 +5,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/archive/upload"
 	"github.com/archivist-project/archivist/journal"
 )
@@ -31,7 +30,7 @@ func (p *Pipeline) initUpload() {
 			p.maybeDispose(w, r)
 		},
 		Done: func() {
-			stage.Wake(p.wakePost)
+			p.poster.Wake()
 			p.wakeFollowers()
 		},
 	})

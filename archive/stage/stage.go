@@ -229,3 +229,18 @@ func (j *Journal) Finish(r *journal.Record, l *logrus.Entry, state journal.State
 		l.Info("file " + string(state))
 	}
 }
+
+// nextDue is when the earliest item of lanes comes due. An item already due that a round left
+// (it cannot be served yet) is looked at again after a second, not in a busy loop.
+func (j *Journal) NextDue(now time.Time, lanes []string) time.Time {
+	var next time.Time
+	for _, lane := range lanes {
+		if t, ok := j.DB.NextDue(lane); ok && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if !next.IsZero() && !next.After(now) {
+		next = now.Add(time.Second)
+	}
+	return next
+}
