@@ -6,6 +6,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/archive/transcript"
 	"github.com/archivist-project/archivist/journal"
 )
@@ -50,7 +51,7 @@ func (p *Pipeline) afterUpload(w Watch, r *journal.Record, now time.Time) {
 // transcript still claims (waiting for its other files, or held) is not: it is posted with that
 // transcript's events, and looked at again after another UnreferencedAfter.
 func (p *Pipeline) looseRound(now time.Time) {
-	items, _, err := p.j.DueIn(journal.LaneLoose, now, dueScan, nil)
+	items, _, err := p.j.DueIn(journal.LaneLoose, now, stage.DueScan, nil)
 	if err != nil {
 		p.jr.LogError(p.log, err, "read due loose files from the journal")
 		return

@@ -10,9 +10,6 @@ import (
 	"github.com/archivist-project/archivist/journal"
 )
 
-// dueScan bounds how many due items one pass of a lane loads.
-const dueScan = 1000
-
 // conversation builds the request for a batch of loose files of watch w.
 func (p *Pipeline) conversation(w Watch, recs []*journal.Record) *globalrelay.Conversation {
 	return events.Loose(p.o.ConversationType, w.source(), recs)

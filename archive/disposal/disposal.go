@@ -28,9 +28,6 @@ const (
 	Delete = "delete"
 )
 
-// dueScan bounds how many due disposals one round loads.
-const dueScan = 1000
-
 // Watch is what disposal needs to know of a watch.
 type Watch struct {
 	Name    string
@@ -59,7 +56,7 @@ func New(deps Deps) *Lane { return &Lane{j: deps.Journal, deps: deps} }
 
 // Round disposes of the files whose after lane is due at now.
 func (d *Lane) Round(now time.Time) {
-	items, _, err := d.j.DB.DueIn(journal.LaneAfter, now, dueScan, nil)
+	items, _, err := d.j.DB.DueIn(journal.LaneAfter, now, stage.DueScan, nil)
 	if err != nil {
 		d.j.LogError(d.j.Log, err, "read due disposals from the journal")
 		return

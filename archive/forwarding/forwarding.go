@@ -29,9 +29,6 @@ import (
 	"github.com/archivist-project/archivist/watcher/beneath"
 )
 
-// dueScan bounds how many due forwards one round loads.
-const dueScan = 1000
-
 // Deps are what a lane needs from the pipeline around it.
 type Deps struct {
 	Journal *stage.Journal
@@ -109,7 +106,7 @@ func (d *Lane) round(ctx context.Context) (next time.Time, more bool) {
 		defer d.gate.EndProbe()
 	}
 	lane := d.lane
-	items, next, err := d.j.DB.DueIn(lane, now, dueScan, nil)
+	items, next, err := d.j.DB.DueIn(lane, now, stage.DueScan, nil)
 	if err != nil {
 		d.j.LogError(d.j.Log, err, "read due forwards from the journal")
 		return now.Add(time.Second), false

@@ -16,9 +16,6 @@ import (
 	"github.com/archivist-project/archivist/journal"
 )
 
-// dueScan bounds how many due items one pass of the poster loads.
-const dueScan = 1000
-
 // Watch is what the poster needs to know of a watch.
 type Watch struct {
 	events.Source
@@ -98,7 +95,7 @@ func (p *Lane) postRound(ctx context.Context) (next time.Time, more bool) {
 	if !answered || (probe && worked) {
 		return time.Time{}, ctx.Err() == nil // the next round asks the gates
 	}
-	items, _, err := p.j.DB.DueIn(journal.LanePost, now, dueScan, nil)
+	items, _, err := p.j.DB.DueIn(journal.LanePost, now, stage.DueScan, nil)
 	if err != nil {
 		p.j.LogError(p.j.Log, err, "read due events from the journal")
 		return now.Add(time.Second), false

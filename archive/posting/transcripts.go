@@ -16,6 +16,7 @@ import (
 	"github.com/archivist-project/archivist/archive/events"
 	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/ondisk"
+	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/archive/transcript"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
@@ -37,7 +38,7 @@ import (
 // convRound works on the transcripts that are due (only the first when probing). worked
 // reports whether there were any; answered is false when the archive failed transiently.
 func (p *Lane) convRound(ctx context.Context, now time.Time, probe bool) (worked, answered bool) {
-	items, _, err := p.j.DB.DueIn(journal.LaneConv, now, dueScan, nil)
+	items, _, err := p.j.DB.DueIn(journal.LaneConv, now, stage.DueScan, nil)
 	if err != nil {
 		p.j.LogError(p.j.Log, err, "read due transcripts from the journal")
 		return false, true

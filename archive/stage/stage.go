@@ -18,6 +18,9 @@ import (
 	"github.com/archivist-project/archivist/journal"
 )
 
+// DueScan bounds how many due items one round of a lane loads.
+const DueScan = 1000
+
 // Journal is the journal as the lanes use it.
 type Journal struct {
 	DB   *journal.DB
