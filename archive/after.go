@@ -1,29 +1,22 @@
 package archive
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"path/filepath"
+	"context"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
+	"github.com/archivist-project/archivist/archive/disposal"
+	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/journal"
-	"github.com/archivist-project/archivist/watcher/beneath"
 )
 
-// After archiving. A watch with after: move or delete disposes of a file once its archive copy
-// and every forward are done and the retention has passed (the "after" lane). The file is moved
-// or deleted only if it is still the version that was archived and its bytes, read once more,
-// hash to the archived SHA-256, through a folder resolved without symlinks, so nothing newer
-// and nothing outside the watch is ever touched. The record stays, with what was done.
+// After archiving (package disposal runs the after lane). maybeDispose says when a file's
+// disposal is due; the disposal loop below also promotes loose files.
 
-// After modes of a watch.
+// After modes of a watch (package disposal).
 const (
-	AfterKeep   = "keep"
-	AfterMove   = "move"
-	AfterDelete = "delete"
+	AfterKeep   = disposal.Keep
+	AfterMove   = disposal.Move
+	AfterDelete = disposal.Delete
 )
 
 // maybeDispose schedules the after lane of r when it is fully done; it runs inside journal
@@ -38,129 +31,47 @@ func (p *Pipeline) maybeDispose(w Watch, r *journal.Record) {
 	r.Schedule(journal.LaneAfter, r.PostedAt.Add(w.Retention))
 }
 
-// afterRound disposes of the files whose after lane is due.
-func (p *Pipeline) afterRound(now time.Time) {
-	items, _, err := p.j.DueIn(journal.LaneAfter, now, postScan, nil)
-	if err != nil {
-		p.logError(p.log, err, "read due disposals from the journal")
-		return
-	}
-	for _, it := range items {
-		p.dispose(it.ID)
+// disposeLanes are the lanes the disposal loop serves. Neither needs Global Relay: promoting
+// a loose file only schedules its event (which waits for the archive) and its forwards
+// (which do not), and disposing of an archived file needs the disk and the journal.
+var disposeLanes = []string{journal.LaneLoose, journal.LaneAfter}
+
+// disposeLoop promotes loose files and disposes of archived ones until ctx ends. It asks only
+// the journal's gate, never Global Relay's: an archive outage does not stop it.
+func (p *Pipeline) disposeLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		next := p.disposeRound()
+		if ctx.Err() != nil {
+			return
+		}
+		stage.Sleep(ctx, p.wakeDispose, next)
 	}
 }
 
-func (p *Pipeline) dispose(id uint64) {
-	r, ok := p.loadDue(id, journal.LaneAfter)
-	if !ok {
-		return
-	}
-	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path)})
-	w, ok := p.watch(r.Watch)
-	if !ok {
-		p.parkUnconfigured(id, journal.LaneAfter, r.Watch)
-		return
-	}
-	root, err := beneath.OpenRoot(w.Root)
-	if err != nil {
-		p.retryLater(id, journal.LaneAfter, err, p.now().Add(time.Hour))
-		return
-	}
-	defer root.Close()
-	// The entry removed or moved is the one proven: its identity (change time included, which
-	// any write moves) must be the one whose bytes were just hashed.
-	same := func(fi fs.FileInfo) error { return changedFrom(versionOf(fi), r) }
-	var done string
-	err = proveArchived(root, r)
-	switch {
-	case err != nil:
-	case w.After == AfterMove:
-		dst := filepath.Join(w.DoneDir, filepath.FromSlash(string(r.Path)))
-		err = root.MoveOut(string(r.Path), dst, same)
-		if errors.Is(err, fs.ErrExist) {
-			dst = fmt.Sprintf("%s.%d", dst, r.ID)
-			err = root.MoveOut(string(r.Path), dst, same)
-		}
-		done = "moved to " + dst
-	case w.After == AfterDelete:
-		err = root.Remove(string(r.Path), same)
-		done = "deleted"
-	default:
-		done = "kept"
-	}
-	done, ok = p.disposal(r, l, w, err, done)
-	if !ok {
-		return
-	}
+// disposeRound does one round of the disposal loop and returns when to look again.
+func (p *Pipeline) disposeRound() time.Time {
 	now := p.now()
-	if p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
-		r.Done(journal.LaneAfter)
-		r.Disposed = done
-		return []journal.Entry{{Time: now, Step: w.After, Lane: journal.LaneAfter, Result: "ok", Detail: done}}, nil
-	}) == nil {
-		l.WithField("after", done).Info("archived file disposed of")
+	n, jprobe, retryAt := p.jgate.Allowance(now, 1)
+	if n == 0 {
+		return retryAt
 	}
+	if jprobe {
+		defer p.jgate.EndProbe()
+	}
+	p.looseRound(now)
+	p.disposer.Round(now)
+	p.poster.Wake() // loose files have events due now
+	for _, d := range p.dests {
+		d.Wake() // and forwards
+	}
+	return p.jr.NextDue(now, disposeLanes)
 }
 
-// errNotArchived means the file on disk has the archived version's metadata but not its bytes.
-var errNotArchived = errors.New("its bytes are not the archived ones")
-
-// proveArchived reads the file once more and checks that it is r's version and that its
-// SHA-256 is the archived one: nothing is moved or deleted that the archive does not hold
-// byte for byte.
-func proveArchived(root *beneath.Root, r *journal.Record) error {
-	if r.SHA256 == "" {
-		return fmt.Errorf("%w: no archived SHA-256 to compare with", errNotArchived)
-	}
-	f, err := root.Open(string(r.Path))
-	if err != nil {
-		if errors.Is(err, beneath.ErrSymlink) || errors.Is(err, beneath.ErrNotRegular) {
-			return fmt.Errorf("%w: %w", errChanged, err)
-		}
-		return err
-	}
-	defer f.Close()
-	if err := sameVersion(f, r); err != nil {
-		return err
-	}
-	sum, _, err := identify(f, r.Size)
-	if err != nil {
-		return err
-	}
-	if err := sameVersion(f, r); err != nil {
-		return err
-	}
-	if sum != r.SHA256 {
-		return fmt.Errorf("%w (sha256 %s, archived %s)", errNotArchived, sum, r.SHA256)
-	}
-	return nil
-}
-
-// disposal turns the outcome of a disposal into what the record says was done; false means
-// it is retried later. A file that is not the archived version is kept and observed again,
-// so that its bytes are archived as a version of their own: never deleted.
-func (p *Pipeline) disposal(r *journal.Record, l *logrus.Entry, w Watch, err error, done string) (string, bool) {
-	switch {
-	case err == nil:
-		return done, true
-	case errors.Is(err, fs.ErrNotExist):
-		return "already gone from the watch folder", true
-	case errors.Is(err, errChanged):
-		p.o.Recheck(r.Watch, string(r.Path))
-		return "kept: the file changed since it was archived (its new version is handled on its own)", true
-	case errors.Is(err, errNotArchived):
-		// Same metadata, other bytes: only a new record gets them archived.
-		if derr := p.journalResult(p.j.Disown(r.ID)); derr != nil {
-			l.WithError(derr).Warn("could not record that the file is a new version; will try again in an hour")
-			p.retryLater(r.ID, journal.LaneAfter, derr, p.now().Add(time.Hour))
-			return "", false
-		}
-		p.o.Recheck(r.Watch, string(r.Path))
-		l.WithError(err).Warn("archived file's bytes changed on disk without a trace in its metadata; kept, and archived again as a new version")
-		return fmt.Sprintf("kept: %v; it is archived again as a new version", err), true
-	default:
-		l.WithError(err).Warn("could not " + w.After + " the archived file; will try again in an hour")
-		p.retryLater(r.ID, journal.LaneAfter, err, p.now().Add(time.Hour))
-		return "", false
-	}
+// initDisposal builds the after lane.
+func (p *Pipeline) initDisposal() {
+	p.disposer = disposal.New(disposal.Deps{Journal: p.jr, Park: p.parkUnconfigured, Recheck: p.o.Recheck,
+		Watch: func(name string) (disposal.Watch, bool) {
+			w, ok := p.watch(name)
+			return disposal.Watch{Name: w.Name, Root: w.Root, After: w.After, DoneDir: w.DoneDir}, ok
+		}})
 }

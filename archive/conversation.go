@@ -1,50 +1,25 @@
 package archive
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/archivist-project/archivist/archive/failure"
-	"github.com/archivist-project/archivist/archive/filekey"
-	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/archive/transcript"
 	"github.com/archivist-project/archivist/journal"
-	"github.com/archivist-project/archivist/watcher/beneath"
 )
 
-// Transcripts mode. Every file of a transcripts watch is uploaded as usual. A transcript then
-// takes the "conv" lane: it is parsed, waits until every attachment it references is uploaded
-// (up to AttachmentWait, then it is held with the list of missing files), and its events are
-// posted in order, in chunks; each accepted chunk is committed with the conversation's event
-// ids and content digests, so the same transcript dropped again sends nothing, a re-export
-// with more events sends only those, and an event whose content changed is sent again as the
-// replacement of the earlier one. Any other file takes the "loose" lane: if no transcript
-// references it within UnreferencedAfter, it is posted as a loose file and flagged.
-//
-// While a transcript waits, nothing of it is kept in memory: the journal holds what it claims
-// and waits for (journal.Claim), and makes it due again when the last missing file arrives;
-// otherwise it is read again when its wait is over.
+// Transcripts mode (package posting posts the transcripts). A file of a transcripts watch
+// that is not a transcript takes the "loose" lane: if no transcript references it within
+// UnreferencedAfter, it is posted as a loose file and flagged (looseRound).
 
 // Modes of a watch.
 const (
 	ModeFiles       = "files"
 	ModeTranscripts = "transcripts"
 )
-
-// attachmentPoll is how soon the poster looks again at work it found due but left.
-const attachmentPoll = time.Second
 
 // roleOf is the role a settled file has in watch w.
 func roleOf(w Watch, rel string) string {
@@ -76,14 +51,14 @@ func (p *Pipeline) afterUpload(w Watch, r *journal.Record, now time.Time) {
 // transcript still claims (waiting for its other files, or held) is not: it is posted with that
 // transcript's events, and looked at again after another UnreferencedAfter.
 func (p *Pipeline) looseRound(now time.Time) {
-	items, _, err := p.j.DueIn(journal.LaneLoose, now, postScan, nil)
+	items, _, err := p.j.DueIn(journal.LaneLoose, now, stage.DueScan, nil)
 	if err != nil {
-		p.logError(p.log, err, "read due loose files from the journal")
+		p.jr.LogError(p.log, err, "read due loose files from the journal")
 		return
 	}
 	for _, it := range items {
 		loose := false
-		err := p.journalResult(p.j.UpdateClaimed(it.ID, func(r *journal.Record, claimedBy []uint64) ([]journal.Entry, error) {
+		err := p.jr.Result(p.j.UpdateClaimed(it.ID, func(r *journal.Record, claimedBy []uint64) ([]journal.Entry, error) {
 			if _, due := r.Due(journal.LaneLoose); !due || r.State != journal.Uploaded {
 				return nil, journal.ErrSkip
 			}
@@ -105,467 +80,18 @@ func (p *Pipeline) looseRound(now time.Time) {
 			r.Reason = fmt.Sprintf("no transcript referenced it within %s; archived as a loose file", w.UnreferencedAfter)
 			return []journal.Entry{{Time: now, Step: "loose", Lane: journal.LaneLoose, Result: "ok", Detail: r.Reason}}, nil
 		}))
-		if err != nil {
-			p.unreadable(it.ID, err)
+		if err != nil && !p.jr.Unreadable(it.ID, err) {
+			p.jr.LogError(p.log.WithField("id", it.ID), err, "promote a loose file")
 		}
 		if err != nil || !loose {
 			continue
 		}
-		if r, err := p.j.Get(it.ID); err == nil {
-			p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "key": r.FileKey}).
-				Warn("file not referenced by any transcript: archived as a loose file")
-		}
-	}
-}
-
-// convRound works on the transcripts that are due (only the first when probing). worked
-// reports whether there were any; answered is false when the archive failed transiently.
-func (p *Pipeline) convRound(ctx context.Context, now time.Time, probe bool) (worked, answered bool) {
-	items, _, err := p.j.DueIn(journal.LaneConv, now, postScan, nil)
-	if err != nil {
-		p.logError(p.log, err, "read due transcripts from the journal")
-		return false, true
-	}
-	for _, it := range items {
-		if ctx.Err() != nil || !p.conversation1(ctx, it.ID) {
-			return true, false
-		}
-		if probe {
-			return true, true
-		}
-	}
-	return len(items) > 0, true
-}
-
-// conversation1 archives the events of transcript record id. It reports false when the
-// archive failed transiently (the caller stops this round).
-func (p *Pipeline) conversation1(ctx context.Context, id uint64) bool {
-	r, ok := p.loadDue(id, journal.LaneConv)
-	if !ok || r.State != journal.Uploaded {
-		return true
-	}
-	if _, due := r.Due(journal.LaneConv); !due {
-		return true
-	}
-	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path)})
-	w, ok := p.watch(r.Watch)
-	if !ok {
-		p.parkUnconfigured(id, journal.LaneConv, r.Watch)
-		return true
-	}
-	// Read and parsed again each time it comes due (it is due only when its wait is over or
-	// what it waited for arrived): a parsed transcript is several times its size in memory.
-	conv, err := p.readTranscript(w, r)
-	if err != nil {
-		var te *transcript.Error
-		switch {
-		case errors.As(err, &te), errors.Is(err, errChanged):
-			p.hold(r, l, err.Error(), err)
-		case errors.Is(err, fs.ErrNotExist):
-			p.hold(r, l, "transcript deleted before its events were posted (its bytes are archived under "+r.FileKey+")", err)
-			// It can never post the files it claimed: let them go loose.
-			if err := p.journalResult(p.j.Unclaim(id)); err != nil {
-				l.WithError(err).Error("release the attachments the deleted transcript claimed")
-			}
-		default:
-			p.retryLater(id, journal.LaneConv, err, p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
-		}
-		return true
-	}
-	l = l.WithField("conversation", conv.ID)
-
-	atts, refs, missing, problems := p.attachments(w, conv)
-	if len(problems) > 0 || len(missing) > 0 {
-		p.awaitAttachments(w, r, l, refs, missing, problems)
-		return true
-	}
-	state, err := p.j.Conversation(r.Watch, conv.ID)
-	if err != nil {
-		p.retryLater(id, journal.LaneConv, err, p.now().Add(time.Second))
-		return true
-	}
-	chunks, before := p.chunks(w, conv, atts, state, p.j.LegacyMatch(state, r.SHA256))
-	if len(chunks) == 0 {
-		p.nothingNew(w, r, l, conv, atts)
-		return true
-	}
-	return p.postChunks(ctx, w, r, l, conv, chunks, before)
-}
-
-// awaitAttachments holds transcript r, or lets it wait for the files it references that are
-// not archived yet, and records in the journal what it claims and waits for. It comes due
-// again when the last missing file arrives (the journal sees to that) or its wait is over.
-func (p *Pipeline) awaitAttachments(w Watch, r *journal.Record, l *logrus.Entry, refs []string, missing []transcript.FileRef, problems []string) {
-	now := p.now()
-	deadline := r.DiscoveredAt.Add(w.AttachmentWait)
-	where := map[string]string{}
-	paths := make([]string, 0, len(missing))
-	for _, f := range missing {
-		where[f.Path] = fmt.Sprintf("%s (%s)", f.Path, f.JSONPath)
-		paths = append(paths, f.Path)
-	}
-	var reason string
-	err := p.journalResult(p.j.Claim(r.ID, w.Name, refs, paths, func(x *journal.Record, still []string) ([]journal.Entry, error) {
-		if _, due := x.Due(journal.LaneConv); !due || x.State != journal.Uploaded {
-			return nil, journal.ErrSkip
-		}
-		names := make([]string, len(still))
-		for i, s := range still {
-			names[i] = where[s]
-		}
-		switch {
-		case len(problems) > 0:
-			reason = fmt.Sprintf("%s: %s", x.Path, strings.Join(problems, "; "))
-		case len(still) == 0:
-			x.Schedule(journal.LaneConv, now) // arrived since they were looked up: read it again now
-			return nil, nil
-		case !now.Before(deadline):
-			reason = fmt.Sprintf("%s: waited %s for attachments; missing: %s", x.Path, w.AttachmentWait, strings.Join(names, ", "))
-		default:
-			x.Schedule(journal.LaneConv, deadline)
-			msg := "waiting for attachments: " + strings.Join(names, ", ")
-			if x.LastError == msg {
-				return nil, nil
-			}
-			x.LastError = msg
-			return []journal.Entry{{Time: now, Step: "conv", Lane: journal.LaneConv, Result: "waiting",
-				Detail: fmt.Sprintf("%s; until %s", msg, deadline.UTC().Format(time.RFC3339))}}, nil
-		}
-		x.Hold(reason, now)
-		x.LastError = reason
-		return []journal.Entry{{Time: now, Step: string(journal.Held), Result: string(journal.Held), Detail: reason}}, nil
-	}))
-	switch {
-	case err != nil:
-		l.WithError(err).Error("record what the transcript waits for")
-	case reason != "":
-		l.WithField("reason", reason).Warn("file held")
-	}
-}
-
-// postChunks posts the chunks of transcript r's events in order, committing each. It reports
-// false when the archive failed transiently.
-func (p *Pipeline) postChunks(ctx context.Context, w Watch, r *journal.Record, l *logrus.Entry, conv *transcript.Conversation, chunks []convChunk, before int) bool {
-	for i, ch := range chunks {
-		start := p.now()
-		res, err := p.gr.PostConversation(ctx, ch.req)
-		p.observe(archiveName, "post", start, err, 0)
+		r, err := p.j.Get(it.ID)
 		if err != nil {
-			switch failure.Classify(err) {
-			case failure.Canceled:
-				return false
-			case failure.Permanent:
-				p.gate.succeeded()
-				p.hold(r, l, fmt.Sprintf("archive refused events %s of conversation %s: %v", ch.span(), conv.ID, err), err)
-				return true
-			default:
-				until := p.gate.failed(admittedAt(ctx), p.now(), err)
-				l.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).Warn("event post failed; archive paused until then")
-				p.retryLater(r.ID, journal.LaneConv, err, until)
-				return false
-			}
-		}
-		p.gate.succeeded()
-		err = p.journalResult(p.j.CommitChunk(journal.Chunk{
-			Transcript: r.ID, Watch: r.Watch, Conv: conv.ID, EventIDs: ch.ids, Digests: ch.digests, RequestID: res.RequestID,
-			Attachments: ch.attachments, Last: i == len(chunks)-1,
-			Total: len(conv.Events), Before: before,
-			OnAttachment: func(a *journal.Record) {
-				if s, ok := ch.shares[a.ID]; ok {
-					a.Share = &s
-				}
-				p.scheduleForwards(w, a, p.now())
-				p.maybeDispose(w, a)
-			},
-			OnLast: func(t *journal.Record) { p.maybeDispose(w, t) },
-		}, p.now()))
-		if err != nil {
-			l.WithError(err).Error("events accepted but the journal commit failed; they will be posted again")
-			return false
-		}
-		l.WithFields(logrus.Fields{"events": len(ch.ids), "request_id": res.RequestID}).Info("conversation events archived")
-	}
-	return true
-}
-
-// readTranscript reads the transcript of r beneath the watch root, checks the bytes are the
-// ones archived under its key, and parses them.
-func (p *Pipeline) readTranscript(w Watch, r *journal.Record) (*transcript.Conversation, error) {
-	format, ok := transcript.Detect(string(r.Path))
-	if !ok {
-		return nil, &transcript.Error{File: string(r.Path), Reason: transcript.ErrUnknownFormat.Error(), Err: transcript.ErrUnknownFormat}
-	}
-	f, err := beneath.Open(w.Root, string(r.Path))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, transcript.MaxTranscriptSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > transcript.MaxTranscriptSize {
-		return nil, &transcript.Error{File: string(r.Path), Reason: fmt.Sprintf("larger than %d bytes", transcript.MaxTranscriptSize), Err: transcript.ErrTooLarge}
-	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != r.SHA256 {
-		return nil, fmt.Errorf("%w: %s is no longer the version archived under %s", errChanged, r.Path, r.FileKey)
-	}
-	return format.Parse(string(r.Path), data)
-}
-
-// attachments resolves every on-disk file the conversation references to its journal record.
-// refs lists every such file once; missing those not archived yet; problems those that never
-// will be (held).
-func (p *Pipeline) attachments(w Watch, conv *transcript.Conversation) (atts map[string]*journal.Record, refs []string, missing []transcript.FileRef, problems []string) {
-	atts = map[string]*journal.Record{}
-	seen := map[string]bool{}
-	for _, e := range conv.Events {
-		for _, f := range e.Files {
-			if f.Path == "" || seen[f.Path] {
-				continue
-			}
-			seen[f.Path] = true
-			refs = append(refs, f.Path)
-			fp, ok := p.j.Current(w.Name, f.Path)
-			if !ok {
-				missing = append(missing, f)
-				continue
-			}
-			a, err := p.j.Get(fp.ID)
-			if err != nil {
-				missing = append(missing, f)
-				continue
-			}
-			switch a.State {
-			case journal.Uploaded, journal.Posted:
-				if f.Size >= 0 && f.Size != a.Size {
-					problems = append(problems, fmt.Sprintf("%s: %s is %d bytes, the transcript says %d", f.JSONPath, f.Path, a.Size, f.Size))
-					continue
-				}
-				atts[f.Path] = a
-			case journal.Held:
-				problems = append(problems, fmt.Sprintf("%s: %s: %s", f.JSONPath, f.Path, a.Reason))
-			default:
-				missing = append(missing, f)
-			}
-		}
-	}
-	return atts, refs, missing, problems
-}
-
-// convChunk is one request of a conversation's events.
-type convChunk struct {
-	req         *globalrelay.Conversation
-	ids         []string
-	digests     []string // content digests of the events, parallel to ids
-	attachments []uint64
-	shares      map[uint64]journal.Share // how the transcript shared each attachment, for forwards
-}
-
-func (c convChunk) span() string {
-	if len(c.ids) == 1 {
-		return c.ids[0]
-	}
-	return c.ids[0] + ".." + c.ids[len(c.ids)-1]
-}
-
-// convEvent is one event mapped to the wire, with what the journal records of it.
-type convEvent struct {
-	ev     globalrelay.Event
-	digest string
-	refs   []uint64
-	shares map[uint64]journal.Share
-}
-
-// chunks builds the requests for the events the archive does not hold yet, in order, each
-// within MaxEventsPerRequest and MaxRequestBytes. before is how many events it holds already.
-//
-// An event is held when the ledger has its id with the same content digest; one whose id is
-// only its position is recognised by its content alone. An id the ledger has with another
-// content is sent again, its systemText saying it replaces the earlier version. Ids of a
-// ledger from before digests match only the same transcript bytes dropped again (legacy).
-func (p *Pipeline) chunks(w Watch, conv *transcript.Conversation, atts map[string]*journal.Record, state *journal.Conversation, legacy bool) (out []convChunk, before int) {
-	overview, people := p.overview(conv)
-	base, _ := json.Marshal(globalrelay.Conversation{Overview: overview})
-	cur := convChunk{}
-	size := len(base)
-	flush := func() {
-		if len(cur.ids) > 0 {
-			out = append(out, cur)
-		}
-		cur, size = convChunk{}, len(base)
-	}
-	for _, e := range conv.Events {
-		ce := p.event(w, conv, e, atts, people)
-		switch {
-		case e.Positional && state.HasContent(ce.digest),
-			!e.Positional && state.Has(e.ID, ce.digest),
-			legacy && state.Posted[e.ID]:
-			before++
+			p.jr.LogError(p.log.WithField("id", it.ID), err, "load the file just promoted to a loose file")
 			continue
-		case !e.Positional && state.Known(e.ID):
-			ce.ev.SystemText = replaces(e.ID, ce.ev.SystemText)
 		}
-		b, _ := json.Marshal(ce.ev)
-		if len(cur.ids) > 0 && (len(cur.ids) >= p.o.MaxEventsPerRequest || size+len(b)+1 > p.o.MaxRequestBytes) {
-			flush()
-		}
-		if cur.req == nil {
-			cur.req = &globalrelay.Conversation{Overview: overview}
-		}
-		cur.req.Events = append(cur.req.Events, ce.ev)
-		cur.ids = append(cur.ids, e.ID)
-		cur.digests = append(cur.digests, ce.digest)
-		cur.attachments = append(cur.attachments, ce.refs...)
-		for id, sh := range ce.shares {
-			if cur.shares == nil {
-				cur.shares = map[uint64]journal.Share{}
-			}
-			cur.shares[id] = sh
-		}
-		size += len(b) + 1
+		p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "key": r.FileKey}).
+			Warn("file not referenced by any transcript: archived as a loose file")
 	}
-	flush()
-	return out, before
-}
-
-// replaces is the systemText of an event sent again because its content changed.
-func replaces(id, systemText string) string {
-	note := fmt.Sprintf("Replaces the earlier archived version of event %s of this conversation.", id)
-	if systemText == "" {
-		return note
-	}
-	return systemText + " (" + note + ")"
-}
-
-// overview is the conversation overview of every request of conv, and its participants by id.
-func (p *Pipeline) overview(conv *transcript.Conversation) (globalrelay.Overview, map[string]transcript.Participant) {
-	people := map[string]transcript.Participant{}
-	for _, pt := range conv.Participants {
-		people[pt.ID] = pt
-	}
-	overview := globalrelay.Overview{ConversationType: p.o.ConversationType}
-	for _, pt := range conv.Participants {
-		overview.InitialParticipants = append(overview.InitialParticipants, globalrelay.Participant{DisplayName: pt.DisplayName, CorporateEmail: pt.Email})
-	}
-	if len(conv.Participants) > 0 {
-		overview.InitiatorName, overview.InitiatorEmail = conv.Participants[0].DisplayName, conv.Participants[0].Email
-	}
-	if len(conv.Events) > 0 && len(conv.Events[0].From) > 0 {
-		first := people[conv.Events[0].From]
-		overview.InitiatorName, overview.InitiatorEmail = first.DisplayName, first.Email
-	}
-	switch {
-	case !conv.CreatedAt.IsZero():
-		overview.CreatedAt = conv.CreatedAt.UnixMilli()
-	case len(conv.Events) > 0:
-		overview.CreatedAt = conv.Events[0].Time.UnixMilli()
-	}
-	overview.CreatedBy = overview.InitiatorName
-	return overview, people
-}
-
-// event maps one transcript event to the wire and digests its content.
-func (p *Pipeline) event(w Watch, conv *transcript.Conversation, e transcript.Event, atts map[string]*journal.Record, people map[string]transcript.Participant) convEvent {
-	person := func(id, userType string) globalrelay.Participant {
-		pt := people[id]
-		return globalrelay.Participant{DisplayName: pt.DisplayName, CorporateEmail: pt.Email, UserType: userType}
-	}
-	ce := convEvent{ev: globalrelay.Event{EventTime: e.Time.UnixMilli(), SystemText: e.SystemText,
-		Participants: []globalrelay.Participant{person(e.From, globalrelay.UserInitiator)}}}
-	for _, to := range e.To {
-		ce.ev.Participants = append(ce.ev.Participants, person(to, globalrelay.UserRecipient))
-	}
-	var sums []string // what identifies each file's content, for the digest
-	switch e.Type {
-	case transcript.EventFile:
-		ce.ev.EventType = globalrelay.EventFileTransfer
-		for _, f := range e.Files {
-			if f.Href != "" {
-				ce.ev.Files = append(ce.ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: filekey.External(w.Name, f.Href, f.Name), FileHref: f.Href})
-				sums = append(sums, "")
-				continue
-			}
-			a := atts[f.Path]
-			ce.ev.Files = append(ce.ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: a.FileKey,
-				IsInlined: w.InlineImages && strings.HasPrefix(a.MIME, "image/")})
-			sums = append(sums, "sha256:"+a.SHA256)
-			ce.refs = append(ce.refs, a.ID)
-			if ce.shares == nil {
-				ce.shares = map[uint64]journal.Share{}
-			}
-			ce.shares[a.ID] = journal.Share{ChatID: conv.ChatID, EndUser: endUser(conv), Text: e.Text, Time: e.Time}
-		}
-		if e.Text != "" {
-			ce.ev.Content = &globalrelay.Content{Message: e.Text}
-		}
-	default:
-		if e.Text != "" {
-			ce.ev.EventType = globalrelay.EventMessage
-			ce.ev.Content = &globalrelay.Content{Message: e.Text}
-		} else {
-			ce.ev.EventType = globalrelay.EventUserEvent // a system notice: only systemText
-		}
-	}
-	ce.digest = eventDigest(ce.ev, sums)
-	return ce
-}
-
-// eventDigest identifies the content of an event as sent: SHA-256 over its JSON without what
-// does not come from the transcript (isInlined follows the watch's configuration, fileKeys
-// the key scheme: an attachment counts by the SHA-256 of its bytes, a link by its href), the
-// first 128 bits in unpadded base64url. The systemText is the transcript's, before any
-// "replaces" note.
-func eventDigest(ev globalrelay.Event, sums []string) string {
-	ev.Files = slices.Clone(ev.Files)
-	for i := range ev.Files {
-		ev.Files[i].FileKey, ev.Files[i].IsInlined = sums[i], false
-	}
-	b, _ := json.Marshal(ev)
-	sum := sha256.Sum256(b)
-	return base64.RawURLEncoding.EncodeToString(sum[:16])
-}
-
-// nothingNew finishes a transcript whose events are all archived already (the same export
-// dropped again, or an older one).
-func (p *Pipeline) nothingNew(w Watch, r *journal.Record, l *logrus.Entry, conv *transcript.Conversation, atts map[string]*journal.Record) {
-	now := p.now()
-	ids := []uint64{r.ID}
-	for _, a := range atts {
-		ids = append(ids, a.ID)
-	}
-	err := p.updateMany(ids, func(x *journal.Record) ([]journal.Entry, error) {
-		if x.ID != r.ID {
-			if _, waiting := x.Due(journal.LaneLoose); !waiting {
-				return nil, journal.ErrSkip
-			}
-			x.Done(journal.LaneLoose)
-			x.ReferencedBy = r.ID
-			x.State, x.PostedAt = journal.Posted, now
-			p.maybeDispose(w, x)
-			return []journal.Entry{{Time: now, Step: "post", Result: "skipped", FileKey: x.FileKey,
-				Detail: fmt.Sprintf("referenced by transcript #%d whose events were archived before", r.ID)}}, nil
-		}
-		x.State, x.PostedAt = journal.Posted, now
-		x.Conversation, x.Events, x.EventsPosted = conv.ID, len(conv.Events), len(conv.Events)
-		x.Reason = fmt.Sprintf("nothing new: all %d events of conversation %s were archived before", len(conv.Events), conv.ID)
-		x.Attempts, x.LastError = 0, ""
-		x.Done(journal.LaneConv)
-		p.maybeDispose(w, x)
-		return []journal.Entry{{Time: now, Step: "post", Lane: journal.LaneConv, Result: "skipped", Detail: x.Reason}}, nil
-	})
-	if err == nil {
-		l.Info("transcript has nothing new: its events were archived before")
-	}
-}
-
-// endUser is the client participant of a conversation, the "from" of a Salesforce forward:
-// the first Genesys participant of type Client, else none (the destination's default).
-func endUser(conv *transcript.Conversation) string {
-	for _, pt := range conv.Participants {
-		if strings.EqualFold(pt.Role, "client") {
-			return pt.ID
-		}
-	}
-	return ""
 }

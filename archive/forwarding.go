@@ -1,45 +1,34 @@
 package archive
 
 import (
-	"context"
-	"crypto/sha256"
-	"errors"
-	"fmt"
-	"io"
-	"io/fs"
-	"strconv"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
-	"github.com/archivist-project/archivist/archive/failure"
-	"github.com/archivist-project/archivist/archive/filekey"
-	"github.com/archivist-project/archivist/archive/forward"
+	"github.com/archivist-project/archivist/archive/forwarding"
+	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/journal"
-	"github.com/archivist-project/archivist/watcher/beneath"
 )
 
-// Forwarding. A file whose archive copy is confirmed is forwarded to each destination its
-// watch names. Every destination has its own lane ("fwd/<name>"), loop and gate, so an outage
-// of one delays only that one, and the archive copy never waits for a forward: forwards are
-// scheduled only after the upload is committed, and a forward failure never touches the
-// archive lanes. A loose file is forwarded once uploaded; an attachment of a transcript once
-// the transcript's events that reference it are archived (with the chat, end user and text the
-// transcript gave it), or once it goes loose.
-
-// destination is one forwarding destination at work.
-type destination struct {
-	fw   forward.Forwarder
-	gate gate
-	wake chan struct{}
-}
+// Forwarding (package forwarding runs the lanes). A loose file is forwarded once uploaded; an
+// attachment of a transcript once the transcript's events that reference it are archived, or
+// once it goes loose.
 
 func (p *Pipeline) initForwarders() {
-	p.dests = map[string]*destination{}
+	p.dests = map[string]*forwarding.Lane{}
+	deps := forwarding.Deps{
+		Journal: p.jr, Backoff: p.o.Backoff, Park: p.parkUnconfigured, Observe: p.observe,
+		Root: func(watch string) (string, bool) {
+			w, ok := p.watch(watch)
+			return w.Root, ok
+		},
+		Finished: func(r *journal.Record) {
+			if w, ok := p.watch(r.Watch); ok {
+				p.maybeDispose(w, r)
+			}
+		},
+		Committed: func() { stage.Wake(p.wakeDispose) },
+	}
 	for name, fw := range p.o.Forwarders {
-		d := &destination{fw: fw, gate: gate{backoff: p.o.Backoff}, wake: make(chan struct{}, 1)}
-		d.gate.notify = func() { wake(d.wake) }
-		p.dests[name] = d
+		p.dests[name] = forwarding.New(name, fw, deps)
 	}
 }
 
@@ -47,223 +36,22 @@ func (p *Pipeline) initForwarders() {
 func (p *Pipeline) DestinationHealth() map[string]Health {
 	out := map[string]Health{archiveName: p.Health()}
 	for name, d := range p.dests {
-		out[name] = d.gate.health(p.now())
+		out[name] = d.Health(p.now())
 	}
 	return out
 }
 
 // scheduleForwards makes r's watch's destinations pending for r. It runs inside a journal
-// update: the caller wakes the destinations (wakeForwards) once that is committed.
+// update: the caller wakes the destinations (wakeFollowers) once that is committed.
 func (p *Pipeline) scheduleForwards(w Watch, r *journal.Record, now time.Time) {
 	r.ScheduleForwards(w.Forward, now)
 }
 
-// wakeForwards makes every destination look for due work.
-func (p *Pipeline) wakeForwards() {
+// wakeFollowers makes the lanes that follow an archived file look for due work: every
+// forwarding destination, and disposal.
+func (p *Pipeline) wakeFollowers() {
 	for _, d := range p.dests {
-		wake(d.wake)
+		d.Wake()
 	}
-}
-
-func (p *Pipeline) forwardLoop(ctx, work context.Context, name string, d *destination) {
-	for ctx.Err() == nil {
-		next, more := p.forwardRound(work, name, d)
-		if ctx.Err() != nil {
-			return
-		}
-		if !more {
-			p.sleep(ctx, d.wake, next)
-		}
-	}
-}
-
-// forwardRound forwards what is due to one destination: everything if it is up, one file if
-// it is being probed.
-func (p *Pipeline) forwardRound(ctx context.Context, name string, d *destination) (next time.Time, more bool) {
-	now := p.now()
-	n, jprobe, retryAt := p.jgate.allowance(now, 1)
-	if n == 0 {
-		return retryAt, false
-	}
-	m, probe, retryAt := d.gate.allowance(now, 1)
-	if m == 0 {
-		if jprobe {
-			p.jgate.endProbe()
-		}
-		return retryAt, false
-	}
-	ctx = withAdmitted(ctx, now)
-	defer p.release(admission{n: 1, probe: false, jprobe: jprobe})
-	if probe {
-		defer d.gate.endProbe()
-	}
-	lane := journal.ForwardLane(name)
-	items, next, err := p.j.DueIn(lane, now, postScan, nil)
-	if err != nil {
-		p.logError(p.log, err, "read due forwards from the journal")
-		return now.Add(time.Second), false
-	}
-	if len(items) == 0 {
-		return next, false
-	}
-	for _, it := range items {
-		if ctx.Err() != nil || !p.forward1(ctx, name, d, it.ID) {
-			return time.Time{}, false
-		}
-		if probe || jprobe {
-			break
-		}
-	}
-	return time.Time{}, true
-}
-
-// forward1 forwards record id to destination name; false means the destination (or the
-// journal) failed transiently and the round should stop.
-func (p *Pipeline) forward1(ctx context.Context, name string, d *destination, id uint64) bool {
-	lane := journal.ForwardLane(name)
-	r, ok := p.loadDue(id, lane)
-	if !ok {
-		return true
-	}
-	if _, due := r.Due(lane); !due {
-		return true
-	}
-	l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "destination": name})
-	// An attachment forwards with its transcript's context: wait while it may still come.
-	if r.Role == journal.RoleAttachment && r.ReferencedBy == 0 {
-		if t, waiting := r.Due(journal.LaneLoose); waiting {
-			_ = p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
-				r.Schedule(lane, t.Add(time.Millisecond))
-				return nil, nil
-			})
-			return true
-		}
-	}
-	w, ok := p.watch(r.Watch)
-	if !ok {
-		p.parkUnconfigured(id, lane, r.Watch)
-		return true
-	}
-	f := &forward.File{
-		ID:   forward.DerivedID(strconv.FormatUint(r.ID, 10)+"/"+r.SHA256, "file/"+name),
-		Name: filekey.DisplayName(string(r.Path)), Size: r.Size, MIME: r.MIME, SHA256: r.SHA256, Time: r.ModTime,
-	}
-	if s := r.Share; s != nil {
-		f.ChatID, f.EndUser, f.Text = s.ChatID, s.EndUser, s.Text
-		if !s.Time.IsZero() {
-			f.Time = s.Time
-		}
-	}
-	fh, err := beneath.Open(w.Root, string(r.Path))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			p.forwardDone(r, l, name, journal.ForwardHeld, "file deleted after it was archived; not forwarded", "", err)
-		} else {
-			p.retryLater(id, lane, fmt.Errorf("open %s: %w", r.Path, err), p.now().Add(p.o.Backoff.Delay(r.Attempts+1, 0)))
-		}
-		return true
-	}
-	defer fh.Close()
-	var sent *verifyingReader
-	f.Open = func() (io.ReadCloser, error) {
-		sent = &verifyingReader{f: fh, r: io.NewSectionReader(fh, 0, r.Size), size: r.Size, want: r.SHA256, rec: r, h: sha256.New()}
-		return io.NopCloser(sent), nil
-	}
-	if err := d.fw.Refuse(f); err != nil {
-		p.forwardDone(r, l, name, journal.ForwardRefused, err.Error(), "", err)
-		return true
-	}
-	start := p.now()
-	receipt, err := d.fw.Forward(ctx, f)
-	p.observe(name, "forward", start, err, f.Size)
-	if changed := sent.verdict(); changed != nil {
-		p.forwardDone(r, l, name, journal.ForwardHeld, "file changed after it was archived; its new version is forwarded on its own: "+changed.Error(), "", changed)
-		return true
-	}
-	if err != nil {
-		switch failure.Classify(err) {
-		case failure.Canceled:
-			return false
-		case failure.Permanent:
-			d.gate.succeeded()
-			p.forwardDone(r, l, name, journal.ForwardHeld, fmt.Sprintf("%s refused the file: %v", name, err), "", err)
-			if n, ok := d.fw.(forward.FailureNotifier); ok {
-				if nerr := n.NotifyFailure(ctx, f, err); nerr != nil {
-					l.WithError(nerr).Warn("could not tell the destination the delivery failed")
-				} else {
-					p.auditOnly(id, journal.Entry{Time: p.now(), Step: "notify", Lane: lane, Result: "ok", Detail: "delivery failure reported to " + name})
-				}
-			}
-			return true
-		default:
-			until := d.gate.failed(admittedAt(ctx), p.now(), err)
-			l.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).Warn("forward failed; destination paused until then")
-			_ = p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
-				if _, due := r.Due(lane); !due {
-					return nil, journal.ErrSkip
-				}
-				if fw := r.Forwards[name]; fw != nil {
-					fw.Attempts++
-					fw.LastError = err.Error()
-				}
-				r.Schedule(lane, until)
-				return []journal.Entry{{Time: p.now(), Step: "forward", Lane: lane, Result: "error", Status: statusOf(err),
-					Detail: fmt.Sprintf("%v; retry at %s", err, until.UTC().Format(time.RFC3339))}}, nil
-			})
-			return false
-		}
-	}
-	d.gate.succeeded()
-	detail := receipt.Detail
-	p.forwardDone(r, l, name, journal.ForwardSent, detail, receipt.RemoteID, nil)
-	return true
-}
-
-// forwardDone records the end of a forward to destination name.
-func (p *Pipeline) forwardDone(r *journal.Record, l *logrus.Entry, name, state, reason, remoteID string, cause error) {
-	now := p.now()
-	lane := journal.ForwardLane(name)
-	err := p.update(r.ID, func(r *journal.Record) ([]journal.Entry, error) {
-		fw := r.Forwards[name]
-		if fw == nil {
-			fw = &journal.Forward{}
-			if r.Forwards == nil {
-				r.Forwards = map[string]*journal.Forward{}
-			}
-			r.Forwards[name] = fw
-		}
-		fw.State, fw.Reason, fw.RemoteID = state, reason, remoteID
-		switch state {
-		case journal.ForwardSent:
-			fw.SentAt, fw.LastError = now, ""
-		default:
-			fw.HeldAt = now
-			if cause != nil {
-				fw.LastError = cause.Error()
-			}
-		}
-		r.Done(lane)
-		if w, ok := p.watch(r.Watch); ok {
-			p.maybeDispose(w, r)
-		}
-		result := "ok"
-		if state != journal.ForwardSent {
-			result = state
-		}
-		return []journal.Entry{{Time: now, Step: "forward", Lane: lane, Result: result, RequestID: remoteID, Status: statusOf(cause), Detail: reason}}, nil
-	})
-	if err != nil {
-		return
-	}
-	l = l.WithField("remote_id", remoteID)
-	if state == journal.ForwardSent {
-		l.Info("file forwarded")
-	} else {
-		l.WithField("reason", reason).Warn("file not forwarded")
-	}
-}
-
-// auditOnly appends an audit entry to record id.
-func (p *Pipeline) auditOnly(id uint64, e journal.Entry) {
-	_ = p.update(id, func(r *journal.Record) ([]journal.Entry, error) { return []journal.Entry{e}, nil })
+	stage.Wake(p.wakeDispose)
 }

@@ -4,12 +4,18 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
+	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/genesys"
 	"github.com/archivist-project/archivist/archive/salesforce"
@@ -236,4 +242,50 @@ func TestGenesysTranscriptForwardsToItsChat(t *testing.T) {
 	if n := len(h.sb.GenesysUploads()); n != 1 {
 		t.Fatalf("the transcript itself was forwarded: %d uploads", n)
 	}
+}
+
+// breakingForwarder refuses every file, and breaks the journal as it does: the refusal
+// cannot be recorded.
+type breakingForwarder struct{ broken *atomic.Bool }
+
+func (breakingForwarder) Name() string { return "breaking" }
+func (b breakingForwarder) Refuse(*forward.File) error {
+	b.broken.Store(true)
+	return failure.Refuse("not accepted here")
+}
+func (breakingForwarder) Forward(context.Context, *forward.File) (*forward.Receipt, error) {
+	return nil, errors.New("never sent")
+}
+
+// A forward whose outcome cannot be committed says so in the log. (It was dropped without
+// a line before.)
+func TestForwardOutcomeThatCannotBeRecordedIsLogged(t *testing.T) {
+	logs := &logBuffer{}
+	log := logrus.New()
+	log.SetFormatter(&logrus.JSONFormatter{})
+	log.SetOutput(logs)
+	var broken atomic.Bool
+	h := newHarness(t)
+	h.j.Close()
+	j, err := journal.Open(h.j.Path(), journal.Options{WriteFault: func() error {
+		if broken.Load() {
+			return syscall.EROFS
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.j = j
+	h.po.Logger = log
+	h.po.Forwarders = map[string]forward.Forwarder{"breaking": breakingForwarder{&broken}}
+	h.po.Watches[0].Forward = []string{"breaking"}
+	h.p = New(h.j, h.client, h.po)
+	h.start(nil)
+	h.drop("a.txt", []byte("forward me"))
+	await(t, "a log line for the lost forward outcome", func() bool {
+		n, _ := logs.count("record the outcome of a forward")
+		return n > 0
+	})
+	broken.Store(false)
 }

@@ -1,7 +1,6 @@
 package archive
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -79,7 +78,7 @@ func TestWorkersFailingOnOneTokenFetchRaiseBackoffOneStep(t *testing.T) {
 		tokenRequests.Add(1)
 		// Answer only once every PUT slot is taken: all workers wait on this token.
 		deadline := time.Now().Add(10 * time.Second)
-		for len(h.p.putSlots) < workers && time.Now().Before(deadline) {
+		for h.p.uploader.PutsInFlight() < workers && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
 		http.Error(w, "token service unavailable", http.StatusServiceUnavailable)
@@ -132,15 +131,11 @@ func TestFailureDuringPauseDoesNotLengthenIt(t *testing.T) {
 	<-slowSeen
 	h.drop("fast.txt", []byte("fast"))
 	await(t, "the fast file to fail", func() bool { return h.failedOnce("fast.txt") })
-	h.p.gate.mu.Lock()
-	first := h.p.gate.until
-	h.p.gate.mu.Unlock()
+	_, first := h.p.gate.Pause()
 
 	close(release)
 	await(t, "the slow file to fail", func() bool { return h.failedOnce("slow.txt") })
-	h.p.gate.mu.Lock()
-	failures, after := h.p.gate.failures, h.p.gate.until
-	h.p.gate.mu.Unlock()
+	failures, after := h.p.gate.Pause()
 	if failures != 1 || !after.Equal(first) {
 		t.Fatalf("a failure reported during the pause made %d failures and moved the pause from %s to %s",
 			failures, first.Format(time.StampMilli), after.Format(time.StampMilli))
@@ -177,35 +172,5 @@ func TestOnlyFailedProbesGrowThePause(t *testing.T) {
 	await(t, "three probes after the burst", func() bool { return arrived.Load() > workers+3 })
 	if got := h.p.Health().Failures; got != 4 {
 		t.Fatalf("%d failures after a burst of %d and 3 failed probes: want 4 (1 for the burst, 1 per probe)", got, workers)
-	}
-}
-
-func TestGateCountsProbesOnly(t *testing.T) {
-	g := gate{backoff: failure.Backoff{Min: time.Second, Max: time.Hour}}
-	t0 := time.Now()
-	down := errors.New("down")
-	u1 := g.failed(t0, t0.Add(time.Millisecond), down)
-	// Others admitted before the pause, reported during it (one with a long Retry-After):
-	// the pause stays as it is.
-	slowDown := &failure.HTTPError{StatusCode: 503, Status: "503", RetryAfter: 30 * time.Minute}
-	for i, err := range []error{down, slowDown, down} {
-		if u := g.failed(t0, t0.Add(time.Duration(i+2)*time.Millisecond), err); !u.Equal(u1) {
-			t.Fatalf("a failure during the pause moved it from %s to %s", u1, u)
-		}
-	}
-	if g.failures != 1 {
-		t.Fatalf("failures = %d, want 1", g.failures)
-	}
-	// The probe, admitted after the pause, fails: one more step.
-	n, probe, _ := g.allowance(u1, 5)
-	if n != 1 || !probe {
-		t.Fatalf("after the pause: %d admitted, probe %v", n, probe)
-	}
-	if u := g.failed(u1, u1.Add(time.Millisecond), down); !u.After(u1) || g.failures != 2 || g.probing {
-		t.Fatalf("failed probe: failures %d, pause until %s (was %s), probing %v", g.failures, u, u1, g.probing)
-	}
-	// An unknown admission time counts as now.
-	if g.failed(time.Time{}, time.Now().Add(time.Hour), down); g.failures != 3 {
-		t.Fatalf("failures = %d, want 3", g.failures)
 	}
 }

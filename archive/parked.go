@@ -24,7 +24,7 @@ func (p *Pipeline) parkUnconfigured(id uint64, lane, watch string) {
 			p.log.WithError(err).WithField("watch", watch).Error("note work put off for an unconfigured watch")
 		}
 	}
-	p.retryLater(id, lane, fmt.Errorf("%s", notConfigured(watch)), p.now().Add(time.Hour))
+	p.jr.RetryLater(id, lane, fmt.Errorf("%s", notConfigured(watch)), p.now().Add(time.Hour))
 	if _, ok := p.watch(watch); ok {
 		if err := p.j.Update(id, p.resume(watch)); err != nil {
 			p.log.WithError(err).WithField("id", id).Error("resume work put off while the watch was not configured")

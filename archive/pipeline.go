@@ -2,7 +2,6 @@ package archive
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -10,9 +9,16 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/archivist-project/archivist/archive/disposal"
+	"github.com/archivist-project/archivist/archive/events"
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
+	"github.com/archivist-project/archivist/archive/forwarding"
+	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/archive/posting"
+	"github.com/archivist-project/archivist/archive/stage"
+	"github.com/archivist-project/archivist/archive/upload"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher"
 )
@@ -109,24 +115,21 @@ type Pipeline struct {
 	gr    Archive
 	o     Options
 	log   logrus.FieldLogger
-	gate  gate // Global Relay's health
-	jgate gate // the journal's health: a failed write pauses new work until a commit succeeds
+	gate  *gate.Gate // Global Relay's health
+	jgate *gate.Gate // the journal's health: a failed write pauses new work until a commit succeeds
 
 	mu      sync.Mutex
 	watches map[string]Watch
-	putting map[uint64]bool // ids whose put is in flight, until its commit is done
-	busy    int             // workers holding a job (a job waiting only for its commit frees its worker)
-	// putSlots bounds the PUTs in flight to Workers. Twice as many workers run, so the next
-	// files are opened, hashed and sniffed while the current ones are being sent.
-	putSlots chan struct{}
 
-	wakeUpload chan struct{}
-	wakePost   chan struct{}
-	now        func() time.Time
+	wakeDispose chan struct{} // the disposal loop: loose-file promotion and the after lane
+	now         func() time.Time
 
-	dests map[string]*destination // forwarding destinations by name
+	dests map[string]*forwarding.Lane // forwarding destinations by name
 
-	limit rateLimiter // bounds the log of error paths that repeat
+	jr       *stage.Journal // the journal as the lanes use it (its gate is jgate)
+	uploader *upload.Lane   // the upload lane
+	poster   *posting.Lane  // loose-file events and transcripts
+	disposer *disposal.Lane // the after lane
 }
 
 // New returns a pipeline over journal j that archives through gr.
@@ -156,21 +159,21 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 	}
 	p := &Pipeline{
 		j: j, gr: gr, o: o, log: o.Logger,
-		gate:       gate{backoff: o.Backoff},
-		jgate:      gate{backoff: o.Backoff},
-		putting:    map[uint64]bool{},
-		wakeUpload: make(chan struct{}, 1),
-		putSlots:   make(chan struct{}, o.Workers),
-		wakePost:   make(chan struct{}, 1),
-		now:        time.Now,
+		gate:  gate.New(o.Backoff),
+		jgate: gate.New(o.Backoff),
+		now:   time.Now,
+
+		wakeDispose: make(chan struct{}, 1),
 	}
-	p.gate.notify = func() { wake(p.wakeUpload); wake(p.wakePost) }
+	p.jr = &stage.Journal{DB: j, Gate: p.jgate, Log: p.log, Now: func() time.Time { return p.now() }}
+	p.gate.Notify = func() { p.uploader.Wake(); p.poster.Wake() }
+	p.initUpload()
+	p.initPosting()
 	p.initForwarders()
-	p.jgate.notify = func() {
-		p.gate.notify()
-		for _, d := range p.dests {
-			wake(d.wake)
-		}
+	p.initDisposal()
+	p.jgate.Notify = func() {
+		p.gate.Notify()
+		p.wakeFollowers()
 	}
 	p.SetWatches(o.Watches)
 	return p
@@ -195,8 +198,19 @@ func (p *Pipeline) SetWatches(ws []Watch) {
 	p.watches = m
 	p.mu.Unlock()
 	p.resumeParked(m)
-	wake(p.wakeUpload)
-	wake(p.wakePost)
+	p.uploader.Wake()
+	p.poster.Wake()
+	stage.Wake(p.wakeDispose)
+}
+
+// source is what the events of w's files need to know of it.
+func (w Watch) source() events.Source {
+	return events.Source{Watch: w.Name, SenderName: w.SenderName, SenderEmail: w.SenderEmail, InlineImages: w.InlineImages}
+}
+
+// limits bound every request of events.
+func (p *Pipeline) limits() events.Limits {
+	return events.Limits{ConversationType: p.o.ConversationType, MaxEvents: p.o.MaxEventsPerRequest, MaxBytes: p.o.MaxRequestBytes}
 }
 
 func (p *Pipeline) watch(name string) (Watch, bool) {
@@ -206,82 +220,14 @@ func (p *Pipeline) watch(name string) (Watch, bool) {
 	return w, ok
 }
 
+// Health is a destination's state for status displays.
+type Health = gate.Health
+
 // Health reports Global Relay's state as the pipeline sees it.
-func (p *Pipeline) Health() Health { return p.gate.health(p.now()) }
+func (p *Pipeline) Health() Health { return p.gate.Health(p.now()) }
 
 // JournalHealth reports whether journal writes succeed.
-func (p *Pipeline) JournalHealth() Health { return p.jgate.health(p.now()) }
-
-// admission is what the gates allow: n requests, and whether the one request is a probe of a
-// paused archive or of a failing journal (its end must be reported with release).
-type admission struct {
-	n             int
-	probe, jprobe bool
-	at            time.Time // when it was given: a failure of its requests is judged by it (gate.failed)
-}
-
-// admittedKey is the context key of the time a request was admitted by the gates.
-type admittedKey struct{}
-
-// withAdmitted records in ctx when the gates admitted the requests made under it.
-func withAdmitted(ctx context.Context, at time.Time) context.Context {
-	return context.WithValue(ctx, admittedKey{}, at)
-}
-
-// admittedAt is when the requests of ctx were admitted; zero if not recorded.
-func admittedAt(ctx context.Context) time.Time {
-	at, _ := ctx.Value(admittedKey{}).(time.Time)
-	return at
-}
-
-// admit asks the journal's gate, then the archive's, how many of want requests may start now,
-// and when to ask again if none may.
-func (p *Pipeline) admit(now time.Time, want int) (admission, time.Time) {
-	n, jprobe, retryAt := p.jgate.allowance(now, want)
-	if n == 0 {
-		return admission{}, retryAt
-	}
-	m, probe, retryAt := p.gate.allowance(now, n)
-	if m == 0 {
-		if jprobe {
-			p.jgate.endProbe()
-		}
-		return admission{}, retryAt
-	}
-	return admission{n: m, probe: probe, jprobe: jprobe, at: now}, time.Time{}
-}
-
-// release ends the probes an admission carried.
-func (p *Pipeline) release(a admission) {
-	if a.probe {
-		p.gate.endProbe()
-	}
-	if a.jprobe {
-		p.jgate.endProbe()
-	}
-}
-
-// update commits a change to one record; a failed write pauses new work (see jgate).
-func (p *Pipeline) update(id uint64, fn func(r *journal.Record) ([]journal.Entry, error)) error {
-	return p.journalResult(p.j.Update(id, fn))
-}
-
-// updateMany commits a change to several records in one transaction.
-func (p *Pipeline) updateMany(ids []uint64, fn func(r *journal.Record) ([]journal.Entry, error)) error {
-	return p.journalResult(p.j.UpdateMany(ids, fn))
-}
-
-func (p *Pipeline) journalResult(err error) error {
-	if err == nil {
-		p.jgate.succeeded()
-		return nil
-	}
-	now := p.now()
-	until := p.jgate.failed(now, now, err)
-	p.log.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).
-		Error("journal write failed; new work paused until it succeeds again (nothing is marked done that was not committed)")
-	return err
-}
+func (p *Pipeline) JournalHealth() Health { return p.jgate.Health(p.now()) }
 
 // ReleaseOnConfigChange puts held files back to work when the configuration differs from the
 // one the journal last ran with (fingerprint), since a new token, URL or limit may cure them.
@@ -308,13 +254,6 @@ func (p *Pipeline) ReleaseOnConfigChange(fingerprint string) error {
 	return p.j.SetMeta("config", fingerprint)
 }
 
-func wake(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
-}
-
 // Run uploads and posts due work until ctx ends, then lets in-flight requests finish for up to
 // ShutdownTimeout. It returns nil on a clean stop.
 func (p *Pipeline) Run(ctx context.Context) error {
@@ -328,147 +267,31 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	})
 	defer stopped()
 
-	var wg, workers sync.WaitGroup
-	jobs := make(chan job)
-	// Workers do not wait for their commit: they hand it to the committer and take the next
-	// file, and the record stays in flight (never dispatched twice) until it is committed.
-	commits := make(chan *pendingCommit, 512)
+	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		p.commitLoop(commits)
+		p.uploader.Run(ctx, work)
 	}()
-	for range 2 * p.o.Workers {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			for j := range jobs {
-				c := p.upload(withAdmitted(work, j.at), j.id)
-				p.mu.Lock()
-				p.busy--
-				p.mu.Unlock()
-				if c != nil {
-					c.done = func() { p.jobDone(j) }
-					commits <- c
-					wake(p.wakeUpload) // this worker is free for the next file
-					continue
-				}
-				p.jobDone(j)
-			}
-		}()
-	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		p.postLoop(ctx, work)
+		p.poster.Run(ctx, work)
 	}()
-	for name, d := range p.dests {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.disposeLoop(ctx)
+	}()
+	for _, d := range p.dests {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.forwardLoop(ctx, work, name, d)
+			d.Run(ctx, work)
 		}()
 	}
-	p.dispatch(ctx, jobs)
-	close(jobs)
-	workers.Wait()
-	close(commits)
 	wg.Wait()
 	return nil
-}
-
-// jobDone ends an upload job: its probes are over, it is no longer in flight, and whatever
-// waits on it may look again.
-func (p *Pipeline) jobDone(j job) {
-	p.release(j.admission)
-	p.mu.Lock()
-	delete(p.putting, j.id)
-	p.mu.Unlock()
-	wake(p.wakeUpload)
-	wake(p.wakePost)
-	p.wakeForwards()
-}
-
-// job is one upload handed to a worker, with the probes it carries.
-type job struct {
-	id uint64
-	admission
-}
-
-// dispatch hands due put work to the workers until ctx ends.
-func (p *Pipeline) dispatch(ctx context.Context, jobs chan<- job) {
-	for {
-		next := p.dispatchOnce(ctx, jobs)
-		if ctx.Err() != nil {
-			return
-		}
-		p.sleep(ctx, p.wakeUpload, next)
-	}
-}
-
-// dispatchOnce sends what is due now and returns when to look again (zero: on wake-up only).
-func (p *Pipeline) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time {
-	for ctx.Err() == nil {
-		p.mu.Lock()
-		free := 2*p.o.Workers - p.busy
-		p.mu.Unlock()
-		if free <= 0 {
-			return time.Time{}
-		}
-		now := p.now()
-		a, retryAt := p.admit(now, free)
-		if a.n == 0 {
-			return retryAt
-		}
-		items, next, err := p.j.DueIn(journal.LanePut, now, a.n, p.inFlight)
-		if err != nil || len(items) == 0 {
-			p.release(a)
-			if err != nil {
-				p.logError(p.log, err, "read due uploads from the journal")
-				return now.Add(time.Second)
-			}
-			return next
-		}
-		for _, it := range items {
-			p.mu.Lock()
-			p.putting[it.ID] = true
-			p.busy++
-			p.mu.Unlock()
-			select {
-			case jobs <- job{id: it.ID, admission: a}:
-			case <-ctx.Done():
-				p.mu.Lock()
-				delete(p.putting, it.ID)
-				p.busy--
-				p.mu.Unlock()
-				p.release(a)
-				return time.Time{}
-			}
-		}
-	}
-	return time.Time{}
-}
-
-func (p *Pipeline) inFlight(id uint64) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.putting[id]
-}
-
-// sleep waits for a wake-up, the time next (if set), or the end of ctx.
-func (p *Pipeline) sleep(ctx context.Context, wakeCh <-chan struct{}, next time.Time) {
-	var timer <-chan time.Time
-	if !next.IsZero() {
-		d := max(time.Until(next), time.Millisecond)
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timer = t.C
-	}
-	select {
-	case <-ctx.Done():
-	case <-wakeCh:
-	case <-timer:
-	}
 }
 
 // Intake records settled files in the journal. Files that can never be archived (not regular
@@ -491,7 +314,9 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 			r.Role = roleOf(w, f.RelPath)
 		}
 		if reason := p.refusal(f); reason != "" {
-			r.Hold(reason, now)
+			if err := r.Hold(reason, now); err != nil {
+				return fmt.Errorf("intake %s: %w", f.RelPath, err)
+			}
 			e.Result, e.Detail = "held", reason
 		} else {
 			r.Schedule(journal.LanePut, now)
@@ -500,7 +325,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 		first = append(first, e)
 	}
 	stored, err := p.j.Insert(recs, first)
-	if err := p.journalResult(err); err != nil {
+	if err := p.jr.Result(err); err != nil {
 		return err
 	}
 	for _, r := range stored {
@@ -512,7 +337,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 		}
 	}
 	if len(stored) > 0 {
-		wake(p.wakeUpload)
+		p.uploader.Wake()
 	}
 	return nil
 }
@@ -534,35 +359,9 @@ func (p *Pipeline) refusal(f watcher.File) string {
 	return ""
 }
 
-// retryLater records a transient failure on lane of record id and reschedules it at when.
-func (p *Pipeline) retryLater(id uint64, lane string, err error, when time.Time) {
-	now := p.now()
-	uerr := p.update(id, func(r *journal.Record) ([]journal.Entry, error) {
-		if _, ok := r.Due(lane); !ok {
-			return nil, journal.ErrSkip
-		}
-		r.Attempts++
-		r.LastError = err.Error()
-		r.Schedule(lane, when)
-		return []journal.Entry{{Time: now, Step: lane, Lane: lane, Result: "error", Status: statusOf(err),
-			Detail: fmt.Sprintf("%v; retry at %s", err, when.UTC().Format(time.RFC3339))}}, nil
-	})
-	if uerr != nil && !p.unreadable(id, uerr) {
-		p.logError(p.log.WithField("id", id), uerr, "record a failed attempt")
-	}
-}
-
-func statusOf(err error) int {
-	var he *failure.HTTPError
-	if errors.As(err, &he) {
-		return he.StatusCode
-	}
-	return 0
-}
-
 // Wake makes the workers look for due work now (after an operator's retry, say).
 func (p *Pipeline) Wake() {
-	wake(p.wakeUpload)
-	wake(p.wakePost)
-	p.wakeForwards()
+	p.uploader.Wake()
+	p.poster.Wake()
+	p.wakeFollowers()
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gabriel-vasile/mimetype"
 
+	"github.com/archivist-project/archivist/archive/ondisk"
 	"github.com/archivist-project/archivist/journal"
 )
 
@@ -54,7 +55,7 @@ func BenchmarkIdentify64MiB(b *testing.B) {
 	f := benchFile(b, benchFileSize)
 	b.SetBytes(benchFileSize)
 	for b.Loop() {
-		if _, _, err := identify(f, benchFileSize); err != nil {
+		if _, _, err := ondisk.Identify(f, benchFileSize); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -80,7 +81,7 @@ func BenchmarkMIMEDetect(b *testing.B) {
 		"text":   []byte("2024-06-01 12:00:01 alice: hello\n2024-06-01 12:00:05 bob: hi\n"),
 		"pdf":    []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"),
 		"json":   []byte(`{"messages":[{"from":"alice","text":"hello"}]}`),
-		"binary": make([]byte, sniffLen),
+		"binary": make([]byte, ondisk.SniffLen),
 	}
 	rand.NewChaCha8([32]byte{2}).Read(heads["binary"])
 	for name, head := range heads {

@@ -578,7 +578,7 @@ func TestJournalWriteFailurePausesWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.j = j
-	h.p.j = j
+	h.p = New(h.j, h.client, h.po)
 	var ids []uint64
 	for i := range 5 {
 		rel := fmt.Sprintf("f%d.txt", i)
@@ -841,8 +841,8 @@ func TestReconcileRequeuesWhatTheWatcherMissed(t *testing.T) {
 		defer h.mu.Unlock()
 		return len(h.recheck) == 1 && h.recheck[0] == "teams:sub/missed.txt"
 	})
-	last, ok := LastReconciliation(h.j)
-	if !ok || last.Unexplained != 1 {
+	last, err := LastReconciliation(h.j)
+	if err != nil || last == nil || last.Unexplained != 1 {
 		t.Fatalf("last reconciliation not recorded: %+v", last)
 	}
 }

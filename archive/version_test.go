@@ -42,7 +42,7 @@ func (h *harness) archivedAndDisposed(rel string) *journal.Record {
 		h.t.Fatal(err)
 	}
 	r := h.awaitState(h.record(rel).ID, journal.Posted)
-	h.p.dispose(r.ID)
+	h.p.disposer.Dispose(r.ID)
 	r, err := h.j.Get(r.ID)
 	if err != nil {
 		h.t.Fatal(err)
@@ -95,7 +95,7 @@ func TestAfterDeleteNeverDeletesBytesNotArchived(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			h.p.dispose(first.ID)
+			h.p.disposer.Dispose(first.ID)
 			if b, err := os.ReadFile(p); err != nil || string(b) != string(v2) {
 				t.Fatalf("v2 was deleted or touched by v1's disposal: %q, %v", b, err)
 			}
@@ -138,7 +138,7 @@ func TestAfterDeleteRereadsTheBytes(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	h.p.dispose(id)
+	h.p.disposer.Dispose(id)
 	if _, err := os.Stat(filepath.Join(h.root, "trades.csv")); err != nil {
 		t.Fatalf("file whose bytes are not the archived ones was disposed of: %v", err)
 	}

@@ -279,7 +279,9 @@ func arrived(tx *bolt.Tx, t uint64, rel RelPath) error {
 			tr.Schedule(LaneConv, now)
 			return []Entry{{Time: now, Step: "conv", Lane: LaneConv, Result: "ok", Detail: "every attachment it waited for has arrived"}}, nil
 		case tr.State == Held && tr.HeldLane == LaneConv && set.Release:
-			tr.Release(now)
+			if err := tr.Release(now); err != nil {
+				return nil, err
+			}
 			return []Entry{{Time: now, Step: "retry", Lane: LaneConv, Result: "ok",
 				Detail: "released: every attachment it was held for missing has arrived"}}, nil
 		}

@@ -131,7 +131,10 @@ func (db *DB) CommitChunk(c Chunk, now time.Time) error {
 			e := Entry{Time: now, Step: "post", Lane: LaneConv, Result: "ok", RequestID: c.RequestID,
 				Detail: fmt.Sprintf("%d events of conversation %s accepted", len(c.EventIDs), c.Conv)}
 			if c.Last {
-				r.State, r.PostedAt = Posted, now
+				if err := r.Move(Posted); err != nil {
+					return nil, err
+				}
+				r.PostedAt = now
 				r.Attempts, r.LastError = 0, ""
 				r.Done(LaneConv)
 				if c.OnLast != nil {
@@ -157,7 +160,10 @@ func (db *DB) CommitChunk(c Chunk, now time.Time) error {
 					return []Entry{{Time: now, Step: "post", Result: "ok", FileKey: r.FileKey, RequestID: c.RequestID,
 						Detail: fmt.Sprintf("referenced again by transcript #%d", c.Transcript)}}, nil
 				}
-				r.State, r.PostedAt, r.RequestID = Posted, now, c.RequestID
+				if err := r.Move(Posted); err != nil {
+					return nil, err
+				}
+				r.PostedAt, r.RequestID = now, c.RequestID
 				r.LastError = "" // a note that it waited for this transcript
 				if c.OnAttachment != nil {
 					c.OnAttachment(r) // again: now posted

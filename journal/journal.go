@@ -497,6 +497,9 @@ func update(tx *bolt.Tx, id uint64, fn func(r *Record) ([]Entry, error)) error {
 		return err
 	}
 	r.ID = id
+	if err := checkMove(&old, r); err != nil {
+		return err
+	}
 	if err := put(tx, &old, r); err != nil {
 		return err
 	}
@@ -607,7 +610,10 @@ func supersedeHeld(tx *bolt.Tx, id, newer uint64) error {
 			return nil, ErrSkip
 		}
 		why := fmt.Sprintf("a newer version of the file was recorded as #%d (this one was held: %s)", newer, r.Reason)
-		r.State, r.Reason, r.HeldLane = Superseded, why, ""
+		if err := r.Move(Superseded); err != nil {
+			return nil, err
+		}
+		r.Reason, r.HeldLane = why, ""
 		return []Entry{{Step: string(Superseded), Result: string(Superseded), Detail: why}}, nil
 	})
 	if errors.Is(err, ErrSkip) || errors.Is(err, ErrNotFound) {
@@ -681,7 +687,9 @@ func (db *DB) ReleaseHeld(why string, now time.Time, match func(r *Record) bool)
 		if !r.Releasable() {
 			return nil, ErrSkip
 		}
-		r.Release(now)
+		if err := r.Release(now); err != nil {
+			return nil, err
+		}
 		n++
 		return []Entry{{Time: now, Step: "released", Result: "ok", Detail: why}}, nil
 	})
@@ -874,7 +882,9 @@ func (db *DB) Release(id uint64, why string, now time.Time) (bool, error) {
 	err := db.Update(id, func(r *Record) ([]Entry, error) {
 		switch {
 		case r.Releasable():
-			r.Release(now)
+			if err := r.Release(now); err != nil {
+				return nil, err
+			}
 		case len(r.Lanes) > 0:
 			for lane := range r.Lanes {
 				r.Schedule(lane, now)

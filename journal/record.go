@@ -192,22 +192,26 @@ func (r *Record) Schedule(lane string, t time.Time) {
 func (r *Record) Done(lane string) { delete(r.Lanes, lane) }
 
 // Hold moves the record to Held with reason, clearing its archive lanes and remembering which
-// one was held.
-func (r *Record) Hold(reason string, now time.Time) {
+// one was held. It fails with ErrIllegalMove (r unchanged) from a state that cannot be held.
+func (r *Record) Hold(reason string, now time.Time) error {
+	lane := LanePut
 	switch {
 	case r.State != Uploaded:
-		r.HeldLane = LanePut
 	case r.Role == RoleTranscript:
-		r.HeldLane = LaneConv
+		lane = LaneConv
 	default:
-		r.HeldLane = LanePost
+		lane = LanePost
 	}
-	r.State = Held
+	if err := r.Move(Held); err != nil {
+		return err
+	}
+	r.HeldLane = lane
 	r.Reason = reason
 	r.HeldAt = now
 	for _, l := range []string{LanePut, LanePost, LaneConv, LaneLoose} {
 		r.Done(l)
 	}
+	return nil
 }
 
 // Releasable reports whether a held record can be tried again: files can; symlinks, FIFOs and
@@ -215,15 +219,17 @@ func (r *Record) Hold(reason string, now time.Time) {
 func (r *Record) Releasable() bool { return r.State == Held && r.Kind == "file" }
 
 // Release puts a held record back to work where it was held, due at now.
-func (r *Record) Release(now time.Time) {
+func (r *Record) Release(now time.Time) error {
+	to, lane := Discovered, LanePut
 	if (r.HeldLane == LanePost || r.HeldLane == LaneConv) && r.FileKey != "" {
-		r.State = Uploaded
-		r.Schedule(r.HeldLane, now)
-	} else {
-		r.State = Discovered
-		r.Schedule(LanePut, now)
+		to, lane = Uploaded, r.HeldLane
 	}
+	if err := r.Move(to); err != nil {
+		return err
+	}
+	r.Schedule(lane, now)
 	r.Reason, r.HeldLane, r.Attempts = "", "", 0
+	return nil
 }
 
 // String names the record for logs: "#12 teams:reports/a.pdf".

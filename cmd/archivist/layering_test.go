@@ -37,6 +37,23 @@ var layerRules = []layerRule{
 	{under: "archive/salesforce", may: plumbing, why: "a wire client imports no journal, pipeline or other client"},
 	{under: "archive/genesys", may: plumbing, why: "a wire client imports no journal, pipeline or other client"},
 	{under: "archive/talkdesk", may: plumbing, why: "a wire client imports no journal, pipeline or other client"},
+	// The lanes' own packages: each knows the journal's records and the plumbing it needs,
+	// never the pipeline that wires them, nor a lane of another stage.
+	{under: "archive/events", may: append([]string{"archive/globalrelay", "archive/transcript", "archive/filekey", "journal", "watcher/beneath"}, plumbing...),
+		why: "events are pure builders of Global Relay requests: records and transcripts in, requests out"},
+	{under: "archive/gate", may: plumbing, why: "a destination's health knows only the failure model"},
+	{under: "archive/stage", may: append([]string{"archive/gate", "journal"}, plumbing...), why: "what the lanes share knows no lane and no client"},
+	{under: "archive/forwarding", may: append([]string{"archive/gate", "archive/stage", "archive/ondisk", "archive/filekey", "journal", "watcher/beneath"}, plumbing...),
+		why: "a forwarding lane knows its destination through forward.Forwarder, never a client or another lane"},
+	{under: "archive/disposal", may: append([]string{"archive/gate", "archive/stage", "archive/ondisk", "journal", "watcher/beneath"}, plumbing...),
+		why: "disposal needs the disk and the journal, never a client"},
+	{under: "archive/upload", may: append([]string{"archive/gate", "archive/stage", "archive/ondisk", "archive/filekey", "journal", "watcher/beneath"}, plumbing...),
+		why: "the upload lane sends through a function it is given, never a client it imports"},
+	{under: "archive/posting", may: append([]string{"archive/events", "archive/gate", "archive/stage", "archive/ondisk", "archive/filekey", "archive/globalrelay", "archive/transcript", "journal", "watcher/beneath"}, plumbing...),
+		why: "the poster sends through a function it is given (it uses globalrelay's request types only), never another lane"},
+	{under: "archive/ondisk", may: []string{"journal", "watcher/beneath"}, why: "ondisk only compares files on disk with their records"},
+	{under: "archive/reconcile", may: []string{"archive/ondisk", "journal", "watcher/beneath"},
+		why: "reconciliation is a function over the journal and the watches: no pipeline, no client"},
 }
 
 func TestLayering(t *testing.T) {

@@ -34,8 +34,8 @@ func startNotify(ctx context.Context, cfg *config.Config, p *archive.Pipeline, j
 		return out
 	}
 	last := func() (notify.Reconciliation, bool) {
-		s, ok := archive.LastReconciliation(j)
-		if !ok {
+		s, err := archive.LastReconciliation(j)
+		if err != nil || s == nil { // a summary that does not decode is reported by status
 			return notify.Reconciliation{}, false
 		}
 		return notify.Reconciliation{Time: s.Time, OnDisk: s.OnDisk, Unexplained: s.Unexplained, Examples: s.Examples}, true

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/archivist-project/archivist/archive"
+	"github.com/archivist-project/archivist/archive/reconcile"
 	"github.com/archivist-project/archivist/cmd/archivist/control"
 )
 
@@ -32,12 +33,12 @@ func reconcileCommand(ctx context.Context, args []string) error {
 		// start-up scan picks up whatever is unexplained (a file whose bytes a verify found
 		// changed gives up its record's claim, so the scan records it again).
 		svc := api.(*control.Service)
-		p := archive.New(svc.J, nil, archive.Options{Watches: pipelineWatches(cfg)})
 		n := 0
 		if *verify {
-			n = archive.VerifyAll
+			n = reconcile.VerifyAll
 		}
-		sum, err = p.Reconcile(ctx, cfg.Reconcile.StaleAfter.Std(), false, n)
+		sum, err = reconcile.Run(ctx, reconcile.Options{Journal: svc.J, Watches: archive.ReconcileWatches(pipelineWatches(cfg)),
+			StaleAfter: cfg.Reconcile.StaleAfter.Std(), Verify: n})
 	}
 	if err != nil {
 		return err

@@ -100,8 +100,11 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 		Up:        func() map[string]bool { return upMap(p.DestinationHealth()) },
 		JournalUp: func() bool { return p.JournalHealth().Up },
 		LastReconciliation: func() (metrics.Reconciliation, bool) {
-			s, ok := archive.LastReconciliation(j)
-			if !ok {
+			s, err := archive.LastReconciliation(j)
+			if err != nil {
+				log.WithError(err).Warn("reconciliation metrics left out")
+			}
+			if s == nil {
 				return metrics.Reconciliation{}, false
 			}
 			return metrics.Reconciliation{Time: s.Time, OnDisk: s.OnDisk, Archived: s.Archived, Held: s.Held, Pending: s.Pending,

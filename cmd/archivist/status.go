@@ -94,6 +94,8 @@ func statusCommand(ctx context.Context, args []string) error {
 		if r.Unexplained > 0 {
 			fmt.Fprintf(w, "WARNING   the last reconciliation found %d files neither archived nor queued (requeued): %v\n", r.Unexplained, r.Examples)
 		}
+	} else if st.LastReconciliationError != "" {
+		fmt.Fprintf(w, "WARNING   %s\n", st.LastReconciliationError)
 	} else {
 		fmt.Fprintln(w, "reconcile never run")
 	}

@@ -99,6 +99,8 @@ type Status struct {
 	LastReconciliation *archive.Summary          `json:"lastReconciliation,omitempty"`
 	OldestPending      *Item                     `json:"oldestPending,omitempty"`
 	Quarantined        int                       `json:"quarantined,omitempty"` // records that cannot be decoded, out of the work
+	// LastReconciliationError says why the stored summary could not be read.
+	LastReconciliationError string `json:"lastReconciliationError,omitempty"`
 }
 
 // Item is one record as the queue lists it.
@@ -198,8 +200,8 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 	if st.ChainHead, st.ChainEntries, err = s.J.ChainHead(); err != nil {
 		return nil, err
 	}
-	if sum, ok := archive.LastReconciliation(s.J); ok {
-		st.LastReconciliation = sum
+	if st.LastReconciliation, err = archive.LastReconciliation(s.J); err != nil {
+		st.LastReconciliationError = err.Error()
 	}
 	if st.Quarantined, err = s.J.QuarantineCount(); err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package archive
+package reconcile
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 
+	"github.com/archivist-project/archivist/archive/ondisk"
 	"github.com/archivist-project/archivist/journal"
 	"github.com/archivist-project/archivist/watcher/beneath"
 )
@@ -21,12 +22,11 @@ import (
 // they are found, or a uniform random sample of limit of them (reservoir sampling), once the
 // walk is done.
 type verifier struct {
-	p       *Pipeline
-	s       *Summary
-	limit   int
-	requeue bool
-	seen    int
-	sample  []verifyItem
+	o      *Options
+	s      *Summary
+	limit  int
+	seen   int
+	sample []verifyItem
 }
 
 type verifyItem struct {
@@ -38,7 +38,7 @@ type verifyItem struct {
 func (v *verifier) offer(ctx context.Context, w Watch, rel string, r *journal.Record) error {
 	switch {
 	case v.limit == VerifyAll:
-		return v.p.verifyFile(ctx, v.s, w, rel, r, v.requeue)
+		return verifyFile(ctx, v.o, v.s, w, rel, r)
 	case v.limit <= 0 || r.Kind != "file":
 		return nil
 	}
@@ -55,7 +55,7 @@ func (v *verifier) offer(ctx context.Context, w Watch, rel string, r *journal.Re
 // finish verifies the sample.
 func (v *verifier) finish(ctx context.Context) error {
 	for _, it := range v.sample {
-		if err := v.p.verifyFile(ctx, v.s, it.w, it.rel, it.r, v.requeue); err != nil {
+		if err := verifyFile(ctx, v.o, v.s, it.w, it.rel, it.r); err != nil {
 			return err
 		}
 	}
@@ -64,7 +64,7 @@ func (v *verifier) finish(ctx context.Context) error {
 
 // verifyFile reads rel again and compares its SHA-256 with what record r archived. Only a
 // file still of r's version counts: one that changed meanwhile is the watcher's.
-func (p *Pipeline) verifyFile(ctx context.Context, s *Summary, w Watch, rel string, r *journal.Record, requeue bool) error {
+func verifyFile(ctx context.Context, o *Options, s *Summary, w Watch, rel string, r *journal.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -79,12 +79,12 @@ func (p *Pipeline) verifyFile(ctx context.Context, s *Summary, w Watch, rel stri
 		return nil
 	}
 	defer f.Close()
-	sum, _, err := identify(f, r.Size)
+	sum, _, err := ondisk.Identify(f, r.Size)
 	if err == nil {
-		err = sameVersion(f, r)
+		err = ondisk.SameVersion(f, r)
 	}
 	switch {
-	case errors.Is(err, errChanged):
+	case errors.Is(err, ondisk.ErrChanged):
 		return nil
 	case err != nil:
 		s.Errors = append(s.Errors, fmt.Sprintf("%s:%s: verify: %v", w.Name, rel, err))
@@ -96,14 +96,12 @@ func (p *Pipeline) verifyFile(ctx context.Context, s *Summary, w Watch, rel stri
 	s.Mismatched++
 	s.Archived--
 	s.unexplained(w.Name + ":" + rel)
-	p.log.WithField("id", r.ID).WithField("watch", w.Name).WithField("path", rel).
+	o.Log.WithField("id", r.ID).WithField("watch", w.Name).WithField("path", rel).
 		Warnf("RECONCILIATION: the file's bytes (sha256 %s) are not the archived ones (sha256 %s) although its metadata is; it is archived again as a new version", sum, r.SHA256)
-	if err := p.journalResult(p.j.Disown(r.ID)); err != nil {
+	if err := o.Wrote(o.Journal.Disown(r.ID)); err != nil {
 		s.Errors = append(s.Errors, fmt.Sprintf("%s:%s: record the new version: %v", w.Name, rel, err))
 		return nil
 	}
-	if requeue {
-		p.o.Recheck(w.Name, rel)
-	}
+	o.Recheck(w.Name, rel)
 	return nil
 }
