@@ -20,11 +20,11 @@ import (
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/redact"
+	"github.com/archivist-project/archivist/archive/remote"
 )
 
 const (
 	userAgent = "archivist"
-	maxDrain  = 64 << 10
 	maxReply  = 64 << 10
 	// maxPending bounds the memo of uploaded but unlinked documents.
 	maxPending = 1024
@@ -279,7 +279,7 @@ func (c *Client) send(ctx context.Context, op, target, contentType string, lengt
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer drainClose(resp.Body)
+	defer remote.DrainClose(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		he := failure.NewHTTPError(op, resp)
 		var r reply
@@ -313,9 +313,4 @@ func (c *Client) send(ctx context.Context, op, target, contentType string, lengt
 		return nil, he
 	}
 	return &r, nil
-}
-
-func drainClose(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
-	_ = body.Close()
 }
