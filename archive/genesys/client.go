@@ -11,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,15 +63,13 @@ var _ forward.Forwarder = (*Client)(nil)
 // minutes to wait for an answer's headers, no overall timeout.
 func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 
-// New checks o and returns a client. It sends nothing.
+// New checks o and returns a client. It sends nothing. The URL is checked where it is
+// configured (package config): http(s), a host, no user info.
 func New(o Options) (*Client, error) {
 	o.URL = strings.TrimRight(o.URL, "/")
 	var problems []string
 	if o.Name == "" {
 		problems = append(problems, "name is empty")
-	}
-	if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		problems = append(problems, "URL is not an http(s) URL without credentials")
 	}
 	if o.Username == "" || strings.Contains(o.Username, ":") {
 		problems = append(problems, "username is empty or contains \":\"")

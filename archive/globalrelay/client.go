@@ -87,13 +87,9 @@ func NewHTTPClient(insecureSkipVerify bool, responseTimeout time.Duration, maxCo
 
 // New returns a client for the tenant described by o.
 func New(o Options) (*Client, error) {
+	// The URLs are checked where they are configured (package config): http(s), a host,
+	// no user info.
 	base := strings.TrimRight(o.BaseURL, "/")
-	if err := checkURL("base URL", base); err != nil {
-		return nil, err
-	}
-	if err := checkURL("token URL", o.TokenURL); err != nil {
-		return nil, err
-	}
 	creds := strings.TrimSpace(o.Credentials)
 	if creds == "" {
 		return nil, errors.New("globalrelay: credentials are empty")
@@ -112,14 +108,6 @@ func New(o Options) (*Client, error) {
 		http:    remote.Authorize(hc, &remote.Bearer{Tokens: tokens}),
 		tokens:  tokens,
 	}, nil
-}
-
-func checkURL(what, s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("globalrelay: %s %q is not an http(s) URL", what, redactedURL(s))
-	}
-	return nil
 }
 
 // Token returns a cached bearer token, fetching one if needed; concurrent callers share one

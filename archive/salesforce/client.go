@@ -13,7 +13,6 @@ import (
 	"mime"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,7 +124,8 @@ var (
 // long as it takes; cancel its context instead).
 func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 
-// New checks o and returns a client. It sends nothing.
+// New checks o and returns a client. It sends nothing. The URLs are checked where they are
+// configured (package config): http(s), a host, no user info.
 func New(o Options) (*Client, error) {
 	o.URL = strings.TrimRight(o.URL, "/")
 	var problems []string
@@ -140,12 +140,6 @@ func New(o Options) (*Client, error) {
 	need("audience", o.Audience)
 	need("authorization context", o.AuthorizationContext)
 	need("channel address", o.ChannelAddress)
-	if err := checkURL(o.URL); err != nil {
-		problems = append(problems, "URL: "+err.Error())
-	}
-	if err := checkURL(o.TokenURL); err != nil {
-		problems = append(problems, "token URL: "+err.Error())
-	}
 	if o.PrivateKey == nil {
 		problems = append(problems, "no private key")
 	}
@@ -175,14 +169,6 @@ func New(o Options) (*Client, error) {
 	c.tokens = oauth.New(c.fetchToken)
 	c.api = remote.Authorize(hc, &remote.Bearer{Tokens: c.tokens, Rejects: rejectsToken})
 	return c, nil
-}
-
-func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", redactedURL(s))
-	}
-	return nil
 }
 
 // Name returns the destination's configured name.

@@ -61,18 +61,13 @@ var _ forward.Forwarder = (*Client)(nil)
 // minutes to wait for an answer's headers, no overall timeout.
 func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 
-// New checks o and returns a client. It sends nothing.
+// New checks o and returns a client. It sends nothing. The URLs are checked where they are
+// configured (package config): http(s), a host, no user info.
 func New(o Options) (*Client, error) {
 	o.URL = strings.TrimRight(o.URL, "/")
 	var problems []string
 	if o.Name == "" {
 		problems = append(problems, "name is empty")
-	}
-	if !isHTTPURL(o.URL) {
-		problems = append(problems, "URL is not an http(s) URL")
-	}
-	if !isHTTPURL(o.TokenURL) {
-		problems = append(problems, "token URL is not an http(s) URL")
 	}
 	if o.ClientID == "" || strings.Contains(o.ClientID, ":") {
 		problems = append(problems, "client id is empty or contains \":\"")
@@ -96,6 +91,7 @@ func New(o Options) (*Client, error) {
 	return c, nil
 }
 
+// isHTTPURL checks the upload link of an answer (not a configured endpoint).
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil
