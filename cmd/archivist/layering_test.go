@@ -38,12 +38,16 @@ var layerRules = []layerRule{
 	{under: "archive/salesforce", may: plumbing, why: "a wire client imports no journal, pipeline or other client"},
 	{under: "archive/genesys", may: plumbing, why: "a wire client imports no journal, pipeline or other client"},
 	{under: "archive/talkdesk", may: plumbing, why: "a wire client imports no journal, pipeline or other client"},
+	{under: "internal/testwait", why: "test support imports no project package"},
 }
 
 func TestLayering(t *testing.T) {
 	deps := goListDeps(t)
 	for pkg, ds := range deps {
 		for _, d := range ds {
+			if within(d, "internal/testwait") {
+				t.Errorf("%s imports %s: only tests may use test support", pkg, d)
+			}
 			if strings.HasPrefix(d, "archive/sandbox") && !strings.HasPrefix(pkg, "cmd/") && !strings.HasPrefix(pkg, "archive/sandbox") {
 				t.Errorf("%s imports %s: only cmd/ may use the sandbox", pkg, d)
 			}
