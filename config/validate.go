@@ -118,8 +118,9 @@ func (g *GlobalRelay) validate(p *problems, key string) {
 }
 
 // checkURL requires an absolute http(s) URL without credentials in it; base URLs, which
-// paths are appended to, also may not carry a query or fragment. Messages print the URL
-// redacted, since a password in it must not reach the logs.
+// paths are appended to, also may not carry a query or fragment. It is the one check of
+// every configured endpoint: the clients trust it. Messages print the URL without its user
+// info, since a user name or password in it must not reach the logs.
 func checkURL(p *problems, key, raw string, base bool) {
 	if raw == "" {
 		p.add(key, "required")
@@ -135,7 +136,8 @@ func checkURL(p *problems, key, raw string, base bool) {
 		return
 	}
 	if u.User != nil {
-		p.add(key, "%q must not contain a user name or password; credentials belong in the credentials file", u.Redacted())
+		u.User = nil // neither the name nor the password reaches a message
+		p.add(key, "%q must not contain a user name or password; credentials belong in the credentials file", u.String())
 		return
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -64,16 +64,16 @@ func TestSecretIsNeverPrinted(t *testing.T) {
 }
 
 func TestURLPasswordNotInError(t *testing.T) {
-	text := replaceOnce(t, readFixture(t, "minimal.yaml"), "url: https://conversations.example/v2/", "url: https://user:hunter2@conversations.example/v2")
+	text := replaceOnce(t, readFixture(t, "minimal.yaml"), "url: https://conversations.example/v2/", "url: https://alice-operator:hunter2@conversations.example/v2")
 	path := newConfigDir(t, text)
 	_, err := Load(path)
 	if err == nil {
 		t.Fatal("Load succeeded")
 	}
-	if strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("error reveals the password: %v", err)
+	if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "alice-operator") {
+		t.Errorf("error reveals the user info: %v", err)
 	}
-	assertErrorLine(t, err, path, `globalrelay.url: "https://user:xxxxx@conversations.example/v2" must not contain a user name or password`)
+	assertErrorLine(t, err, path, `globalrelay.url: "https://conversations.example/v2" must not contain a user name or password`)
 }
 
 func TestDuration(t *testing.T) {

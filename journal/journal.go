@@ -657,16 +657,28 @@ func (db *DB) Audit(id uint64) ([]Entry, error) {
 	return out, err
 }
 
-// KeyOwner returns the id of the record whose confirmed PUT stored fileKey.
-func (db *DB) KeyOwner(fileKey string) (uint64, bool) {
+// LookupKeyOwner returns the id of the record whose confirmed PUT stored fileKey, or the
+// error of a failed read.
+func (db *DB) LookupKeyOwner(fileKey string) (uint64, bool, error) {
 	var id uint64
-	_ = db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketKeys).Get([]byte(fileKey)); len(v) == 8 {
 			id = binary.BigEndian.Uint64(v)
 		}
 		return nil
 	})
-	return id, id != 0
+	if err != nil {
+		return 0, false, fmt.Errorf("journal: key owner of %s: %w", fileKey, err)
+	}
+	return id, id != 0, nil
+}
+
+// KeyOwner is LookupKeyOwner for callers not yet moved to it: a failed read says "no owner".
+//
+// Deprecated: use LookupKeyOwner, which returns the read's error.
+func (db *DB) KeyOwner(fileKey string) (uint64, bool) {
+	id, ok, _ := db.LookupKeyOwner(fileKey)
+	return id, ok
 }
 
 // ReleaseHeld puts every releasable held record (and only those matching match, if not nil)
@@ -699,13 +711,25 @@ func (db *DB) ReleaseHeld(why string, now time.Time, match func(r *Record) bool)
 	return n, nil
 }
 
-// Meta returns a value the daemon stored with SetMeta ("" if none).
-func (db *DB) Meta(key string) string {
+// LookupMeta returns a value the daemon stored with SetMeta ("" if none), or the error of a
+// failed read: a caller must not take a read it could not make for "never stored".
+func (db *DB) LookupMeta(key string) (string, error) {
 	var v string
-	_ = db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bolt.Tx) error {
 		v = string(tx.Bucket(bucketMeta).Get([]byte("daemon/" + key)))
 		return nil
 	})
+	if err != nil {
+		return "", fmt.Errorf("journal: read %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// Meta is LookupMeta for callers not yet moved to it: a failed read gives "".
+//
+// Deprecated: use LookupMeta, which returns the read's error.
+func (db *DB) Meta(key string) string {
+	v, _ := db.LookupMeta(key)
 	return v
 }
 
@@ -754,20 +778,13 @@ func (db *DB) DueIn(lane string, now time.Time, limit int, skip func(id uint64) 
 	return items, next, err
 }
 
-// NextDue returns the due time of lane's earliest item.
+// NextDue is the due time of LookupFirstDue, for callers not yet moved to it: a failed read
+// says "nothing due".
+//
+// Deprecated: use LookupFirstDue, which returns the read's error.
 func (db *DB) NextDue(lane string) (time.Time, bool) {
-	var t time.Time
-	var ok bool
-	_ = db.bolt.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketDue).Bucket([]byte(lane)); b != nil {
-			if k, _ := b.Cursor().First(); k != nil {
-				t, _ = decodeDueKey(k)
-				ok = true
-			}
-		}
-		return nil
-	})
-	return t, ok
+	it, ok, _ := db.LookupFirstDue(lane)
+	return it.Due, ok
 }
 
 // Counts returns the number of records in each state.
@@ -928,11 +945,11 @@ func (db *DB) LaneCounts() (map[string]int, error) {
 	return out, err
 }
 
-// FirstDue returns the earliest item of lane, if any.
-func (db *DB) FirstDue(lane string) (DueItem, bool) {
+// LookupFirstDue returns the earliest item of lane, if any, or the error of a failed read.
+func (db *DB) LookupFirstDue(lane string) (DueItem, bool, error) {
 	var it DueItem
 	var ok bool
-	_ = db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bucketDue).Bucket([]byte(lane)); b != nil {
 			if k, _ := b.Cursor().First(); k != nil {
 				it.Due, it.ID = decodeDueKey(k)
@@ -941,5 +958,16 @@ func (db *DB) FirstDue(lane string) (DueItem, bool) {
 		}
 		return nil
 	})
+	if err != nil {
+		return DueItem{}, false, fmt.Errorf("journal: first due of %s: %w", lane, err)
+	}
+	return it, ok, nil
+}
+
+// FirstDue is LookupFirstDue for callers not yet moved to it: a failed read says "none".
+//
+// Deprecated: use LookupFirstDue, which returns the read's error.
+func (db *DB) FirstDue(lane string) (DueItem, bool) {
+	it, ok, _ := db.LookupFirstDue(lane)
 	return it, ok
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/archivist-project/archivist/archive/testwait"
 )
 
 // listenNotify stands in for the service manager: a unixgram socket in a temporary folder,
@@ -71,13 +73,7 @@ func pending(t *testing.T, conn *net.UnixConn) []string {
 // waitFor polls cond until it holds, failing the test after a deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.For(t, 5*time.Second, what, cond)
 }
 
 func TestNotifierSendsExactDatagrams(t *testing.T) {

@@ -19,6 +19,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/archivist-project/archivist/watcher/beneath"
+
+	"github.com/archivist-project/archivist/archive/testwait"
 )
 
 // waitTimeout bounds every wait for a condition; generous because -race on
@@ -137,13 +139,7 @@ func (h *harness) start() {
 
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.For(h.t, waitTimeout, what, cond)
 }
 
 // expect waits until every path in want was reported and returns those

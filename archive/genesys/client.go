@@ -11,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,11 +19,11 @@ import (
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/redact"
+	"github.com/archivist-project/archivist/archive/remote"
 )
 
 const (
 	userAgent = "archivist"
-	maxDrain  = 64 << 10
 	maxReply  = 64 << 10
 	// maxPending bounds the memo of uploaded but unlinked documents.
 	maxPending = 1024
@@ -64,15 +63,13 @@ var _ forward.Forwarder = (*Client)(nil)
 // minutes to wait for an answer's headers, no overall timeout.
 func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 
-// New checks o and returns a client. It sends nothing.
+// New checks o and returns a client. It sends nothing. The URL is checked where it is
+// configured (package config): http(s), a host, no user info.
 func New(o Options) (*Client, error) {
 	o.URL = strings.TrimRight(o.URL, "/")
 	var problems []string
 	if o.Name == "" {
 		problems = append(problems, "name is empty")
-	}
-	if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		problems = append(problems, "URL is not an http(s) URL without credentials")
 	}
 	if o.Username == "" || strings.Contains(o.Username, ":") {
 		problems = append(problems, "username is empty or contains \":\"")
@@ -279,7 +276,7 @@ func (c *Client) send(ctx context.Context, op, target, contentType string, lengt
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer drainClose(resp.Body)
+	defer remote.DrainClose(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		he := failure.NewHTTPError(op, resp)
 		var r reply
@@ -313,9 +310,4 @@ func (c *Client) send(ctx context.Context, op, target, contentType string, lengt
 		return nil, he
 	}
 	return &r, nil
-}
-
-func drainClose(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
-	_ = body.Close()
 }

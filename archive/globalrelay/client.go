@@ -17,6 +17,7 @@ import (
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/oauth"
 	"github.com/archivist-project/archivist/archive/redact"
+	"github.com/archivist-project/archivist/archive/remote"
 )
 
 // MaxFileSize is the largest file Global Relay accepts ("1.0 GB"); PutFile refuses larger
@@ -25,8 +26,6 @@ const MaxFileSize int64 = 1 << 30
 
 const (
 	userAgent = "archivist"
-	// maxDrain bounds how much of an unread answer is read so the connection can be reused.
-	maxDrain = 64 << 10
 	// maxPostBody is how much of a /conversations answer PostResult keeps.
 	maxPostBody = 64 << 10
 )
@@ -49,7 +48,7 @@ type Options struct {
 // Client talks to one Global Relay tenant. It is safe for concurrent use.
 type Client struct {
 	baseURL string
-	http    *http.Client
+	http    *http.Client // adds the bearer token, renews it once on a 401
 	tokens  *oauth.Cache
 }
 
@@ -88,13 +87,9 @@ func NewHTTPClient(insecureSkipVerify bool, responseTimeout time.Duration, maxCo
 
 // New returns a client for the tenant described by o.
 func New(o Options) (*Client, error) {
+	// The URLs are checked where they are configured (package config): http(s), a host,
+	// no user info.
 	base := strings.TrimRight(o.BaseURL, "/")
-	if err := checkURL("base URL", base); err != nil {
-		return nil, err
-	}
-	if err := checkURL("token URL", o.TokenURL); err != nil {
-		return nil, err
-	}
 	creds := strings.TrimSpace(o.Credentials)
 	if creds == "" {
 		return nil, errors.New("globalrelay: credentials are empty")
@@ -107,19 +102,12 @@ func New(o Options) (*Client, error) {
 	if hc == nil {
 		hc = NewHTTPClient(false, 2*time.Minute, 8)
 	}
+	tokens := newTokenCache(o.TokenURL, creds, hc)
 	return &Client{
 		baseURL: base,
-		http:    hc,
-		tokens:  newTokenCache(o.TokenURL, creds, hc),
+		http:    remote.Authorize(hc, &remote.Bearer{Tokens: tokens}),
+		tokens:  tokens,
 	}, nil
-}
-
-func checkURL(what, s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("globalrelay: %s %q is not an http(s) URL", what, redactedURL(s))
-	}
-	return nil
 }
 
 // Token returns a cached bearer token, fetching one if needed; concurrent callers share one
@@ -148,32 +136,29 @@ func (c *Client) PutFile(ctx context.Context, fileKey, contentType string, size 
 	}
 	target := c.baseURL + "/files/" + escaped
 
-	newRequest := func() (*http.Request, error) {
-		getBody := func() (io.ReadCloser, error) { return http.NoBody, nil }
-		if size > 0 {
-			getBody = open
-		}
-		body, err := getBody()
-		if err != nil {
-			return nil, fmt.Errorf("open: %w", err)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, target, body)
-		if err != nil {
-			body.Close()
-			return nil, err
-		}
-		// Exactly size bytes, also for an empty file ("Content-Length: 0", never chunked):
-		// Global Relay archives only Content-Length bytes.
-		req.ContentLength = size
-		req.GetBody = getBody
-		req.Header.Set("Content-Type", contentType)
-		return req, nil
+	getBody := func() (io.ReadCloser, error) { return http.NoBody, nil }
+	if size > 0 {
+		getBody = open
 	}
-	resp, err := c.do(ctx, newRequest)
+	body, err := getBody()
+	if err != nil {
+		return fmt.Errorf("%s: open: %w", op, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, target, body)
+	if err != nil {
+		body.Close()
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	// Exactly size bytes, also for an empty file ("Content-Length: 0", never chunked):
+	// Global Relay archives only Content-Length bytes.
+	req.ContentLength = size
+	req.GetBody = getBody // sent again after a 401, or on a fresh connection
+	req.Header.Set("Content-Type", contentType)
+	resp, err := c.do(req)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	defer drainClose(resp.Body)
+	defer remote.DrainClose(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return failure.NewHTTPError(op, resp)
 	}
@@ -219,20 +204,18 @@ func (c *Client) PostConversation(ctx context.Context, conv *Conversation) (*Pos
 		return nil, fmt.Errorf("%s: %w", op, failure.Refuse("encode: %v", err))
 	}
 	target := c.baseURL + "/conversations"
-	newRequest := func() (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		return req, nil // NewRequest sets ContentLength and GetBody for a *bytes.Reader
-	}
-	resp, err := c.do(ctx, newRequest)
+	// NewRequest sets ContentLength and GetBody for a *bytes.Reader.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer drainClose(resp.Body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer remote.DrainClose(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, failure.NewHTTPError(op, resp)
 	}
@@ -278,36 +261,10 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// do sends the request newRequest builds with a bearer token. On a 401 it forgets that
-// token, gets a new one and sends a freshly built request once more; a second 401 is
-// returned to the caller. Transport errors are returned as is; token failures as *TokenError.
-func (c *Client) do(ctx context.Context, newRequest func() (*http.Request, error)) (*http.Response, error) {
-	for attempt := 1; ; attempt++ {
-		tok, err := c.tokens.Get(ctx)
-		if err != nil {
-			return nil, err
-		}
-		req, err := newRequest()
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("User-Agent", userAgent)
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusUnauthorized || attempt > 1 {
-			return resp, nil
-		}
-		drainClose(resp.Body)
-		c.tokens.Invalidate(tok)
-	}
-}
-
-// drainClose reads a bounded rest of body so the keep-alive connection can be reused, then
-// closes it. A longer body costs the connection, not a long read.
-func drainClose(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
-	_ = body.Close()
+// do sends req with a bearer token; the transport renews a token refused with a 401 once
+// and sends the request again, and returns a second 401 to the caller. Transport errors are
+// returned as is; token failures as *TokenError (inside the client's *url.Error).
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	req.Header.Set("User-Agent", userAgent)
+	return c.http.Do(req)
 }

@@ -117,7 +117,7 @@ func (c *journalCollector) Collect(ch chan<- prometheus.Metric) {
 	if lanes, err := j.LaneCounts(); err == nil {
 		for lane, n := range lanes {
 			ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(n), lane)
-			if it, ok := j.FirstDue(lane); ok && lane != journal.LaneLoose {
+			if it, ok, err := j.LookupFirstDue(lane); err == nil && ok && lane != journal.LaneLoose {
 				if r, err := j.Get(it.ID); err == nil && (oldest.IsZero() || r.DiscoveredAt.Before(oldest)) {
 					oldest = r.DiscoveredAt
 				}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/redact"
+	"github.com/archivist-project/archivist/archive/remote"
 )
 
 // TokenError wraps any failure to obtain a token: a network error, a non-2xx answer of the
@@ -84,10 +85,7 @@ func fetch(ctx context.Context, hc *http.Client, r Request) (string, time.Durati
 	if err != nil {
 		return "", 0, err // *url.Error: names the token URL, never the headers
 	}
-	defer func() {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, maxReply))
-		resp.Body.Close()
-	}()
+	defer remote.DrainClose(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return "", 0, failure.NewHTTPError("post "+RedactURL(r.URL), resp)
 	}

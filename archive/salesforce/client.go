@@ -13,7 +13,6 @@ import (
 	"mime"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/oauth"
 	"github.com/archivist-project/archivist/archive/redact"
+	"github.com/archivist-project/archivist/archive/remote"
 )
 
 // MaxFileSize is the largest file forwarded: Salesforce documents "25 MB" without saying
@@ -42,8 +42,6 @@ var AcceptedMIMETypes = []string{
 
 const (
 	userAgent = "archivist"
-	// maxDrain bounds how much of an unread answer is read so the connection can be reused.
-	maxDrain = 64 << 10
 	// maxReply bounds how much of a 202 answer is read.
 	maxReply = 64 << 10
 	// maxChannelAddress and maxEndUser are the OpenAPI file's maxLength of "to" and "from".
@@ -109,8 +107,9 @@ type Options struct {
 // Client forwards files to one Salesforce channel. It is safe for concurrent use.
 type Client struct {
 	opts   Options
-	target string // URL + /api/v1/interactions
-	http   *http.Client
+	target string       // URL + /api/v1/interactions
+	http   *http.Client // sends without a token: the token request
+	api    *http.Client // adds the bearer token, renews it once when refused
 	tokens *oauth.Cache
 	now    func() time.Time
 }
@@ -125,7 +124,8 @@ var (
 // long as it takes; cancel its context instead).
 func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 
-// New checks o and returns a client. It sends nothing.
+// New checks o and returns a client. It sends nothing. The URLs are checked where they are
+// configured (package config): http(s), a host, no user info.
 func New(o Options) (*Client, error) {
 	o.URL = strings.TrimRight(o.URL, "/")
 	var problems []string
@@ -140,12 +140,6 @@ func New(o Options) (*Client, error) {
 	need("audience", o.Audience)
 	need("authorization context", o.AuthorizationContext)
 	need("channel address", o.ChannelAddress)
-	if err := checkURL(o.URL); err != nil {
-		problems = append(problems, "URL: "+err.Error())
-	}
-	if err := checkURL(o.TokenURL); err != nil {
-		problems = append(problems, "token URL: "+err.Error())
-	}
 	if o.PrivateKey == nil {
 		problems = append(problems, "no private key")
 	}
@@ -173,15 +167,8 @@ func New(o Options) (*Client, error) {
 	}
 	c := &Client{opts: o, target: o.URL + "/api/v1/interactions", http: hc, now: time.Now}
 	c.tokens = oauth.New(c.fetchToken)
+	c.api = remote.Authorize(hc, &remote.Bearer{Tokens: c.tokens, Rejects: rejectsToken})
 	return c, nil
-}
-
-func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", redactedURL(s))
-	}
-	return nil
 }
 
 // Name returns the destination's configured name.
@@ -349,60 +336,54 @@ func formDisposition(field, filename string) string {
 		`; filename="` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\r", "%0D", "\n", "%0A").Replace(filename) + `"`
 }
 
-// post sends body to /api/v1/interactions with a bearer token. A 401, or error code
-// 10003/10004, forgets the token and sends once more with a fresh one; a second rejection
-// is returned. Non-2xx answers are *failure.HTTPError with Code and Class set from the
-// body's error code.
+// post sends body to /api/v1/interactions with a bearer token. The transport renews a
+// token refused with a 401 or error code 10003/10004 once and sends again; a second
+// rejection is returned. Non-2xx answers are *failure.HTTPError with Code and Class set from
+// the body's error code.
 func (c *Client) post(ctx context.Context, op, requestID string, body *forward.MultipartBody) (*interactionReply, error) {
-	for attempt := 1; ; attempt++ {
-		tok, err := c.tokens.Get(ctx)
-		if err != nil {
-			return nil, err
-		}
-		rc, err := body.Open()
-		if err != nil {
-			return nil, err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.target, rc)
-		if err != nil {
-			rc.Close()
-			return nil, err
-		}
-		req.ContentLength = body.Length
-		req.GetBody = body.Open
-		req.Header.Set("Content-Type", body.ContentType)
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("OrgId", c.opts.OrgID)
-		req.Header.Set("AuthorizationContext", c.opts.AuthorizationContext)
-		req.Header.Set("RequestId", requestID)
-		req.Header.Set("User-Agent", userAgent)
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			he := failure.NewHTTPError(op, resp)
-			drainClose(resp.Body)
-			classify(he)
-			if attempt == 1 && (he.StatusCode == http.StatusUnauthorized || he.Code == codeInvalidToken || he.Code == codeScope) {
-				c.tokens.Invalidate(tok)
-				continue
-			}
-			return nil, he
-		}
-		reply, err := readReply(resp)
-		drainClose(resp.Body)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		if reply.failed() {
-			cls := failure.Permanent
-			return nil, &failure.HTTPError{Op: op, StatusCode: resp.StatusCode, Status: resp.Status,
-				Body: "success: false", Class: &cls}
-		}
-		return reply, nil
+	rc, err := body.Open()
+	if err != nil {
+		return nil, err
 	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.target, rc)
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	req.ContentLength = body.Length
+	req.GetBody = body.Open
+	req.Header.Set("Content-Type", body.ContentType)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("OrgId", c.opts.OrgID)
+	req.Header.Set("AuthorizationContext", c.opts.AuthorizationContext)
+	req.Header.Set("RequestId", requestID)
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := c.api.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer remote.DrainClose(resp.Body)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		he := failure.NewHTTPError(op, resp)
+		classify(he)
+		return nil, he
+	}
+	reply, err := readReply(resp)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if reply.failed() {
+		cls := failure.Permanent
+		return nil, &failure.HTTPError{Op: op, StatusCode: resp.StatusCode, Status: resp.Status,
+			Body: "success: false", Class: &cls}
+	}
+	return reply, nil
+}
+
+// rejectsToken says whether a refusal's error code rejects the token (10003, 10004).
+func rejectsToken(_ int, body []byte) bool {
+	code := parseAPIError(body).code
+	return code == codeInvalidToken || code == codeScope
 }
 
 func readReply(resp *http.Response) (*interactionReply, error) {
@@ -452,13 +433,6 @@ func parseAPIError(b []byte) parsedError {
 		out.code = strings.TrimSpace(v)
 	}
 	return out
-}
-
-// drainClose reads a bounded rest of body so the keep-alive connection can be reused, then
-// closes it.
-func drainClose(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
-	_ = body.Close()
 }
 
 // registerKey registers the key's material with package redact in the encodings a key file

@@ -428,7 +428,7 @@ func TestNewChecksOptions(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"URL", "token URL", "no private key", "org id", "client id"} {
+	for _, want := range []string{"no private key", "org id", "client id"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

@@ -17,11 +17,11 @@ import (
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/oauth"
 	"github.com/archivist-project/archivist/archive/redact"
+	"github.com/archivist-project/archivist/archive/remote"
 )
 
 const (
 	userAgent = "archivist"
-	maxDrain  = 64 << 10
 	maxReply  = 64 << 10
 	// tokenScope asks for both steps' scopes in one token.
 	tokenScope = "attachments:request attachments:write"
@@ -50,7 +50,8 @@ type Options struct {
 // Client forwards files to one Talkdesk account. It is safe for concurrent use.
 type Client struct {
 	opts   Options
-	http   *http.Client
+	http   *http.Client // sends without a token: the token request, the presigned PUT
+	api    *http.Client // adds the bearer token, renews it once on a 401
 	tokens *oauth.Cache
 }
 
@@ -60,18 +61,13 @@ var _ forward.Forwarder = (*Client)(nil)
 // minutes to wait for an answer's headers, no overall timeout.
 func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 
-// New checks o and returns a client. It sends nothing.
+// New checks o and returns a client. It sends nothing. The URLs are checked where they are
+// configured (package config): http(s), a host, no user info.
 func New(o Options) (*Client, error) {
 	o.URL = strings.TrimRight(o.URL, "/")
 	var problems []string
 	if o.Name == "" {
 		problems = append(problems, "name is empty")
-	}
-	if !isHTTPURL(o.URL) {
-		problems = append(problems, "URL is not an http(s) URL")
-	}
-	if !isHTTPURL(o.TokenURL) {
-		problems = append(problems, "token URL is not an http(s) URL")
 	}
 	if o.ClientID == "" || strings.Contains(o.ClientID, ":") {
 		problems = append(problems, "client id is empty or contains \":\"")
@@ -91,9 +87,11 @@ func New(o Options) (*Client, error) {
 	}
 	c := &Client{opts: o, http: hc}
 	c.tokens = oauth.New(c.fetchToken)
+	c.api = remote.Authorize(hc, &remote.Bearer{Tokens: c.tokens})
 	return c, nil
 }
 
+// isHTTPURL checks the upload link of an answer (not a configured endpoint).
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil
@@ -210,7 +208,7 @@ func (c *Client) put(ctx context.Context, link *uploadLinkReply, f *forward.File
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, redactURLError(err))
 	}
-	defer drainClose(resp.Body)
+	defer remote.DrainClose(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		he := failure.NewHTTPError(op, resp)
 		if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusNotFound {
@@ -278,58 +276,40 @@ type apiError struct {
 	Message string `json:"message"`
 }
 
-// postJSON POSTs v with a bearer token and decodes a 2xx answer into out. A 401 forgets the
-// token and sends once more with a fresh one. Non-2xx answers are *failure.HTTPError with
-// Code set from the error body.
+// postJSON POSTs v with a bearer token and decodes a 2xx answer into out (the transport
+// renews a token refused with a 401 once and sends again). Non-2xx answers are
+// *failure.HTTPError with Code set from the error body.
 func (c *Client) postJSON(ctx context.Context, op, target string, v, out any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, failure.Refuse("encode: %v", err))
 	}
-	for attempt := 1; ; attempt++ {
-		tok, err := c.tokens.Get(ctx)
-		if err != nil {
-			return err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(b))
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("User-Agent", userAgent)
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 1 {
-			drainClose(resp.Body)
-			c.tokens.Invalidate(tok)
-			continue
-		}
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			he := failure.NewHTTPError(op, resp)
-			drainClose(resp.Body)
-			var e apiError
-			if json.Unmarshal([]byte(he.Body), &e) == nil {
-				he.Code = e.Code
-			}
-			return he
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
-		drainClose(resp.Body)
-		if err != nil {
-			return fmt.Errorf("%s: read answer: %w", op, err)
-		}
-		if err := json.Unmarshal(body, out); err != nil {
-			return fmt.Errorf("%s: answer is not the expected JSON object", op)
-		}
-		return nil
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
-}
-
-func drainClose(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
-	_ = body.Close()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := c.api.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	defer remote.DrainClose(resp.Body)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		he := failure.NewHTTPError(op, resp)
+		var e apiError
+		if json.Unmarshal([]byte(he.Body), &e) == nil {
+			he.Code = e.Code
+		}
+		return he
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	if err != nil {
+		return fmt.Errorf("%s: read answer: %w", op, err)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("%s: answer is not the expected JSON object", op)
+	}
+	return nil
 }

@@ -23,6 +23,8 @@ import (
 
 	"github.com/archivist-project/archivist/archive/sandbox"
 	"github.com/archivist-project/archivist/journal"
+
+	"github.com/archivist-project/archivist/archive/testwait"
 )
 
 var binary string
@@ -199,13 +201,7 @@ func (d *daemon) logCount(msg string) int {
 
 func await(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, timeout, what, cond)
 }
 
 func (e *env) write(rel string, content []byte) {

@@ -19,16 +19,17 @@ type layerRule struct {
 	why   string
 }
 
-// plumbing is what every remote call shares: redaction, failure classes, OAuth, multipart
-// forwarding helpers. Each may use the ones before it in the list; the rules below check
-// that none of them imports a client.
-var plumbing = []string{"archive/redact", "archive/failure", "archive/oauth", "archive/forward"}
+// plumbing is what every remote call shares: the authorizing transport and body draining,
+// redaction, failure classes, OAuth, multipart forwarding helpers. Each may use the ones
+// before it in the list; the rules below check that none of them imports a client.
+var plumbing = []string{"archive/remote", "archive/redact", "archive/failure", "archive/oauth", "archive/forward"}
 
 var layerRules = []layerRule{
 	{under: "config", why: "config is a leaf: loading a configuration must not pull in a pipeline, a journal or a wire client"},
 	{under: "journal", why: "the journal is a leaf: it stores records and knows nothing of watchers or remote APIs"},
 	{under: "watcher", why: "the watcher only reports files; it may use its own sub-packages"},
 	{under: "systemd", why: "systemd integration is a leaf"},
+	{under: "archive/remote", why: "shared remote-call plumbing imports no project package"},
 	{under: "archive/redact", why: "shared remote-call plumbing imports no client"},
 	{under: "archive/failure", may: plumbing, why: "shared remote-call plumbing imports no client"},
 	{under: "archive/oauth", may: plumbing, why: "shared remote-call plumbing imports no client"},
@@ -54,12 +55,16 @@ var layerRules = []layerRule{
 	{under: "archive/ondisk", may: []string{"journal", "watcher/beneath"}, why: "ondisk only compares files on disk with their records"},
 	{under: "archive/reconcile", may: []string{"archive/ondisk", "journal", "watcher/beneath"},
 		why: "reconciliation is a function over the journal and the watches: no pipeline, no client"},
+	{under: "archive/testwait", why: "test support imports no project package"},
 }
 
 func TestLayering(t *testing.T) {
 	deps := goListDeps(t)
 	for pkg, ds := range deps {
 		for _, d := range ds {
+			if within(d, "archive/testwait") {
+				t.Errorf("%s imports %s: only tests may use test support", pkg, d)
+			}
 			if strings.HasPrefix(d, "archive/sandbox") && !strings.HasPrefix(pkg, "cmd/") && !strings.HasPrefix(pkg, "archive/sandbox") {
 				t.Errorf("%s imports %s: only cmd/ may use the sandbox", pkg, d)
 			}

@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/user"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/archivist-project/archivist/archive/testwait"
 )
 
 // groupWith stands in for /etc/group holding OperatorGroup with gid.
@@ -124,17 +127,10 @@ func TestServeOpensTheSocketToTheOperatorGroup(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Serve(ctx, sock, svc, nil) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if mode, gid := statIfThere(sock); mode == 0o660 && gid == foreignGID() {
-			break
-		}
-		if time.Now().After(deadline) {
-			mode, gid := statIfThere(sock)
-			t.Fatalf("socket %04o group %d, want 0660 group %d", mode, gid, foreignGID())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.For(t, 5*time.Second, fmt.Sprintf("the socket to be 0660 group %d", foreignGID()), func() bool {
+		mode, gid := statIfThere(sock)
+		return mode == 0o660 && gid == foreignGID()
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -208,7 +208,10 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 	}
 	var oldest *journal.Record
 	for lane := range lanes {
-		it, ok := s.J.FirstDue(lane)
+		it, ok, err := s.J.LookupFirstDue(lane)
+		if err != nil {
+			return nil, err
+		}
 		if !ok || lane == journal.LaneLoose {
 			continue
 		}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/archivist-project/archivist/journal"
+
+	"github.com/archivist-project/archivist/archive/testwait"
 )
 
 // newService builds a journal with one record in each interesting state.
@@ -168,17 +170,11 @@ func TestClientOverTheSocketMatchesTheService(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- Serve(ctx, sock, svc, nil) }()
 	var c *Client
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testwait.For(t, 5*time.Second, "the socket to answer", func() bool {
 		var err error
-		if c, err = Dial(sock, 10*time.Second); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("socket never answered: %v", err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		c, err = Dial(sock, 10*time.Second)
+		return err == nil
+	})
 	st, err := c.Status(ctx)
 	if err != nil || st.Counts[journal.Held] != 1 || st.Counts[journal.Posted] != 1 || len(st.Watches) != 2 || st.OldestPending == nil {
 		t.Fatalf("status over the socket: %+v, %v", st, err)
