@@ -62,47 +62,119 @@ func runCommand(ctx context.Context, args []string) error {
 }
 
 // run is the daemon: journal, Global Relay client, pipeline and watcher, until ctx ends (or,
-// with once, until there is nothing left to do).
+// with once, until there is nothing left to do). Every goroutine it starts has ended before
+// the journal closes.
 func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Logger, once, newJournal bool) error {
 	j, err := journal.Open(cfg.Journal, journal.Options{NewJournal: newJournal})
 	if err != nil {
 		return err
 	}
 	defer j.Close()
-	ctx = stopOnDamage(ctx, j, log)
+	var bg sync.WaitGroup
+	defer bg.Wait()
+	ctx, stop := context.WithCancel(stopOnDamage(ctx, j, log))
+	defer stop()
+	d := &wiring{cfgPath: cfgPath, cfg: cfg, log: log, j: j, stop: stop, bg: &bg, watch: &watchRunner{}}
+	return d.run(ctx, once)
+}
 
-	gr := cfg.GlobalRelay
-	if gr.InsecureSkipVerify {
-		log.Warn("TLS certificate verification is OFF (globalrelay.insecure_skip_verify): use only for testing")
+// wiring is what run wires together; bg holds every goroutine it starts.
+type wiring struct {
+	cfgPath string
+	cfg     *config.Config
+	log     *logrus.Logger
+	j       *journal.DB
+	stop    func()
+	bg      *sync.WaitGroup
+	watch   *watchRunner
+	p       *archive.Pipeline
+	m       *metrics.Metrics
+}
+
+func (d *wiring) run(ctx context.Context, once bool) error {
+	if d.cfg.GlobalRelay.InsecureSkipVerify {
+		d.log.Warn("TLS certificate verification is OFF (globalrelay.insecure_skip_verify): use only for testing")
 	}
-	client, err := newGlobalRelay(cfg)
-	if err != nil {
-		return err
-	}
-	forwarders, err := newForwarders(cfg)
-	if err != nil {
+	if err := d.newPipeline(); err != nil {
 		return err
 	}
 	// The control socket is bound before any work starts: without it no operator could look.
-	ctl, err := control.Listen(controlSocket(cfg))
+	ctl, err := control.Listen(controlSocket(d.cfg))
 	if err != nil {
 		return err
 	}
 	defer ctl.Close()
+	if err := d.p.ReleaseOnConfigChange(configFingerprint(d.cfg)); err != nil {
+		return err
+	}
+	watchOpts := watcher.Options{
+		Logger: d.log,
+		Known: func(f watcher.File) bool {
+			return d.j.Known(f.Watch, f.RelPath, archive.FileVersion(f))
+		},
+		Settled: d.p.Intake,
+	}
+	if err := d.watch.start(ctx, watcherRoots(d.cfg), watchOpts); err != nil {
+		return err
+	}
+	d.log.WithFields(logrus.Fields{"version": Version, "journal": d.cfg.Journal, "watches": len(d.cfg.Watches),
+		"archive": d.cfg.GlobalRelay.URL}).Info("archivist started")
+	svc := d.service()
+	pageDone, err := startStatusPage(ctx, d.cfg, svc, d.j, d.log)
+	if err != nil {
+		return err
+	}
+	controlDone := make(chan error, 1)
+	d.bg.Go(func() { controlDone <- ctl.Serve(ctx, svc, d.m.Handler()) })
+	if d.cfg.Metrics.Listen != "" {
+		d.bg.Go(func() { serveMetrics(ctx, d.cfg.Metrics.Listen, d.m, d.log) })
+	}
+	stopCron, err := scheduleReconcile(ctx, d.cfg, d.p, d.log)
+	if err != nil {
+		return err
+	}
+	defer stopCron()
+	stopDaily, err := scheduleDaily(ctx, d.cfg, d.p, d.j, d.log)
+	if err != nil {
+		return err
+	}
+	defer stopDaily()
+	defer startNotify(ctx, d.cfg, d.p, d.j, d.log)() // stops the lane and waits for it
+	sd := d.notifySystemd(ctx, watchOpts, svc, once)
 
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	var p *archive.Pipeline
-	var m *metrics.Metrics
-	watch := &watchRunner{}
-	m = metrics.New(metrics.Sources{
+	perr := d.p.Run(ctx)
+	_ = sd.Stopping()
+	werr := d.watch.stop()
+	cerr := <-controlDone
+	if err := d.j.Err(); err != nil {
+		return err
+	}
+	if err := errors.Join(perr, werr, cerr, <-pageDone); err != nil {
+		return err
+	}
+	d.log.Info("archivist stopped")
+	return nil
+}
+
+// newPipeline builds the clients, the metrics and the pipeline.
+func (d *wiring) newPipeline() error {
+	client, err := newGlobalRelay(d.cfg)
+	if err != nil {
+		return err
+	}
+	forwarders, err := newForwarders(d.cfg)
+	if err != nil {
+		return err
+	}
+	j := d.j
+	d.m = metrics.New(metrics.Sources{
 		Journal:   j,
-		Up:        func() map[string]bool { return upMap(p.DestinationHealth()) },
-		JournalUp: func() bool { return p.JournalHealth().Up },
+		Up:        func() map[string]bool { return upMap(d.p.DestinationHealth()) },
+		JournalUp: func() bool { return d.p.JournalHealth().Up },
 		LastReconciliation: func() (metrics.Reconciliation, bool) {
 			s, err := archive.LastReconciliation(j)
 			if err != nil {
-				log.WithError(err).Warn("reconciliation metrics left out")
+				d.log.WithError(err).Warn("reconciliation metrics left out")
 			}
 			if s == nil {
 				return metrics.Reconciliation{}, false
@@ -111,89 +183,50 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 				Stale: s.Stale, Unexplained: s.Unexplained, Vanished: s.Vanished}, true
 		},
 	})
-	p = archive.New(j, client, archive.Options{
+	gr := d.cfg.GlobalRelay
+	d.p = archive.New(j, client, archive.Options{
 		Forwarders:          forwarders,
-		Watches:             pipelineWatches(cfg),
-		Workers:             cfg.Workers,
+		Watches:             pipelineWatches(d.cfg),
+		Workers:             d.cfg.Workers,
 		MaxFileSize:         gr.MaxFileSize,
 		ConversationType:    gr.ConversationType,
 		MaxEventsPerRequest: gr.MaxEventsPerRequest,
 		MaxRequestBytes:     gr.MaxRequestBytes,
-		Backoff:             failure.Backoff{Min: cfg.Retry.MinDelay.Std(), Max: cfg.Retry.MaxDelay.Std()},
-		ShutdownTimeout:     cfg.ShutdownTimeout.Std(),
-		Logger:              log,
-		Recheck:             watch.Recheck,
-		Observer:            m,
+		Backoff:             failure.Backoff{Min: d.cfg.Retry.MinDelay.Std(), Max: d.cfg.Retry.MaxDelay.Std()},
+		ShutdownTimeout:     d.cfg.ShutdownTimeout.Std(),
+		Logger:              d.log,
+		Recheck:             d.watch.Recheck,
+		Observer:            d.m,
 	})
-	if err := p.ReleaseOnConfigChange(configFingerprint(cfg)); err != nil {
-		return err
-	}
-	watchOpts := watcher.Options{
-		Logger: log,
-		Known: func(f watcher.File) bool {
-			return j.Known(f.Watch, f.RelPath, archive.FileVersion(f))
-		},
-		Settled: p.Intake,
-	}
-	if err := watch.start(ctx, watcherRoots(cfg), watchOpts); err != nil {
-		return err
-	}
-	log.WithFields(logrus.Fields{"version": Version, "journal": cfg.Journal, "watches": len(cfg.Watches),
-		"archive": gr.URL}).Info("archivist started")
+	return nil
+}
 
-	svc := &control.Service{J: j, P: p, Version: Version, Started: time.Now(), StaleAfter: cfg.Reconcile.StaleAfter.Std(),
+// service is what the control socket and the status page answer from.
+func (d *wiring) service() *control.Service {
+	svc := &control.Service{J: d.j, P: d.p, Version: Version, Started: time.Now(), StaleAfter: d.cfg.Reconcile.StaleAfter.Std(),
 		Extra: func(st *control.Status) {
-			for name, h := range p.DestinationHealth() {
+			for name, h := range d.p.DestinationHealth() {
 				st.Destinations[name] = h
 			}
-			st.Settling = watch.Stats().Pending
+			st.Settling = d.watch.Stats().Pending
 		}}
-	svc.SetWatches(watchInfos(cfg))
-	pageDone, err := startStatusPage(ctx, cfg, svc, j, log)
-	if err != nil {
-		return err
-	}
-	defer startNotify(ctx, cfg, p, j, log)() // waits for the lane once ctx has ended
-	controlDone := make(chan error, 1)
-	go func() { controlDone <- ctl.Serve(ctx, svc, m.Handler()) }()
-	if cfg.Metrics.Listen != "" {
-		go serveMetrics(ctx, cfg.Metrics.Listen, m, log)
-	}
-	stopCron, err := scheduleReconcile(ctx, cfg, p, log)
-	if err != nil {
-		return err
-	}
-	defer stopCron()
-	stopDaily, err := scheduleDaily(ctx, cfg, p, j, log)
-	if err != nil {
-		return err
-	}
-	defer stopDaily()
+	svc.SetWatches(watchInfos(d.cfg))
+	return svc
+}
 
-	// systemd: ready once the journal is open and the watches are set up (not after the first
-	// scan, which may take long), a status line with the queue, and watchdog pings while the
-	// journal answers.
+// notifySystemd says ready once the journal is open and the watches are set up (not after
+// the first scan, which may take long), keeps a status line with the queue and watchdog
+// pings while the journal answers, and starts the reload (and, with once, the idle) watch.
+func (d *wiring) notifySystemd(ctx context.Context, watchOpts watcher.Options, svc *control.Service, once bool) *systemd.Notifier {
 	sd := systemd.NewNotifier()
 	_ = sd.Ready()
-	go sd.RunWatchdog(ctx, func() bool { _, err := j.Counts(); return err == nil })
-	go reportStatus(ctx, sd, j, p)
-	go reloadOnHangup(ctx, cfgPath, cfg, log, sd, p, watch, watchOpts, svc)
+	d.bg.Go(func() { sd.RunWatchdog(ctx, func() bool { _, err := d.j.Counts(); return err == nil }) })
+	d.bg.Go(func() { reportStatus(ctx, sd, d.j, d.p) })
+	d.bg.Go(func() { reloadOnHangup(ctx, d.cfgPath, d.cfg, d.log, sd, d.p, d.watch, watchOpts, svc) })
 	if once {
-		go runOnce(ctx, stop, j, watch, log)
+		d.bg.Go(func() { runOnce(ctx, d.stop, d.j, d.watch, d.log) })
 	}
-
-	perr := p.Run(ctx)
-	_ = sd.Stopping()
-	werr := watch.stop()
-	cerr := <-controlDone
-	if err := j.Err(); err != nil {
-		return err
-	}
-	if err := errors.Join(perr, werr, cerr, <-pageDone); err != nil {
-		return err
-	}
-	log.Info("archivist stopped")
-	return nil
+	return sd
 }
 
 func upMap(h map[string]archive.Health) map[string]bool {
