@@ -232,7 +232,10 @@ func (p *Pipeline) JournalHealth() Health { return p.jgate.Health(p.now()) }
 // ReleaseOnConfigChange puts held files back to work when the configuration differs from the
 // one the journal last ran with (fingerprint), since a new token, URL or limit may cure them.
 func (p *Pipeline) ReleaseOnConfigChange(fingerprint string) error {
-	prev := p.j.Meta("config")
+	prev, err := p.j.LookupMeta("config")
+	if err != nil { // not a first run: a failed read must not release nothing and record the new fingerprint
+		return fmt.Errorf("read the configuration fingerprint: %w", err)
+	}
 	if prev == fingerprint {
 		return nil
 	}
