@@ -180,3 +180,19 @@ func wantError(t *testing.T, err error, target error, reason string, line int) *
 	}
 	return we
 }
+
+func ioCopy(w *strings.Builder, r interface{ Read([]byte) (int, error) }) (int64, error) {
+	var n int64
+	buf := make([]byte, 512)
+	for {
+		k, err := r.Read(buf)
+		w.Write(buf[:k])
+		n += int64(k)
+		if err != nil {
+			if err.Error() == "EOF" {
+				return n, nil
+			}
+			return n, err
+		}
+	}
+}
