@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/archivist-project/archivist/archive/transcript"
 )
@@ -80,7 +81,7 @@ func (c *Chat) Walk(ctx context.Context, visit func(*Batch) error) error {
 			seen[p.ID] = true
 			b.Participants = append(b.Participants, p)
 		}
-		b.Events = append(b.Events, c.event(u, p, st, k.key(st, p.ID, m.body)))
+		b.Events = append(b.Events, c.event(u, p, st, k.key(st, p.ID, m.body, m.line)))
 	}
 	if n != c.messages {
 		return c.errorf(0, ErrChanged, "the chat text changed since it was opened: %d messages, then %d", c.messages, n)
@@ -105,24 +106,47 @@ func changed(err error) error {
 }
 
 // keyer gives each message its exactly-once key. Identical messages (same time, author and
-// text) are told apart by their position among each other; counts are kept only while the
-// time does not move past them, so memory stays bounded by one minute of messages (or the
-// hour a clock change repeats).
+// text) are told apart by their position among each other. Counts are kept for the hour
+// before the latest time seen (a clock change repeats an hour), so memory stays bounded; a
+// message dated more than an hour before one above it (a phone clock set back) cannot be
+// counted among its twins and is told apart by its line instead ("/L<line>").
 type keyer struct {
 	prefix string
-	latest stamp
-	have   bool
+	latest time.Time // wall clock, as UTC
 	counts map[string]int
+	queue  []stamped // the stamps counted, oldest first (mostly)
 }
 
-func (k *keyer) key(st stamp, author, body string) string {
-	if !k.have || k.latest.less(st) {
-		clear(k.counts)
-		k.latest, k.have = st, true
-	}
+type stamped struct {
+	wall   time.Time
+	hashes []string
+}
+
+const keyWindow = time.Hour
+
+func (k *keyer) key(st stamp, author, body string, line int) string {
+	wall := st.in(time.UTC)
 	h := shortHash(16, st.local(), author, body)
+	if wall.After(k.latest) {
+		k.latest = wall
+		for len(k.queue) > 0 && k.queue[0].wall.Before(k.latest.Add(-keyWindow)) {
+			for _, old := range k.queue[0].hashes {
+				delete(k.counts, old)
+			}
+			k.queue = k.queue[1:]
+		}
+	} else if wall.Before(k.latest.Add(-keyWindow)) {
+		return fmt.Sprintf("%s%s/%s/L%d", k.prefix, st.local(), h, line)
+	}
 	n := k.counts[h]
 	k.counts[h] = n + 1
+	if n == 0 {
+		if q := len(k.queue); q > 0 && k.queue[q-1].wall.Equal(wall) {
+			k.queue[q-1].hashes = append(k.queue[q-1].hashes, h)
+		} else {
+			k.queue = append(k.queue, stamped{wall: wall, hashes: []string{h}})
+		}
+	}
 	return fmt.Sprintf("%s%s/%s/%d", k.prefix, st.local(), h, n)
 }
 
