@@ -59,8 +59,8 @@ func startFake(t *testing.T, f *fakeGR, workers int, b failure.Backoff) *harness
 }
 
 func (h *harness) failedOnce(rel string) bool {
-	fp, ok := h.j.Current("teams", rel)
-	if !ok {
+	fp, ok, err := h.j.Current("teams", rel)
+	if err != nil || !ok {
 		return false
 	}
 	r, err := h.j.Get(fp.ID)

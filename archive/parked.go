@@ -19,7 +19,8 @@ func notConfigured(watch string) string { return fmt.Sprintf("watch %q is not co
 // The note is written first and the watch looked up again last, so that a SetWatches that
 // ran meanwhile cannot miss this record.
 func (p *Pipeline) parkUnconfigured(id uint64, lane, watch string) {
-	if p.j.Meta(parkedMeta(watch)) == "" {
+	// A note that cannot be read is written again: a note too many only resumes work early.
+	if v, err := p.j.LookupMeta(parkedMeta(watch)); err != nil || v == "" {
 		if err := p.j.SetMeta(parkedMeta(watch), "1"); err != nil {
 			p.log.WithError(err).WithField("watch", watch).Error("note work put off for an unconfigured watch")
 		}
@@ -38,10 +39,13 @@ func (p *Pipeline) parkUnconfigured(id uint64, lane, watch string) {
 // meanwhile notes the watch again.
 func (p *Pipeline) resumeParked(ws map[string]Watch) {
 	for name := range ws {
-		if p.j.Meta(parkedMeta(name)) == "" {
+		l := p.log.WithField("watch", name)
+		v, err := p.j.LookupMeta(parkedMeta(name))
+		if err != nil {
+			l.WithError(err).Error("read the note of work put off; resuming the watch's work anyway")
+		} else if v == "" {
 			continue
 		}
-		l := p.log.WithField("watch", name)
 		if err := p.j.SetMeta(parkedMeta(name), ""); err != nil {
 			l.WithError(err).Error("clear the note of work put off")
 			continue

@@ -174,7 +174,7 @@ func await(t *testing.T, what string, cond func() bool) {
 // record returns the newest record of rel.
 func (h *harness) record(rel string) *journal.Record {
 	h.t.Helper()
-	fp, ok := h.j.Current("teams", rel)
+	fp, ok := current(h.t, h.j, "teams", rel)
 	if !ok {
 		h.t.Fatalf("no record for %s", rel)
 	}

@@ -150,7 +150,7 @@ func TestReconcileQuarantinesAnUnreadableRecordSoItsFileIsRecordedAgain(t *testi
 	if h.j, err = journal.Open(path, journal.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if !h.j.Known(f.Watch, f.RelPath, ver) {
+	if !known(t, h.j, f.Watch, f.RelPath, ver) {
 		t.Fatal("before reconciliation the damaged record should still hold its path")
 	}
 	h.p = New(h.j, h.client, h.po)
@@ -163,7 +163,7 @@ func TestReconcileQuarantinesAnUnreadableRecordSoItsFileIsRecordedAgain(t *testi
 	if n, err := h.j.QuarantineCount(); err != nil || n != 1 {
 		t.Fatalf("quarantined %d, %v", n, err)
 	}
-	if h.j.Known(f.Watch, f.RelPath, ver) {
+	if known(t, h.j, f.Watch, f.RelPath, ver) {
 		t.Fatal("after reconciliation the file still counts as known: it would never be archived again")
 	}
 }

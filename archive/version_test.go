@@ -146,7 +146,7 @@ func TestAfterDeleteRereadsTheBytes(t *testing.T) {
 	if !strings.Contains(r.Disposed, "not the archived ones") {
 		t.Fatalf("disposed %q", r.Disposed)
 	}
-	if _, ok := h.j.Current("teams", "trades.csv"); ok {
+	if _, ok := current(t, h.j, "teams", "trades.csv"); ok {
 		t.Fatal("the record still claims the file's version: the watcher would skip it")
 	}
 	if !h.rechecked("teams:trades.csv") {
@@ -259,7 +259,7 @@ func TestReconcileVerify(t *testing.T) {
 	if s.Verified != 2 || s.Mismatched != 1 || s.Archived != 2 || s.Unexplained != 1 || len(s.Examples) != 1 || s.Examples[0] != "teams:b.csv" {
 		t.Fatalf("verify all: %+v", s)
 	}
-	if _, ok := h.j.Current("teams", "b.csv"); ok {
+	if _, ok := current(t, h.j, "teams", "b.csv"); ok {
 		t.Fatal("the mismatched record still claims the file's version")
 	}
 	if !h.rechecked("teams:b.csv") || h.rechecked("teams:a.csv") {

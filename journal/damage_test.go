@@ -253,7 +253,10 @@ func TestEmptyOrMissingJournalWithMarkerIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := db.ID()
+	id, err := db.ID()
+	if err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 	now, _ := os.ReadFile(MarkerPath(path))
 	if id == "" || strings.TrimSpace(string(now)) != id || id == strings.TrimSpace(string(marker)) {
@@ -331,7 +334,7 @@ func TestQuarantineTakesAnUndecodableRecordOutOnce(t *testing.T) {
 			t.Fatal("the quarantined record is still due")
 		}
 	}
-	if _, ok := db.Current("teams", string(victim.Path)); ok {
+	if _, ok := current(t, db, "teams", string(victim.Path)); ok {
 		t.Error("the quarantined record still holds its path: the file would never be recorded again")
 	}
 	if n, err := db.QuarantineCount(); err != nil || n != 1 {
@@ -407,7 +410,7 @@ func TestRebuildRecoversSurvivingRecords(t *testing.T) {
 		if got.State != wantState || got.Path != want.Path || got.Size != want.Size {
 			t.Fatalf("record #%d: %s %s %d, want %s %s %d", want.ID, got.State, got.Path, got.Size, wantState, want.Path, want.Size)
 		}
-		if fp, ok := db.Current(want.Watch, string(want.Path)); !ok || fp.ID != want.ID {
+		if fp, ok := current(t, db, want.Watch, string(want.Path)); !ok || fp.ID != want.ID {
 			t.Fatalf("path index of #%d: %v %v", want.ID, fp, ok)
 		}
 		if a, err := db.Audit(want.ID); err != nil || len(a) == 0 {
@@ -498,8 +501,8 @@ func TestRandomFlipsNeverCrashReads(t *testing.T) {
 		for _, r := range stored {
 			_, err := db.Get(r.ID)
 			ok(err)
-			db.Audit(r.ID) // a damaged entry is an error (corrupt value, bad JSON), never a crash
-			db.Current(r.Watch, string(r.Path))
+			db.Audit(r.ID)                      // a damaged entry is an error (corrupt value, bad JSON), never a crash
+			db.Current(r.Watch, string(r.Path)) // an error is fine here; a crash is not
 		}
 		_, _, err = db.DueIn(LanePut, time.Now().Add(time.Hour), 5000, nil)
 		ok(err)

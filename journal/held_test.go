@@ -30,10 +30,10 @@ func TestHeldNonRegularOncePerPath(t *testing.T) {
 	if counts[Held] != 1 {
 		t.Fatalf("%d held records after 40 swaps of one symlink, want 1", counts[Held])
 	}
-	if !db.Known("teams", "inbox/current", last.Version()) {
+	if !known(t, db, "teams", "inbox/current", last.Version()) {
 		t.Fatal("the latest link is not known: the watcher would report it again on every scan")
 	}
-	fp, _ := db.Current("teams", "inbox/current")
+	fp, _ := current(t, db, "teams", "inbox/current")
 	r, err := db.Get(fp.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -70,13 +70,16 @@ func syncDir(dir string) error {
 }
 
 // ID is the journal's identity ("" for a journal opened read-only that never had one).
-func (db *DB) ID() string {
+func (db *DB) ID() (string, error) {
 	var id string
-	_ = db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bolt.Tx) error {
 		id = string(tx.Bucket(bucketMeta).Get(keyID))
 		return nil
 	})
-	return id
+	if err != nil {
+		return "", fmt.Errorf("journal: read its identity: %w", err)
+	}
+	return id, nil
 }
 
 // refuseMissing is the check before opening: a journal that is missing or empty although

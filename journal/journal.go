@@ -273,21 +273,23 @@ func pathKey(watch, rel string) []byte {
 	return append(k, rel...)
 }
 
-// Current returns the fingerprint of the newest recorded version of watch:rel.
-func (db *DB) Current(watch, rel string) (Fingerprint, bool) {
-	var fp Fingerprint
-	var ok bool
-	_ = db.bolt.View(func(tx *bolt.Tx) error {
+// Current returns the fingerprint of the newest recorded version of watch:rel; ok is false
+// when none is recorded. A failed read is an error, never "not recorded".
+func (db *DB) Current(watch, rel string) (fp Fingerprint, ok bool, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
 		fp, ok = decodeFingerprint(tx.Bucket(bucketPaths).Get(pathKey(watch, rel)))
 		return nil
 	})
-	return fp, ok
+	if err != nil {
+		return Fingerprint{}, false, fmt.Errorf("journal: current version of %s/%s: %w", watch, rel, err)
+	}
+	return fp, ok, nil
 }
 
 // Known reports whether exactly this version of watch:rel is recorded already.
-func (db *DB) Known(watch, rel string, v Version) bool {
-	fp, ok := db.Current(watch, rel)
-	return ok && fp.Is(v)
+func (db *DB) Known(watch, rel string, v Version) (bool, error) {
+	fp, ok, err := db.Current(watch, rel)
+	return ok && fp.Is(v), err
 }
 
 // Disown makes record id no longer the current version of its path (its file's bytes turned
@@ -673,14 +675,6 @@ func (db *DB) LookupKeyOwner(fileKey string) (uint64, bool, error) {
 	return id, id != 0, nil
 }
 
-// KeyOwner is LookupKeyOwner for callers not yet moved to it: a failed read says "no owner".
-//
-// Deprecated: use LookupKeyOwner, which returns the read's error.
-func (db *DB) KeyOwner(fileKey string) (uint64, bool) {
-	id, ok, _ := db.LookupKeyOwner(fileKey)
-	return id, ok
-}
-
 // ReleaseHeld puts every releasable held record (and only those matching match, if not nil)
 // back to work, with an audit entry giving why. It returns how many were released.
 func (db *DB) ReleaseHeld(why string, now time.Time, match func(r *Record) bool) (int, error) {
@@ -723,14 +717,6 @@ func (db *DB) LookupMeta(key string) (string, error) {
 		return "", fmt.Errorf("journal: read %s: %w", key, err)
 	}
 	return v, nil
-}
-
-// Meta is LookupMeta for callers not yet moved to it: a failed read gives "".
-//
-// Deprecated: use LookupMeta, which returns the read's error.
-func (db *DB) Meta(key string) string {
-	v, _ := db.LookupMeta(key)
-	return v
 }
 
 // SetMeta stores a small value for the daemon (config fingerprint, last reconciliation).
@@ -776,15 +762,6 @@ func (db *DB) DueIn(lane string, now time.Time, limit int, skip func(id uint64) 
 		return nil
 	})
 	return items, next, err
-}
-
-// NextDue is the due time of LookupFirstDue, for callers not yet moved to it: a failed read
-// says "nothing due".
-//
-// Deprecated: use LookupFirstDue, which returns the read's error.
-func (db *DB) NextDue(lane string) (time.Time, bool) {
-	it, ok, _ := db.LookupFirstDue(lane)
-	return it.Due, ok
 }
 
 // Counts returns the number of records in each state.
@@ -962,12 +939,4 @@ func (db *DB) LookupFirstDue(lane string) (DueItem, bool, error) {
 		return DueItem{}, false, fmt.Errorf("journal: first due of %s: %w", lane, err)
 	}
 	return it, ok, nil
-}
-
-// FirstDue is LookupFirstDue for callers not yet moved to it: a failed read says "none".
-//
-// Deprecated: use LookupFirstDue, which returns the read's error.
-func (db *DB) FirstDue(lane string) (DueItem, bool) {
-	it, ok, _ := db.LookupFirstDue(lane)
-	return it, ok
 }

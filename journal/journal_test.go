@@ -85,17 +85,17 @@ func TestInsertIsIdempotentPerVersion(t *testing.T) {
 	if again := insert(t, db, newRec("a/report.pdf", 10)); len(again) != 0 {
 		t.Fatalf("same version inserted twice: %v", again)
 	}
-	if !db.Known("teams", "a/report.pdf", version(10)) {
+	if !known(t, db, "teams", "a/report.pdf", version(10)) {
 		t.Fatal("Known = false for the recorded version")
 	}
-	if db.Known("teams", "a/report.pdf", version(11)) {
+	if known(t, db, "teams", "a/report.pdf", version(11)) {
 		t.Fatal("Known = true for a different size")
 	}
 	changed := newRec("a/report.pdf", 11)
 	if v2 := insert(t, db, changed); len(v2) != 1 || v2[0].ID == got[0].ID {
 		t.Fatalf("changed version not stored as a new record: %v", v2)
 	}
-	if fp, _ := db.Current("teams", "a/report.pdf"); fp.Size != 11 {
+	if fp, _ := current(t, db, "teams", "a/report.pdf"); fp.Size != 11 {
 		t.Fatalf("current version has size %d, want 11", fp.Size)
 	}
 	if _, err := db.Get(got[0].ID); err != nil {
@@ -145,8 +145,8 @@ func TestDueIndexFollowsLanes(t *testing.T) {
 	if len(items) != 1 || items[0].ID != recs[1].ID {
 		t.Fatalf("due post = %v", items)
 	}
-	if owner, ok := db.KeyOwner("default/teams/x/two"); !ok || owner != recs[1].ID {
-		t.Fatalf("KeyOwner = %d, %v", owner, ok)
+	if owner, ok, err := db.LookupKeyOwner("default/teams/x/two"); err != nil || !ok || owner != recs[1].ID {
+		t.Fatalf("LookupKeyOwner = %d, %v, %v", owner, ok, err)
 	}
 	counts, _ := db.Counts()
 	if counts[Discovered] != 2 || counts[Uploaded] != 1 {
@@ -170,7 +170,7 @@ func TestSupersededGivesUpFingerprint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := db.Current("teams", "x.txt"); ok {
+	if _, ok := current(t, db, "teams", "x.txt"); ok {
 		t.Fatal("superseded version still current: the watcher would never record the path again")
 	}
 	if again := insert(t, db, newRec("x.txt", 5)); len(again) != 1 {
@@ -212,7 +212,7 @@ func TestPathBytesSurvive(t *testing.T) {
 	if string(got.Path) != raw {
 		t.Fatalf("path = %q, want %q", got.Path, raw)
 	}
-	if !db.Known("teams", raw, version(1)) {
+	if !known(t, db, "teams", raw, version(1)) {
 		t.Fatal("raw path not known")
 	}
 }
@@ -287,7 +287,45 @@ func TestReleaseHeldResumesWhereItWasHeld(t *testing.T) {
 	if last := trail[len(trail)-1]; last.Step != "released" || last.Detail != "configuration changed" {
 		t.Errorf("audit %+v", last)
 	}
-	if err := db.SetMeta("config", "abc"); err != nil || db.Meta("config") != "abc" {
-		t.Fatalf("meta round trip: %v %q", err, db.Meta("config"))
+	if err := db.SetMeta("config", "abc"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.LookupMeta("config"); err != nil || v != "abc" {
+		t.Fatalf("meta round trip: %v %q", err, v)
+	}
+}
+
+// A read that fails is an error, never "not recorded": before, Current, Known, the meta, key
+// owner and due look-ups and the journal's identity of a closed journal said "nothing there",
+// and the daemon took that for a first run, an unknown file or an idle lane.
+func TestFailedReadsAreErrorsNotAbsence(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "journal.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := insert(t, db, newRec("a/report.pdf", 10))
+	if err := db.SetMeta("config", "abc"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Current("teams", "a/report.pdf"); err == nil {
+		t.Error("Current of a closed journal: no error")
+	}
+	if _, err := db.Known("teams", "a/report.pdf", recs[0].Version()); err == nil {
+		t.Error("Known of a closed journal: no error")
+	}
+	if _, err := db.LookupMeta("config"); err == nil {
+		t.Error("LookupMeta of a closed journal: no error")
+	}
+	if _, _, err := db.LookupKeyOwner("default/teams/a/report.pdf"); err == nil {
+		t.Error("LookupKeyOwner of a closed journal: no error")
+	}
+	if _, _, err := db.LookupFirstDue(LanePut); err == nil {
+		t.Error("LookupFirstDue of a closed journal: no error")
+	}
+	if _, err := db.ID(); err == nil {
+		t.Error("ID of a closed journal: no error")
 	}
 }

@@ -15,10 +15,10 @@ func TestChangeTimeTellsVersionsApart(t *testing.T) {
 	v1 := insert(t, db, newRec("trades.csv", 20))[0]
 	rewritten := version(20)
 	rewritten.Change = testCTime.Add(time.Second)
-	if db.Known("teams", "trades.csv", rewritten) {
+	if known(t, db, "teams", "trades.csv", rewritten) {
 		t.Fatal("Known = true for a version with the same size, mtime and inode but another change time")
 	}
-	fp, _ := db.Current("teams", "trades.csv")
+	fp, _ := current(t, db, "teams", "trades.csv")
 	if fp.Is(rewritten) {
 		t.Fatal("Fingerprint.Is ignores the change time")
 	}
@@ -43,7 +43,7 @@ func TestChangeTimeTellsVersionsApart(t *testing.T) {
 	if len(v2) != 1 || v2[0].ID == v1.ID {
 		t.Fatalf("rewritten version not stored as a new record: %v", v2)
 	}
-	if fp, _ := db.Current("teams", "trades.csv"); fp.ID != v2[0].ID || !fp.Is(rewritten) {
+	if fp, _ := current(t, db, "teams", "trades.csv"); fp.ID != v2[0].ID || !fp.Is(rewritten) {
 		t.Fatalf("current is %+v, want #%d", fp, v2[0].ID)
 	}
 }
@@ -61,11 +61,11 @@ func TestOldFingerprintIsNotTheSameVersion(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	fp, ok := db.Current("teams", "old.csv")
+	fp, ok := current(t, db, "teams", "old.csv")
 	if !ok || fp.ID != old.ID || fp.Size != 5 || fp.Inode != 42 || fp.Kind != "file" || fp.CTime != 0 {
 		t.Fatalf("old fingerprint read as %+v, %v", fp, ok)
 	}
-	if db.Known("teams", "old.csv", version(5)) {
+	if known(t, db, "teams", "old.csv", version(5)) {
 		t.Fatal("an old fingerprint without change time counts as the same version")
 	}
 	if again := insert(t, db, newRec("old.csv", 5)); len(again) != 1 {
@@ -82,7 +82,7 @@ func TestFarMtimeIsKnown(t *testing.T) {
 	insert(t, db, r)
 	v := version(3)
 	v.ModTime = r.ModTime
-	if !db.Known("teams", "old.txt", v) {
+	if !known(t, db, "teams", "old.txt", v) {
 		t.Fatal("a version with an mtime of 1600 is not known")
 	}
 	if again := insert(t, db, r); len(again) != 0 {
@@ -110,14 +110,14 @@ func TestDisown(t *testing.T) {
 	if err := db.Disown(a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := db.Current("teams", "a"); ok {
+	if _, ok := current(t, db, "teams", "a"); ok {
 		t.Fatal("disowned record is still the current version")
 	}
 	b := insert(t, db, newRec("a", 1))[0]
 	if err := db.Disown(a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if fp, ok := db.Current("teams", "a"); !ok || fp.ID != b.ID {
+	if fp, ok := current(t, db, "teams", "a"); !ok || fp.ID != b.ID {
 		t.Fatalf("disowning an older record removed the current one: %+v, %v", fp, ok)
 	}
 }
@@ -147,7 +147,7 @@ func TestNewerVersionSupersedesAHeldOne(t *testing.T) {
 	if got, _ := db.Get(p.ID); got.State != Posted {
 		t.Fatalf("posted record became %s", got.State)
 	}
-	if fp, _ := db.Current("teams", "secret.txt"); fp.ID == h.ID {
+	if fp, _ := current(t, db, "teams", "secret.txt"); fp.ID == h.ID {
 		t.Fatal("the superseded record is still current")
 	}
 }

@@ -247,7 +247,10 @@ func (p *Lane) attachments(w Watch, conv *transcript.Conversation) (atts map[str
 			}
 			seen[f.Path] = true
 			refs = append(refs, f.Path)
-			fp, ok := p.j.DB.Current(w.Source.Watch, f.Path)
+			fp, ok, err := p.j.DB.Current(w.Source.Watch, f.Path)
+			if err != nil {
+				p.j.LogError(p.j.Log.WithFields(logrus.Fields{"watch": w.Source.Watch, "path": f.Path}), err, "look up an attachment's record")
+			}
 			if !ok {
 				missing = append(missing, f)
 				continue

@@ -151,7 +151,10 @@ const metaLastReconcile = "reconcile/last"
 // Last returns the summary of the most recent reconciliation; nil, nil if none was recorded,
 // and an error if the stored summary cannot be decoded (it is not taken for "never run").
 func Last(j *journal.DB) (*Summary, error) {
-	v := j.Meta(metaLastReconcile)
+	v, err := j.LookupMeta(metaLastReconcile)
+	if err != nil {
+		return nil, fmt.Errorf("last reconciliation: %w", err)
+	}
 	if v == "" {
 		return nil, nil
 	}
@@ -223,7 +226,11 @@ func reconcileEntry(ctx context.Context, o *Options, w Watch, rel string, fi fs.
 	s.OnDisk++
 	ver := ondisk.VersionOf(fi)
 	kind := ver.Kind
-	if fp, ok := o.Journal.Current(w.Name, rel); ok && fp.Is(ver) {
+	fp, ok, err := o.Journal.Current(w.Name, rel)
+	if err != nil {
+		return fmt.Errorf("reconcile %s/%s: %w", w.Name, rel, err)
+	}
+	if ok && fp.Is(ver) {
 		r, err := o.Journal.Get(fp.ID)
 		if err != nil && o.Requeue {
 			o.Unreadable(fp.ID, err) // gives up its path, so the recheck below records the file again

@@ -233,13 +233,19 @@ func (j *Journal) Finish(r *journal.Record, l *logrus.Entry, state journal.State
 	}
 }
 
-// nextDue is when the earliest item of lanes comes due. An item already due that a round left
-// (it cannot be served yet) is looked at again after a second, not in a busy loop.
+// NextDue is when the earliest item of lanes comes due. An item already due that a round left
+// (it cannot be served yet) is looked at again after a second, not in a busy loop; so is a lane
+// whose due list could not be read (the error is logged).
 func (j *Journal) NextDue(now time.Time, lanes []string) time.Time {
 	var next time.Time
 	for _, lane := range lanes {
-		if t, ok := j.DB.NextDue(lane); ok && (next.IsZero() || t.Before(next)) {
-			next = t
+		it, ok, err := j.DB.LookupFirstDue(lane)
+		if err != nil {
+			j.LogError(j.Log.WithField("lane", lane), err, "read when the next work is due")
+			it, ok = journal.DueItem{Due: now}, true
+		}
+		if ok && (next.IsZero() || it.Due.Before(next)) {
+			next = it.Due
 		}
 	}
 	if !next.IsZero() && !next.After(now) {

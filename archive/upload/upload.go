@@ -221,7 +221,12 @@ func (u *Lane) upload(ctx context.Context, id uint64) *pendingCommit {
 	key := filekey.Build(r.Watch, sum, string(r.Path))
 	l = l.WithField("key", key)
 	// The same bytes under the same name are in the archive already: no second PUT.
-	if owner, ok := u.j.DB.KeyOwner(key); ok && owner != r.ID {
+	owner, ok, err := u.j.DB.LookupKeyOwner(key)
+	if err != nil {
+		u.j.RetryLater(r.ID, journal.LanePut, err, u.j.Now().Add(u.deps.Backoff.Delay(r.Attempts+1, 0)))
+		return nil
+	}
+	if ok && owner != r.ID {
 		u.duplicate(r, l, owner, sum, mime, key)
 		return nil
 	}

@@ -152,8 +152,8 @@ func TestE2EReconcileVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp, ok := j.Current("teams", "b.csv")
-	if !ok {
+	fp, ok, err := j.Current("teams", "b.csv")
+	if err != nil || !ok {
 		t.Fatal("b.csv not recorded")
 	}
 	if err := j.Update(fp.ID, func(r *journal.Record) ([]journal.Entry, error) {

@@ -189,7 +189,11 @@ func unrecorded(db *journal.DB, cfg *config.Config) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			if _, ok := db.Current(wc.Name, filepath.ToSlash(rel)); !ok {
+			_, ok, err := db.Current(wc.Name, filepath.ToSlash(rel))
+			if err != nil {
+				return err
+			}
+			if !ok {
 				out = append(out, fmt.Sprintf("%s:%s", wc.Name, filepath.ToSlash(rel)))
 			}
 			return nil

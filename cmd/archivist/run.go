@@ -109,8 +109,14 @@ func (d *wiring) run(ctx context.Context, once bool) error {
 	}
 	watchOpts := watcher.Options{
 		Logger: d.log,
+		// A version the journal cannot say it knows is taken for new: the intake then records
+		// it, or fails and logs why. Never the other way round, which would skip a file.
 		Known: func(f watcher.File) bool {
-			return d.j.Known(f.Watch, f.RelPath, archive.FileVersion(f))
+			known, err := d.j.Known(f.Watch, f.RelPath, archive.FileVersion(f))
+			if err != nil {
+				d.log.WithError(err).WithField("path", f.RelPath).Error("ask the journal whether a file is archived")
+			}
+			return known
 		},
 		Settled: d.p.Intake,
 	}

@@ -281,7 +281,11 @@ func (s *Service) resolve(ref string) (uint64, error) {
 	if filepath.IsAbs(ref) {
 		for _, w := range s.watchList() {
 			if rel, err := filepath.Rel(w.Path, ref); err == nil && !strings.HasPrefix(rel, "..") {
-				if fp, ok := s.J.Current(w.Name, filepath.ToSlash(rel)); ok {
+				fp, ok, err := s.J.Current(w.Name, filepath.ToSlash(rel))
+				if err != nil {
+					return 0, err
+				}
+				if ok {
 					return fp.ID, nil
 				}
 			}
@@ -289,7 +293,11 @@ func (s *Service) resolve(ref string) (uint64, error) {
 		return 0, fmt.Errorf("%s: no record of this path", ref)
 	}
 	if watch, rel, ok := strings.Cut(ref, ":"); ok {
-		if fp, ok := s.J.Current(watch, rel); ok {
+		fp, ok, err := s.J.Current(watch, rel)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
 			return fp.ID, nil
 		}
 	}
