@@ -335,7 +335,22 @@ func encodeRecord(r *Record) []byte {
 	e.uint(rReferencedBy, r.ReferencedBy)
 	e.int(rSightings, int64(r.Sightings))
 	e.time(rLastSeen, r.LastSeen)
-	for name, f := range r.Forwards {
+	encodeForwards(&e, r.Forwards)
+	encodeShare(&e, r.Share)
+	e.str(rDisposed, r.Disposed)
+	e.time(rDiscoveredAt, r.DiscoveredAt)
+	e.time(rUploadedAt, r.UploadedAt)
+	e.time(rPostedAt, r.PostedAt)
+	e.time(rHeldAt, r.HeldAt)
+	e.time(rUpdatedAt, r.UpdatedAt)
+	e.time(rCTime, r.CTime)
+	e.time(rBirth, r.Birth)
+	return e.b
+}
+
+// decodeRecord reads a stored record, binary or (written before schema 2) JSON.
+func encodeForwards(e *enc, fws map[string]*Forward) {
+	for name, f := range fws {
 		if f == nil {
 			continue
 		}
@@ -350,166 +365,201 @@ func encodeRecord(r *Record) []byte {
 			g.time(fHeldAt, f.HeldAt)
 		})
 	}
-	if s := r.Share; s != nil {
-		e.group(rShare, func(g *enc) {
-			g.str(sChatID, s.ChatID)
-			g.str(sEndUser, s.EndUser)
-			g.str(sText, s.Text)
-			g.time(sTime, s.Time)
-		})
-	}
-	e.str(rDisposed, r.Disposed)
-	e.time(rDiscoveredAt, r.DiscoveredAt)
-	e.time(rUploadedAt, r.UploadedAt)
-	e.time(rPostedAt, r.PostedAt)
-	e.time(rHeldAt, r.HeldAt)
-	e.time(rUpdatedAt, r.UpdatedAt)
-	e.time(rCTime, r.CTime)
-	e.time(rBirth, r.Birth)
-	return e.b
 }
 
-// decodeRecord reads a stored record, binary or (written before schema 2) JSON.
+func encodeShare(e *enc, s *Share) {
+	if s == nil {
+		return
+	}
+	e.group(rShare, func(g *enc) {
+		g.str(sChatID, s.ChatID)
+		g.str(sEndUser, s.EndUser)
+		g.str(sText, s.Text)
+		g.time(sTime, s.Time)
+	})
+}
+
 func decodeRecord(b []byte, r *Record) error {
 	return decodeValue(b, "record", r, func(d *dec, tag, w int) {
-		switch tag {
-		case rID:
-			r.ID = d.uint(w)
-		case rWatch:
-			r.Watch = d.str(w)
-		case rPath:
-			r.Path = RelPath(d.str(w))
-		case rKind:
-			r.Kind = d.str(w)
-		case rSize:
-			r.Size = d.int(w)
-		case rModTime:
-			r.ModTime = d.time(w)
-		case rInode:
-			r.Inode = d.uint(w)
-		case rDev:
-			r.Dev = d.uint(w)
-		case rNlink:
-			r.Nlink = d.uint(w)
-		case rSHA256:
-			r.SHA256 = d.str(w)
-		case rMIME:
-			r.MIME = d.str(w)
-		case rFileKey:
-			r.FileKey = d.str(w)
-		case rState:
-			r.State = State(d.str(w))
-		case rReason:
-			r.Reason = d.str(w)
-		case rAttempts:
-			r.Attempts = int(d.int(w))
-		case rLastError:
-			r.LastError = d.str(w)
-		case rLane:
-			var name string
-			var due time.Time
-			d.group(w, func(g *dec, tag, w int) {
-				switch tag {
-				case laneName:
-					name = g.str(w)
-				case laneDue:
-					due = g.time(w)
-				default:
-					g.skip(w)
-				}
-			})
-			if r.Lanes == nil {
-				r.Lanes = map[string]time.Time{}
-			}
-			r.Lanes[name] = due
-		case rDuplicateOf:
-			r.DuplicateOf = d.uint(w)
-		case rPostAlone:
-			r.PostAlone = d.uint(w) != 0
-		case rRequestID:
-			r.RequestID = d.str(w)
-		case rHeldLane:
-			r.HeldLane = d.str(w)
-		case rRole:
-			r.Role = d.str(w)
-		case rConversation:
-			r.Conversation = d.str(w)
-		case rEvents:
-			r.Events = int(d.int(w))
-		case rEventsPosted:
-			r.EventsPosted = int(d.int(w))
-		case rReferencedBy:
-			r.ReferencedBy = d.uint(w)
-		case rSightings:
-			r.Sightings = int(d.int(w))
-		case rLastSeen:
-			r.LastSeen = d.time(w)
-		case rForward:
-			var name string
-			f := new(Forward)
-			d.group(w, func(g *dec, tag, w int) {
-				switch tag {
-				case fName:
-					name = g.str(w)
-				case fState:
-					f.State = g.str(w)
-				case fReason:
-					f.Reason = g.str(w)
-				case fAttempts:
-					f.Attempts = int(g.int(w))
-				case fLastError:
-					f.LastError = g.str(w)
-				case fRemoteID:
-					f.RemoteID = g.str(w)
-				case fSentAt:
-					f.SentAt = g.time(w)
-				case fHeldAt:
-					f.HeldAt = g.time(w)
-				default:
-					g.skip(w)
-				}
-			})
-			if r.Forwards == nil {
-				r.Forwards = map[string]*Forward{}
-			}
-			r.Forwards[name] = f
-		case rShare:
-			s := new(Share)
-			d.group(w, func(g *dec, tag, w int) {
-				switch tag {
-				case sChatID:
-					s.ChatID = g.str(w)
-				case sEndUser:
-					s.EndUser = g.str(w)
-				case sText:
-					s.Text = g.str(w)
-				case sTime:
-					s.Time = g.time(w)
-				default:
-					g.skip(w)
-				}
-			})
-			r.Share = s
-		case rDisposed:
-			r.Disposed = d.str(w)
-		case rDiscoveredAt:
-			r.DiscoveredAt = d.time(w)
-		case rUploadedAt:
-			r.UploadedAt = d.time(w)
-		case rPostedAt:
-			r.PostedAt = d.time(w)
-		case rHeldAt:
-			r.HeldAt = d.time(w)
-		case rUpdatedAt:
-			r.UpdatedAt = d.time(w)
-		case rCTime:
-			r.CTime = d.time(w)
-		case rBirth:
-			r.Birth = d.time(w)
-		default:
+		if !decodeFileField(d, tag, w, r) && !decodeWorkField(d, tag, w, r) && !decodeWhenField(d, tag, w, r) {
 			d.skip(w)
 		}
 	})
+}
+
+// decodeFileField decodes a field saying which file version the record is; false if tag is
+// not one.
+func decodeFileField(d *dec, tag, w int, r *Record) bool {
+	switch tag {
+	case rID:
+		r.ID = d.uint(w)
+	case rWatch:
+		r.Watch = d.str(w)
+	case rPath:
+		r.Path = RelPath(d.str(w))
+	case rKind:
+		r.Kind = d.str(w)
+	case rSize:
+		r.Size = d.int(w)
+	case rModTime:
+		r.ModTime = d.time(w)
+	case rInode:
+		r.Inode = d.uint(w)
+	case rDev:
+		r.Dev = d.uint(w)
+	case rNlink:
+		r.Nlink = d.uint(w)
+	case rCTime:
+		r.CTime = d.time(w)
+	case rBirth:
+		r.Birth = d.time(w)
+	case rSHA256:
+		r.SHA256 = d.str(w)
+	case rMIME:
+		r.MIME = d.str(w)
+	case rFileKey:
+		r.FileKey = d.str(w)
+	default:
+		return false
+	}
+	return true
+}
+
+// decodeWorkField decodes a field of the record's progress through the lanes; false if tag
+// is not one.
+func decodeWorkField(d *dec, tag, w int, r *Record) bool {
+	switch tag {
+	case rState:
+		r.State = State(d.str(w))
+	case rReason:
+		r.Reason = d.str(w)
+	case rAttempts:
+		r.Attempts = int(d.int(w))
+	case rLastError:
+		r.LastError = d.str(w)
+	case rLane:
+		decodeLane(d, w, r)
+	case rDuplicateOf:
+		r.DuplicateOf = d.uint(w)
+	case rPostAlone:
+		r.PostAlone = d.uint(w) != 0
+	case rRequestID:
+		r.RequestID = d.str(w)
+	case rHeldLane:
+		r.HeldLane = d.str(w)
+	case rRole:
+		r.Role = d.str(w)
+	case rConversation:
+		r.Conversation = d.str(w)
+	case rEvents:
+		r.Events = int(d.int(w))
+	case rEventsPosted:
+		r.EventsPosted = int(d.int(w))
+	case rReferencedBy:
+		r.ReferencedBy = d.uint(w)
+	case rForward:
+		decodeForward(d, w, r)
+	case rShare:
+		r.Share = decodeShare(d, w)
+	case rDisposed:
+		r.Disposed = d.str(w)
+	default:
+		return false
+	}
+	return true
+}
+
+// decodeWhenField decodes a field saying when something happened to the record; false if
+// tag is not one.
+func decodeWhenField(d *dec, tag, w int, r *Record) bool {
+	switch tag {
+	case rSightings:
+		r.Sightings = int(d.int(w))
+	case rLastSeen:
+		r.LastSeen = d.time(w)
+	case rDiscoveredAt:
+		r.DiscoveredAt = d.time(w)
+	case rUploadedAt:
+		r.UploadedAt = d.time(w)
+	case rPostedAt:
+		r.PostedAt = d.time(w)
+	case rHeldAt:
+		r.HeldAt = d.time(w)
+	case rUpdatedAt:
+		r.UpdatedAt = d.time(w)
+	default:
+		return false
+	}
+	return true
+}
+
+func decodeLane(d *dec, w int, r *Record) {
+	var name string
+	var due time.Time
+	d.group(w, func(g *dec, tag, w int) {
+		switch tag {
+		case laneName:
+			name = g.str(w)
+		case laneDue:
+			due = g.time(w)
+		default:
+			g.skip(w)
+		}
+	})
+	if r.Lanes == nil {
+		r.Lanes = map[string]time.Time{}
+	}
+	r.Lanes[name] = due
+}
+
+func decodeForward(d *dec, w int, r *Record) {
+	var name string
+	f := new(Forward)
+	d.group(w, func(g *dec, tag, w int) {
+		switch tag {
+		case fName:
+			name = g.str(w)
+		case fState:
+			f.State = g.str(w)
+		case fReason:
+			f.Reason = g.str(w)
+		case fAttempts:
+			f.Attempts = int(g.int(w))
+		case fLastError:
+			f.LastError = g.str(w)
+		case fRemoteID:
+			f.RemoteID = g.str(w)
+		case fSentAt:
+			f.SentAt = g.time(w)
+		case fHeldAt:
+			f.HeldAt = g.time(w)
+		default:
+			g.skip(w)
+		}
+	})
+	if r.Forwards == nil {
+		r.Forwards = map[string]*Forward{}
+	}
+	r.Forwards[name] = f
+}
+
+func decodeShare(d *dec, w int) *Share {
+	s := new(Share)
+	d.group(w, func(g *dec, tag, w int) {
+		switch tag {
+		case sChatID:
+			s.ChatID = g.str(w)
+		case sEndUser:
+			s.EndUser = g.str(w)
+		case sText:
+			s.Text = g.str(w)
+		case sTime:
+			s.Time = g.time(w)
+		default:
+			g.skip(w)
+		}
+	})
+	return s
 }
 
 // encodeEntry returns the stored form of an audit entry.
