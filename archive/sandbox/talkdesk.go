@@ -343,93 +343,33 @@ func (s *Server) tdCreate(w http.ResponseWriter, r *http.Request) {
 		s.tdReject(w, log, http.StatusBadRequest, "sandbox-invalid-body", err.Error())
 		return
 	}
-	invalid := func(field, desc string) {
-		s.tdReject(w, log, http.StatusBadRequest, "sandbox-invalid-field", field+": "+desc, tdField{Name: field, Description: desc})
+	invalid := func(p *tdField) {
+		s.tdReject(w, log, http.StatusBadRequest, "sandbox-invalid-field", p.Name+": "+p.Description, *p)
 	}
-	// metadata is free-form ("flow_id" in Talkdesk's example), but name, size and type
-	// must be right when present; size is required.
-	var meta map[string]json.RawMessage
-	if isNull(req.Metadata) || json.Unmarshal(req.Metadata, &meta) != nil {
-		invalid("metadata", "missing or not an object")
+	meta, size, p := tdCheckCreate(&req)
+	if p != nil {
+		invalid(p)
 		return
 	}
-	var size int64
-	if err := json.Unmarshal(meta["size"], &size); err != nil || meta["size"] == nil {
-		invalid("metadata.size", "missing or not an integer")
+	l, up, p := s.tdUploadFor(req.RequestID)
+	if p == nil {
+		p = tdCheckMeta(meta, size, up)
+	}
+	if p != nil {
+		invalid(p)
 		return
 	}
+	a, status, p, err := s.tdStore(&req, l, up)
 	switch {
-	case strings.TrimSpace(req.Name) == "":
-		invalid("name", "missing or empty")
-		return
-	case len(req.Name) > tdMaxName:
-		invalid("name", fmt.Sprintf("longer than %d bytes", tdMaxName))
-		return
-	case req.RequestID == "":
-		invalid("request_id", "missing or empty")
-		return
-	}
-	s.td.mu.Lock()
-	l := s.td.links[req.RequestID]
-	var up receivedFile
-	ok := l != nil && l.put && !l.used
-	if ok {
-		up = l.up
-	}
-	s.td.mu.Unlock()
-	if !ok {
-		invalid("request_id", "no upload was completed for this request id, or it was used already")
-		return
-	}
-	if size != up.size {
-		invalid("metadata.size", fmt.Sprintf("%d, but %d bytes were uploaded", size, up.size))
-		return
-	}
-	if raw, ok := meta["type"]; ok {
-		var typ string
-		mt, _, _ := mime.ParseMediaType(up.contentType)
-		if json.Unmarshal(raw, &typ) != nil || typ != mt {
-			invalid("metadata.type", fmt.Sprintf("want %q, the type of the upload", mt))
-			return
-		}
-	}
-	if raw, ok := meta["name"]; ok {
-		var n string
-		if json.Unmarshal(raw, &n) != nil || n == "" {
-			invalid("metadata.name", "not a non-empty string")
-			return
-		}
-	}
-	// The name check, the request id's single use and the record are one step, so two
-	// concurrent requests cannot both create a name.
-	s.td.mu.Lock()
-	_, _, exists := s.td.recs.find(func(a *TalkdeskAttachment) bool { return a.Name == req.Name })
-	if exists {
-		s.td.mu.Unlock()
-		s.tdReject(w, log, http.StatusConflict, "sandbox-name-conflict", fmt.Sprintf("name: an attachment named %q exists", req.Name),
-			tdField{Name: "name", Description: "already has an attachment with this name"})
-		return
-	}
-	if l.used {
-		s.td.mu.Unlock()
-		invalid("request_id", "used already")
-		return
-	}
-	id := randomHex(16)
-	a, err := s.td.recs.add(func(seq int) (TalkdeskAttachment, error) {
-		return TalkdeskAttachment{
-			Seq: seq, Received: time.Now().UTC(), ID: id, Name: req.Name, RequestID: req.RequestID,
-			ContentType: up.contentType, Size: up.size, SHA256: up.sha, Path: filepath.Clean(up.tmp),
-			Metadata: json.RawMessage(req.Metadata),
-		}, nil
-	})
-	if err == nil {
-		l.used = true
-	}
-	s.td.mu.Unlock()
-	if err != nil {
+	case err != nil:
 		log.WithError(err).Error("sandbox: store talkdesk attachment")
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"code": "internal", "message": "sandbox: cannot store the attachment"})
+		return
+	case status == http.StatusConflict:
+		s.tdReject(w, log, status, "sandbox-name-conflict", fmt.Sprintf("name: an attachment named %q exists", req.Name), *p)
+		return
+	case p != nil:
+		invalid(p)
 		return
 	}
 	s.count(func(st *Stats) { st.TalkdeskAttachments++ })
@@ -440,4 +380,83 @@ func (s *Server) tdCreate(w http.ResponseWriter, r *http.Request) {
 		"metadata": a.Metadata, "provider": map[string]string{"name": "sandbox"},
 		"_links": map[string]any{"self": map[string]string{"href": self}, "download_link": map[string]string{"href": self + "/download-link"}},
 	})
+}
+
+// tdCheckCreate checks the fields of a create request that need no upload: metadata is
+// free-form ("flow_id" in Talkdesk's example), but its size is required.
+func tdCheckCreate(req *tdCreateRequest) (meta map[string]json.RawMessage, size int64, p *tdField) {
+	if isNull(req.Metadata) || json.Unmarshal(req.Metadata, &meta) != nil {
+		return nil, 0, &tdField{Name: "metadata", Description: "missing or not an object"}
+	}
+	if err := json.Unmarshal(meta["size"], &size); err != nil || meta["size"] == nil {
+		return nil, 0, &tdField{Name: "metadata.size", Description: "missing or not an integer"}
+	}
+	switch {
+	case strings.TrimSpace(req.Name) == "":
+		return nil, 0, &tdField{Name: "name", Description: "missing or empty"}
+	case len(req.Name) > tdMaxName:
+		return nil, 0, &tdField{Name: "name", Description: fmt.Sprintf("longer than %d bytes", tdMaxName)}
+	case req.RequestID == "":
+		return nil, 0, &tdField{Name: "request_id", Description: "missing or empty"}
+	}
+	return meta, size, nil
+}
+
+// tdUploadFor is the completed, unused upload of request id.
+func (s *Server) tdUploadFor(requestID string) (*tdLink, receivedFile, *tdField) {
+	s.td.mu.Lock()
+	defer s.td.mu.Unlock()
+	l := s.td.links[requestID]
+	if l == nil || !l.put || l.used {
+		return nil, receivedFile{}, &tdField{Name: "request_id", Description: "no upload was completed for this request id, or it was used already"}
+	}
+	return l, l.up, nil
+}
+
+// tdCheckMeta checks that the metadata's size, type and name, where present, are the upload's.
+func tdCheckMeta(meta map[string]json.RawMessage, size int64, up receivedFile) *tdField {
+	if size != up.size {
+		return &tdField{Name: "metadata.size", Description: fmt.Sprintf("%d, but %d bytes were uploaded", size, up.size)}
+	}
+	if raw, ok := meta["type"]; ok {
+		var typ string
+		mt, _, _ := mime.ParseMediaType(up.contentType)
+		if json.Unmarshal(raw, &typ) != nil || typ != mt {
+			return &tdField{Name: "metadata.type", Description: fmt.Sprintf("want %q, the type of the upload", mt)}
+		}
+	}
+	if raw, ok := meta["name"]; ok {
+		var n string
+		if json.Unmarshal(raw, &n) != nil || n == "" {
+			return &tdField{Name: "metadata.name", Description: "not a non-empty string"}
+		}
+	}
+	return nil
+}
+
+// tdStore records the attachment. The name check, the request id's single use and the record
+// are one step, so two concurrent requests cannot both create a name: a name taken already is
+// status 409 with its field, a request id used meanwhile a field problem.
+func (s *Server) tdStore(req *tdCreateRequest, l *tdLink, up receivedFile) (TalkdeskAttachment, int, *tdField, error) {
+	s.td.mu.Lock()
+	defer s.td.mu.Unlock()
+	if _, _, exists := s.td.recs.find(func(a *TalkdeskAttachment) bool { return a.Name == req.Name }); exists {
+		return TalkdeskAttachment{}, http.StatusConflict, &tdField{Name: "name", Description: "already has an attachment with this name"}, nil
+	}
+	if l.used {
+		return TalkdeskAttachment{}, http.StatusBadRequest, &tdField{Name: "request_id", Description: "used already"}, nil
+	}
+	id := randomHex(16)
+	a, err := s.td.recs.add(func(seq int) (TalkdeskAttachment, error) {
+		return TalkdeskAttachment{
+			Seq: seq, Received: time.Now().UTC(), ID: id, Name: req.Name, RequestID: req.RequestID,
+			ContentType: up.contentType, Size: up.size, SHA256: up.sha, Path: filepath.Clean(up.tmp),
+			Metadata: json.RawMessage(req.Metadata),
+		}, nil
+	})
+	if err != nil {
+		return TalkdeskAttachment{}, 0, nil, err
+	}
+	l.used = true
+	return a, http.StatusOK, nil, nil
 }
