@@ -43,6 +43,10 @@ type options struct {
 	rescanPerDir    int
 	journalRecords  int
 	scaleFiles      int
+	slackMessages   int
+	slackChannels   int
+	slackFiles      int
+	chatMessages    int
 }
 
 // workloads in the order they run.
@@ -56,7 +60,13 @@ var workloads = []struct {
 	{"rescan", (*bench).rescan},
 	{"startup", (*bench).startup},
 	{"scale", (*bench).scale}, // only with --only scale: make bench-scale
+	{"slack", (*bench).slack},
+	{"whatsapp", (*bench).whatsapp},
+	{"teams", (*bench).teams},
 }
+
+// optIn are the workloads that run only when --only names them.
+var optIn = map[string]bool{"scale": true, "slack": true, "whatsapp": true, "teams": true}
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "spawn" { // the launcher of measured processes; see spawn.go
@@ -99,7 +109,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.work, "work", "", "`folder` for the data (default: a new folder in $TMPDIR, removed at the end)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder")
 	fs.BoolVar(&o.check, "check", false, "exit 3 if a figure misses its target (meaningful at full size only)")
-	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run: small,big,latency,rescan,startup,scale (default: all but scale)")
+	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run: small,big,latency,rescan,startup,scale,slack,whatsapp,teams (default: the first five)")
 	fs.IntVar(&o.workers, "workers", 4, "daemon workers, and PUTs in flight in the raw baseline")
 	fs.IntVar(&o.rounds, "rounds", 3, "small and big files: alternate this many null, raw and daemon runs against the memory sandbox and report the medians")
 	fs.IntVar(&o.diskRounds, "disk-rounds", 1, "small and big files: then this many rounds against the disk sandbox, as rows of their own (0: none)")
@@ -114,6 +124,10 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.rescanPerDir, "rescan-per-dir", 1000, "rescan: files per folder")
 	fs.IntVar(&o.journalRecords, "journal-records", 1_000_000, "start-up: records in the journal")
 	fs.IntVar(&o.scaleFiles, "scale-files", 1_000_000, "scale: files in the tree and the journal, all archived")
+	fs.IntVar(&o.slackMessages, "slack-messages", 1_000_000, "slack: messages in the generated workspace export")
+	fs.IntVar(&o.slackChannels, "slack-channels", 500, "slack: channels they are spread over")
+	fs.IntVar(&o.slackFiles, "slack-files", 1000, "slack: messages with a file in __uploads/ (0: none)")
+	fs.IntVar(&o.chatMessages, "chat-messages", 200_000, "whatsapp, teams: messages in the generated chat")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -131,7 +145,7 @@ func parseOptions(args []string) (options, error) {
 	}
 	switch {
 	case o.workers < 1, o.rounds < 1, o.diskRounds < 0, o.files < 1, o.fileSize < 1, o.big < 1, o.latencyFiles < 1, o.rescanFiles < 1, o.rescanPerDir < 1,
-		o.journalRecords < 1, o.scaleFiles < 1, o.settle <= 0:
+		o.journalRecords < 1, o.scaleFiles < 1, o.settle <= 0, o.slackMessages < 1, o.slackChannels < 1, o.slackFiles < 0, o.chatMessages < 1:
 		return o, errors.New("sizes, counts, workers and settle must be positive")
 	}
 	return o, nil
@@ -205,7 +219,7 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 
 	var rows []row
 	for _, w := range workloads {
-		if o.only != "" && !strings.Contains(","+o.only+",", ","+w.name+",") || o.only == "" && w.name == "scale" {
+		if o.only != "" && !strings.Contains(","+o.only+",", ","+w.name+",") || o.only == "" && optIn[w.name] {
 			continue
 		}
 		t := time.Now()
