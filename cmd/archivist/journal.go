@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -259,11 +260,11 @@ func idRanges(ids []uint64) string {
 
 // stopOnDamage returns a context canceled when the journal is found damaged under the
 // running daemon (truncated, a page that faults): the daemon stops writing, says why and
-// exits with the damage status (run returns the journal's error).
-func stopOnDamage(ctx context.Context, j *journal.DB, log *logrus.Logger) context.Context {
+// exits with the damage status (run returns the journal's error). Its goroutines are in bg.
+func stopOnDamage(ctx context.Context, bg *sync.WaitGroup, j *journal.DB, log *logrus.Logger) context.Context {
 	ctx, cancel := context.WithCancel(ctx)
-	go j.WatchSize(ctx.Done(), time.Second)
-	go func() {
+	bg.Go(func() { j.WatchSize(ctx.Done(), time.Second) })
+	bg.Go(func() {
 		select {
 		case <-j.Damaged():
 			log.WithError(j.Err()).Error("JOURNAL DAMAGED: stopping, nothing more is written to it; " +
@@ -271,6 +272,6 @@ func stopOnDamage(ctx context.Context, j *journal.DB, log *logrus.Logger) contex
 			cancel()
 		case <-ctx.Done():
 		}
-	}()
+	})
 	return ctx
 }

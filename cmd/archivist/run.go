@@ -70,13 +70,19 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 		return err
 	}
 	defer j.Close()
+	defer beforeJournalClose()
 	var bg sync.WaitGroup
 	defer bg.Wait()
-	ctx, stop := context.WithCancel(stopOnDamage(ctx, j, log))
-	defer stop()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop() // before bg.Wait: ends the damage watchers too
+	ctx = stopOnDamage(ctx, &bg, j, log)
 	d := &wiring{cfgPath: cfgPath, cfg: cfg, log: log, j: j, stop: stop, bg: &bg, watch: &watchRunner{}}
 	return d.run(ctx, once)
 }
+
+// beforeJournalClose is called after every goroutine of run has ended, just before the journal
+// closes (a test looks for goroutines left then).
+var beforeJournalClose = func() {}
 
 // wiring is what run wires together; bg holds every goroutine it starts.
 type wiring struct {
@@ -265,11 +271,7 @@ func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *log
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := control.ServeUntil(ctx, srv, srv.ListenAndServe); err != nil {
 		log.WithError(err).Error("metrics endpoint")
 	}
 }

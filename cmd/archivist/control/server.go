@@ -108,18 +108,9 @@ func (s *Socket) Close() error {
 // Serve serves svc until ctx ends, then closes the socket.
 func (s *Socket) Serve(ctx context.Context, svc *Service, metrics http.Handler) error {
 	srv := &http.Server{Handler: Handler(svc, metrics), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shut)
-	}()
-	err := srv.Serve(s.ln)
+	err := ServeUntil(ctx, srv, func() error { return srv.Serve(s.ln) })
 	if cerr := s.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
-		return fmt.Errorf("control socket: %w", cerr)
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
+		return errors.Join(err, fmt.Errorf("control socket: %w", cerr))
 	}
 	return err
 }

@@ -3,12 +3,12 @@ package statuspage
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/archivist-project/archivist/cmd/archivist/control"
 	"github.com/archivist-project/archivist/config"
 )
 
@@ -93,26 +93,12 @@ func (s *Server) URL() string {
 // Serve serves until ctx ends, then closes the listener and waits for the requests in
 // flight (at most five seconds).
 func (s *Server) Serve(ctx context.Context) error {
-	done := make(chan error, 1)
-	go func() {
-		var err error
-		if s.tls {
-			err = s.srv.ServeTLS(s.ln, "", "")
-		} else {
-			err = s.srv.Serve(s.ln)
-		}
-		done <- err
-	}()
-	select {
-	case err := <-done:
+	serve := func() error { return s.srv.Serve(s.ln) }
+	if s.tls {
+		serve = func() error { return s.srv.ServeTLS(s.ln, "", "") }
+	}
+	if err := control.ServeUntil(ctx, s.srv, serve); err != nil {
 		return fmt.Errorf("status page: %w", err)
-	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(sctx)
-	if serr := <-done; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return err
+	return nil
 }

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/archivist-project/archivist/config"
+)
+
+// projectGoroutines lists the goroutines, other than the caller's, running code of this
+// project other than the sandbox and the tests: those still at work when they are listed.
+func projectGoroutines() []string {
+	buf := make([]byte, 1<<22)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for i, g := range strings.Split(string(buf), "\n\n") {
+		if i == 0 || !strings.Contains(g, "archivist-project/archivist/") {
+			continue // the caller, or nothing of ours
+		}
+		if strings.Contains(g, "archive/sandbox.") || strings.Contains(g, "cmd/archivist.Test") || strings.Contains(g, "testwait.") {
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// run awaits every goroutine it starts before the journal closes (issue 12): the control
+// server, metrics, watchdog, status reporter, reload watch, the watcher, the journal's size
+// guard and damage watch. Before, several ran on after the journal closed and could read it.
+func TestRunAwaitsItsGoroutinesBeforeTheJournalCloses(t *testing.T) {
+	e := newEnv(t)
+	cfg, err := config.Load(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	var left []string
+	beforeJournalClose = func() { left = projectGoroutines() }
+	t.Cleanup(func() { beforeJournalClose = func() {} })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, e.config, cfg, log, false, false) }()
+	await(t, 20*time.Second, "the daemon to answer on its control socket", func() bool {
+		cmd := exec.Command(binary, "status", "--config", e.config)
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		return cmd.Run() == nil && strings.Contains(out.String(), "running since")
+	})
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil && err != context.Canceled {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return within 30s of its context ending")
+	}
+	if len(left) > 0 {
+		t.Fatalf("%d goroutines still at work when the journal closed:\n\n%s", len(left), strings.Join(left, "\n\n"))
+	}
+}
