@@ -520,6 +520,7 @@ func pipelineWatches(cfg *config.Config) []archive.Watch {
 			InlineImages: cw.InlineImages, Mode: cw.Mode, Forward: cw.Forward,
 			AttachmentWait: cw.AttachmentWait.Std(), UnreferencedAfter: cw.UnreferencedAfter.Std(),
 			After: cw.After, DoneDir: cw.DoneDir, Retention: cw.Retention.Std(),
+			Location: cw.Location, DateOrder: cw.DateOrder,
 		})
 	}
 	return out
