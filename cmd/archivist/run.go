@@ -22,6 +22,7 @@ import (
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/genesys"
+	"github.com/archivist-project/archivist/archive/identity"
 	"github.com/archivist-project/archivist/archive/metrics"
 	"github.com/archivist-project/archivist/archive/redact"
 	"github.com/archivist-project/archivist/archive/salesforce"
@@ -65,16 +66,22 @@ func runCommand(ctx context.Context, args []string) error {
 // with once, until there is nothing left to do). Every goroutine it starts has ended before
 // the journal closes.
 func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Logger, once, newJournal bool) error {
+	dir, err := loadIdentities(cfg)
+	if err != nil {
+		return configError{fmt.Errorf("config %s: %w", cfgPath, err)}
+	}
 	j, err := journal.Open(cfg.Journal, journal.Options{NewJournal: newJournal})
 	if err != nil {
 		return err
 	}
 	defer j.Close()
+	ids := &identities{j: j, log: log}
+	ids.Set(dir)
 	var bg sync.WaitGroup
 	defer bg.Wait()
 	ctx, stop := context.WithCancel(stopOnDamage(ctx, j, log))
 	defer stop()
-	d := &wiring{cfgPath: cfgPath, cfg: cfg, log: log, j: j, stop: stop, bg: &bg, watch: &watchRunner{}}
+	d := &wiring{cfgPath: cfgPath, cfg: cfg, log: log, j: j, stop: stop, bg: &bg, watch: &watchRunner{}, ids: ids}
 	return d.run(ctx, once)
 }
 
@@ -89,6 +96,7 @@ type wiring struct {
 	watch   *watchRunner
 	p       *archive.Pipeline
 	m       *metrics.Metrics
+	ids     *identities // the identity directory in force (ids.Current)
 }
 
 func (d *wiring) run(ctx context.Context, once bool) error {
@@ -222,7 +230,7 @@ func (d *wiring) notifySystemd(ctx context.Context, watchOpts watcher.Options, s
 	_ = sd.Ready()
 	d.bg.Go(func() { sd.RunWatchdog(ctx, func() bool { _, err := d.j.Counts(); return err == nil }) })
 	d.bg.Go(func() { reportStatus(ctx, sd, d.j, d.p) })
-	d.bg.Go(func() { reloadOnHangup(ctx, d.cfgPath, d.cfg, d.log, sd, d.p, d.watch, watchOpts, svc) })
+	d.bg.Go(func() { reloadOnHangup(ctx, d.cfgPath, d.cfg, d.log, sd, d.p, d.watch, watchOpts, svc, d.ids) })
 	if once {
 		d.bg.Go(func() { runOnce(ctx, d.stop, d.j, d.watch, d.log) })
 	}
@@ -325,7 +333,7 @@ func (r *watchRunner) Stats() watcher.Stats {
 // the log level apply at once; a change elsewhere is logged as needing a restart. A config
 // that does not load is rejected and the running one kept.
 func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log *logrus.Logger, sd *systemd.Notifier,
-	p *archive.Pipeline, watch *watchRunner, o watcher.Options, svc *control.Service) {
+	p *archive.Pipeline, watch *watchRunner, o watcher.Options, svc *control.Service, ids *identities) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -337,6 +345,10 @@ func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log
 		}
 		_ = sd.Reloading()
 		next, err := config.Load(cfgPath)
+		var dir *identity.Directory
+		if err == nil {
+			dir, err = loadIdentities(next)
+		}
 		if err != nil {
 			log.WithError(err).Error("reload rejected; the running configuration is kept")
 			_ = sd.Ready()
@@ -378,8 +390,9 @@ func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log
 		if err := p.ReleaseOnConfigChange(configFingerprint(next)); err != nil {
 			log.WithError(err).Error("reload: release held files")
 		}
+		ids.Set(dir)
 		cur = next
-		log.WithField("watches", len(next.Watches)).Info("configuration reloaded")
+		log.WithFields(logrus.Fields{"watches": len(next.Watches), "identities": dir.Len()}).Info("configuration reloaded")
 		_ = sd.Ready()
 	}
 }

@@ -155,6 +155,16 @@ func TestUnexplainedIsLoud(t *testing.T) {
 	f.page("/", `class="alarm" role="alert">2 file(s) on disk are NOT accounted for`, "trades:lost.pdf")
 }
 
+func TestUnresolvedParticipantsAreCountedWithTheCommandToListThem(t *testing.T) {
+	f := newFixture(t, nil)
+	f.page("/", "Unresolved participants", "Every chat participant was archived under an address of their own")
+	err := f.db.NoteUnresolved([]journal.Unresolved{{Source: "slack", ID: "U1", Watch: "trades"}, {Source: "teams", ID: "x", Watch: "trades"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.page("/", "2 chat participant(s) were archived under a fallback address", "archivist identities unresolved --csv")
+}
+
 func TestSearchFindsAFileAndItsHistory(t *testing.T) {
 	f := newFixture(t, nil)
 	link := fmt.Sprintf(`<a href="/file/%d">`, f.archive.ID)
