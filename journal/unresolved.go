@@ -40,25 +40,31 @@ func unresolvedKey(source, id string) []byte { return pathKey(strings.ToLower(so
 
 // NoteUnresolved adds people to the ledger in one transaction: a new (source, id) is recorded
 // as first seen at now; a known one gets its last-seen time, name, watch and event count
-// updated. Noting the same batch twice counts its events twice but changes nothing else.
+// updated. Noting the same people again keeps one entry each (same watches, first-seen time)
+// but adds their events again: to count each event exactly once, note them with the request
+// that carried them (Chunk.Unresolved), which commits both in one transaction.
 func (db *DB) NoteUnresolved(people []Unresolved, now time.Time) error {
 	if len(people) == 0 {
 		return nil
 	}
-	err := db.write(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketUnresolved)
-		if err != nil {
-			return err
-		}
-		for _, p := range people {
-			if err := noteOne(b, p, now); err != nil {
-				return fmt.Errorf("%s %s: %w", p.Source, p.ID, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := db.write(func(tx *bolt.Tx) error { return noteUnresolved(tx, people, now) }); err != nil {
 		return fmt.Errorf("journal: note unresolved participants: %w", err)
+	}
+	return nil
+}
+
+func noteUnresolved(tx *bolt.Tx, people []Unresolved, now time.Time) error {
+	if len(people) == 0 {
+		return nil
+	}
+	b, err := tx.CreateBucketIfNotExists(bucketUnresolved)
+	if err != nil {
+		return err
+	}
+	for _, p := range people {
+		if err := noteOne(b, p, now); err != nil {
+			return fmt.Errorf("unresolved %s %s: %w", p.Source, p.ID, err)
+		}
 	}
 	return nil
 }

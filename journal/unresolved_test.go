@@ -94,3 +94,26 @@ func TestPruneResolvedDropsOnlyKnownParticipants(t *testing.T) {
 		t.Errorf("left %+v", got)
 	}
 }
+
+// Noted with the chunk that carried their events, participants are committed with it, or not
+// at all: a refused commit (here, digests missing) notes nobody.
+func TestChunkNotesUnresolvedInItsTransaction(t *testing.T) {
+	db := openTest(t)
+	tr := uploaded(t, db, "c.slack.zip", RoleTranscript, "sum")
+	who := []Unresolved{{Source: "slack", ID: "U1", Watch: "teams", Events: 2}}
+	bad := Chunk{Transcript: tr.ID, Watch: "teams", Conv: "c", EventIDs: []string{"0"}, Unresolved: who}
+	if err := db.CommitChunk(bad, time.Now()); err == nil {
+		t.Fatal("a chunk without digests was committed")
+	}
+	if n, err := db.UnresolvedCount(); err != nil || n != 0 {
+		t.Fatalf("after a refused commit: %d noted, %v", n, err)
+	}
+	good := Chunk{Transcript: tr.ID, Watch: "teams", Conv: "c", EventIDs: []string{"0", "1"}, Digests: []string{"d0", "d1"}, Unresolved: who}
+	if err := db.CommitChunk(good, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Unresolved()
+	if err != nil || len(got) != 1 || got[0].Events != 2 {
+		t.Errorf("after the commit: %+v, %v", got, err)
+	}
+}
