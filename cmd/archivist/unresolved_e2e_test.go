@@ -48,7 +48,10 @@ func (e *env) unresolvedCount() int {
 // more; a reload with a bad directory is refused, naming the file and the line, and the count
 // stays; check-config and the start refuse the bad file with exit 78.
 func TestE2EUnresolvedParticipantsFollowTheDirectory(t *testing.T) {
-	e := newEnv(t, func(_ *sandbox.Options, v map[string]string) { v["extra"] = "identities: people.csv\n" })
+	addr := freePort(t)
+	e := newEnv(t, func(_ *sandbox.Options, v map[string]string) {
+		v["extra"] = "identities: people.csv\nmetrics: {listen: \"" + addr + "\"}\n"
+	})
 	people := filepath.Join(e.dir, "people.csv")
 	os.WriteFile(people, []byte("source,id,email,name\nslack,U9,nine@example.com,Nine\n"), 0o644)
 	seedUnresolved(t, e.journal, []journal.Unresolved{
@@ -63,6 +66,7 @@ func TestE2EUnresolvedParticipantsFollowTheDirectory(t *testing.T) {
 	if n := e.unresolvedCount(); n != 3 {
 		t.Fatalf("status --json: %d unresolved, want 3", n)
 	}
+	await(t, 10*time.Second, "the metric", func() bool { return scrape(t, addr)["archivist_unresolved_participants"] == 3 })
 	if out := e.cli("status"); !strings.Contains(out, "3 unresolved participants") || !strings.Contains(out, "archivist identities unresolved") {
 		t.Errorf("status text does not count them:\n%s", out)
 	}
@@ -80,6 +84,9 @@ func TestE2EUnresolvedParticipantsFollowTheDirectory(t *testing.T) {
 	await(t, 10*time.Second, "the reload", func() bool { return d.logCount("configuration reloaded") == 1 })
 	if n := e.unresolvedCount(); n != 2 {
 		t.Fatalf("after the reload: %d unresolved, want 2", n)
+	}
+	if m := scrape(t, addr)["archivist_unresolved_participants"]; m != 2 {
+		t.Errorf("metric after the reload: %v, want 2", m)
 	}
 
 	// A bad directory: the reload is refused, naming the file and line; nothing changes.
