@@ -331,7 +331,7 @@ func (r *watchRunner) Stats() watcher.Stats {
 
 // reloadOnHangup reloads the configuration on SIGHUP. Watches (added, removed, changed) and
 // the log level apply at once; a change elsewhere is logged as needing a restart. A config
-// that does not load is rejected and the running one kept.
+// that does not load (or whose identity directory does not) is rejected and the running one kept.
 func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log *logrus.Logger, sd *systemd.Notifier,
 	p *archive.Pipeline, watch *watchRunner, o watcher.Options, svc *control.Service, ids *identities) {
 	hup := make(chan os.Signal, 1)
@@ -344,11 +344,7 @@ func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log
 		case <-hup:
 		}
 		_ = sd.Reloading()
-		next, err := config.Load(cfgPath)
-		var dir *identity.Directory
-		if err == nil {
-			dir, err = loadIdentities(next)
-		}
+		next, dir, err := loadForReload(cfgPath)
 		if err != nil {
 			log.WithError(err).Error("reload rejected; the running configuration is kept")
 			_ = sd.Ready()
@@ -395,6 +391,19 @@ func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log
 		log.WithFields(logrus.Fields{"watches": len(next.Watches), "identities": dir.Len()}).Info("configuration reloaded")
 		_ = sd.Ready()
 	}
+}
+
+// loadForReload loads the configuration at cfgPath and the identity directory it names.
+func loadForReload(cfgPath string) (*config.Config, *identity.Directory, error) {
+	next, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := loadIdentities(next)
+	if err != nil {
+		return nil, nil, err
+	}
+	return next, dir, nil
 }
 
 // runOnce ends the daemon (stop) once every watch was scanned, nothing waits to settle and no
