@@ -53,6 +53,10 @@ type Watch struct {
 	After     string
 	DoneDir   string
 	Retention time.Duration
+	// Location is the zone of chat exports' local times (WhatsApp); nil if not configured.
+	Location *time.Location
+	// DateOrder is "dmy", "mdy" or "ymd" for WhatsApp dates the file leaves ambiguous; "" infers.
+	DateOrder string
 }
 
 // Options configure a Pipeline. Zero values mean the documented defaults.

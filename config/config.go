@@ -36,6 +36,11 @@ type Config struct {
 	StatusPage   StatusPage             `yaml:"status_page"`
 	Notify       Notify                 `yaml:"notify"`
 	DailyReport  DailyReport            `yaml:"daily_report"`
+	// Identities is the identity directory of the transcript formats (a CSV file with the
+	// header source,id,email,name; relative -> against config dir). Optional. Validate checks
+	// that it is a regular file; its content is checked by the daemon and check-config, which
+	// load it (SIGHUP reloads it).
+	Identities string `yaml:"identities"`
 	// Warnings are non-fatal findings for the caller to log, such as a credentials file
 	// that group or others can read. Validate recomputes them.
 	Warnings []string `yaml:"-"`
@@ -122,6 +127,13 @@ type Watch struct {
 	DoneDir string `yaml:"done_dir"`
 	// Retention delays move or delete until the file was archived this long ago; default 0.
 	Retention Duration `yaml:"retention"`
+	// Timezone is the IANA zone of the local times in chat exports that carry no zone
+	// (WhatsApp); Location is it loaded (nil when not set).
+	Timezone string         `yaml:"timezone"`
+	Location *time.Location `yaml:"-"`
+	// DateOrder settles the day/month order of WhatsApp dates that cannot be inferred from
+	// the file: "dmy", "mdy" or "ymd"; empty infers it. It requires Timezone.
+	DateOrder string `yaml:"date_order"`
 }
 
 // Sender is the person or system a watch's files are archived as coming from.
@@ -282,6 +294,7 @@ var errEmpty = errors.New("the config is empty; it needs at least journal, globa
 // more than one spelling.
 func (c *Config) resolve(dir string) {
 	c.Journal = resolvePath(dir, c.Journal)
+	c.Identities = resolvePath(dir, c.Identities)
 	c.GlobalRelay.CredentialsFile = resolvePath(dir, c.GlobalRelay.CredentialsFile)
 	if c.Control.Socket != "" {
 		c.Control.Socket = resolvePath(dir, c.Control.Socket)

@@ -334,6 +334,11 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"bad timezone", "", "reconcile: {timezone: Mars/Olympus}\n", nil, `reconcile.timezone: "Mars/Olympus"`},
 		{"negative verify_files", "", "reconcile: {verify_files: -1}\n", nil, `reconcile.verify_files: must be 0 (none) or a number of files, got -1`},
 		{"bad metrics address", "", "metrics: {listen: 9464}\n", nil, `metrics.listen: "9464" is not host:port`},
+		{"identities missing", "", "identities: people.csv\n", nil, `identities: "$DIR/people.csv": no such file`},
+		{"identities a folder", "", "identities: inbox\n", nil, `identities: "$DIR/inbox": not a regular file`},
+		{"bad watch timezone", "    path: inbox\n", "    path: inbox\n    timezone: Europe/Atlantis\n", nil, `watches[0].timezone: "Europe/Atlantis" is not an IANA time zone`},
+		{"bad date_order", "    path: inbox\n", "    path: inbox\n    timezone: Europe/Berlin\n    date_order: dym\n", nil, `watches[0].date_order: "dym": want dmy, mdy or ymd`},
+		{"date_order without timezone", "    path: inbox\n", "    path: inbox\n    date_order: dmy\n", nil, `watches[0].date_order: requires watches[0].timezone`},
 
 		// watch checks
 		{"duplicate watch name", "", strings.Replace(secondWatch, "slack", "teams", 1), nil, `watches[1].name: duplicate watch name "teams" (also watches[0])`},
@@ -648,5 +653,23 @@ func TestParseWithoutDirUsesWorkingDirectory(t *testing.T) {
 	}
 	if want := filepath.Join(dir, "inbox"); c.Watches[0].Path != want {
 		t.Errorf("Watches[0].Path = %q, want %q", c.Watches[0].Path, want)
+	}
+}
+
+func TestWatchChatClockAndIdentitiesLoad(t *testing.T) {
+	text := strings.Replace(readFixture(t, "minimal.yaml"), "    path: inbox\n",
+		"    path: inbox\n    timezone: Europe/Berlin\n    date_order: mdy\n", 1) + "identities: people.csv\n"
+	path := newConfigDir(t, text)
+	writeFile(t, filepath.Join(filepath.Dir(path), "people.csv"), "source,id,email,name\n", 0o644)
+	c := mustLoad(t, path)
+	w := c.Watches[0]
+	if w.Location == nil || w.Location.String() != "Europe/Berlin" || w.DateOrder != "mdy" {
+		t.Errorf("watch clock: location %v, date_order %q", w.Location, w.DateOrder)
+	}
+	if want := filepath.Join(filepath.Dir(path), "people.csv"); c.Identities != want {
+		t.Errorf("identities = %q, want %q", c.Identities, want)
+	}
+	if c = mustLoad(t, newConfigDir(t, readFixture(t, "minimal.yaml"))); c.Watches[0].Location != nil || c.Identities != "" {
+		t.Errorf("defaults: location %v, identities %q", c.Watches[0].Location, c.Identities)
 	}
 }

@@ -78,6 +78,7 @@ func (c *Config) Validate() error {
 	c.StatusPage.validate(p, "status_page")
 	c.Notify.validate(p, "notify")
 	c.DailyReport.validate(p, "daily_report")
+	validateIdentities(p, "identities", c.Identities)
 	if c.Metrics.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 			p.add("metrics.listen", "%q is not host:port: %v", c.Metrics.Listen, err)
@@ -299,6 +300,7 @@ func (w *Watch) validate(p *problems, key string) {
 	if w.Retention < 0 {
 		p.add(key+".retention", "must not be negative, got %v", w.Retention)
 	}
+	w.validateChatClock(p, key)
 	switch {
 	case w.Name == "":
 		p.add(key+".name", "required")
@@ -373,4 +375,46 @@ func CredentialPath(name, fallback string) string {
 		return fallback
 	}
 	return p
+}
+
+// validateIdentities checks that the identity directory, if configured, is a regular file.
+// Its rows are checked where it is loaded (the identity package), which config may not import.
+func validateIdentities(p *problems, key, name string) {
+	if name == "" {
+		return
+	}
+	fi, err := os.Stat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		p.wrap(key, &causeError{fmt.Sprintf("%q: no such file", name), err})
+	case err != nil:
+		p.wrap(key, err)
+	case !fi.Mode().IsRegular():
+		p.add(key, "%q: not a regular file", name)
+	}
+}
+
+// dateOrders are the values of date_order (the WhatsApp reader's ParseDateOrder accepts them).
+var dateOrders = []string{"dmy", "mdy", "ymd"}
+
+// validateChatClock checks timezone and date_order, and loads Location.
+func (w *Watch) validateChatClock(p *problems, key string) {
+	w.Location = nil
+	if w.Timezone != "" {
+		loc, err := time.LoadLocation(w.Timezone)
+		if err != nil {
+			p.add(key+".timezone", "%q is not an IANA time zone: %v", w.Timezone, err)
+		} else {
+			w.Location = loc
+		}
+	}
+	if w.DateOrder == "" {
+		return
+	}
+	if !slices.Contains(dateOrders, w.DateOrder) {
+		p.add(key+".date_order", "%q: want dmy, mdy or ymd", w.DateOrder)
+	}
+	if w.Timezone == "" {
+		p.add(key+".date_order", "requires %s.timezone: the local times of the export need their zone", key)
+	}
 }

@@ -111,6 +111,9 @@ type Chunk struct {
 	OnAttachment func(r *Record)
 	// OnLast, if set, is applied to the transcript when Last, in the same transaction.
 	OnLast func(r *Record)
+	// Unresolved are the participants of the chunk's events archived under a fallback
+	// address, noted in the same transaction (see NoteUnresolved), so each event counts once.
+	Unresolved []Unresolved
 }
 
 // CommitChunk records an accepted chunk in one transaction: the conversation's posted events,
@@ -120,6 +123,9 @@ type Chunk struct {
 func (db *DB) CommitChunk(c Chunk, now time.Time) error {
 	err := db.write(func(tx *bolt.Tx) error {
 		if err := addToLedger(tx, c, now); err != nil {
+			return err
+		}
+		if err := noteUnresolved(tx, c.Unresolved, now); err != nil {
 			return err
 		}
 		err := update(tx, c.Transcript, func(r *Record) ([]Entry, error) {

@@ -93,6 +93,7 @@ var (
 	descUp         = prometheus.NewDesc("archivist_destination_up", "1 when the destination answers, 0 while it is paused after failures.", []string{"destination"}, nil)
 	descJournalUp  = prometheus.NewDesc("archivist_journal_up", "1 when journal writes succeed.", nil, nil)
 	descQuarantine = prometheus.NewDesc("archivist_journal_quarantined_records", "Records taken out of the work because they cannot be decoded (see archivist journal check).", nil, nil)
+	descUnresolved = prometheus.NewDesc("archivist_unresolved_participants", "Chat participants archived under a fallback address because neither the export nor the identity directory gave theirs (archivist identities unresolved lists them).", nil, nil)
 	descReconTime  = prometheus.NewDesc("archivist_last_reconciliation_timestamp_seconds", "When the last reconciliation ran (Unix time).", nil, nil)
 	descReconFiles = prometheus.NewDesc("archivist_last_reconciliation_files", "Files counted by the last reconciliation, by kind; unexplained > 0 needs attention.", []string{"kind"}, nil)
 )
@@ -101,7 +102,7 @@ var (
 type journalCollector struct{ src Sources }
 
 func (c *journalCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descFiles, descQueue, descQueueAge, descUp, descJournalUp, descQuarantine, descReconTime, descReconFiles} {
+	for _, d := range []*prometheus.Desc{descFiles, descQueue, descQueueAge, descUp, descJournalUp, descQuarantine, descUnresolved, descReconTime, descReconFiles} {
 		ch <- d
 	}
 }
@@ -136,6 +137,9 @@ func (c *journalCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if n, err := j.QuarantineCount(); err == nil {
 		ch <- prometheus.MustNewConstMetric(descQuarantine, prometheus.GaugeValue, float64(n))
+	}
+	if n, err := j.UnresolvedCount(); err == nil {
+		ch <- prometheus.MustNewConstMetric(descUnresolved, prometheus.GaugeValue, float64(n))
 	}
 	if c.src.JournalUp != nil {
 		ch <- prometheus.MustNewConstMetric(descJournalUp, prometheus.GaugeValue, b2f(c.src.JournalUp()))

@@ -39,7 +39,7 @@ func checkConfigCommand(ctx context.Context, args []string) error {
 }
 
 // checkConfig checks what config.Load cannot: that the clients accept their settings, that
-// the status page's users file and certificate load, and that the journal, if there is one,
+// the status page's users file and certificate load, that the identity directory parses, and that the journal, if there is one,
 // is a file.
 func checkConfig(cfg *config.Config) error {
 	var errs []error
@@ -53,6 +53,9 @@ func checkConfig(cfg *config.Config) error {
 		if err := statuspage.Check(cfg.StatusPage); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if _, err := loadIdentities(cfg); err != nil {
+		errs = append(errs, err)
 	}
 	if fi, err := os.Stat(cfg.Journal); err == nil && !fi.Mode().IsRegular() {
 		errs = append(errs, fmt.Errorf("journal: %s is not a regular file", cfg.Journal))

@@ -69,6 +69,9 @@ func writeDaily(ctx context.Context, cfg *config.Config, p *archive.Pipeline, j 
 	if rep.ChainHead, rep.ChainEntries, err = j.ChainHead(); err != nil {
 		return "", 0, err
 	}
+	if rep.UnresolvedParticipants, err = j.UnresolvedCount(); err != nil {
+		return "", 0, err
+	}
 	path, err := evidence.WriteDaily(cfg.DailyReport.Folder, rep, key)
 	return path, sum.Unexplained, err
 }

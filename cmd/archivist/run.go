@@ -22,6 +22,7 @@ import (
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/genesys"
+	"github.com/archivist-project/archivist/archive/identity"
 	"github.com/archivist-project/archivist/archive/metrics"
 	"github.com/archivist-project/archivist/archive/redact"
 	"github.com/archivist-project/archivist/archive/salesforce"
@@ -65,18 +66,24 @@ func runCommand(ctx context.Context, args []string) error {
 // with once, until there is nothing left to do). Every goroutine it starts has ended before
 // the journal closes.
 func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Logger, once, newJournal bool) error {
+	dir, err := loadIdentities(cfg)
+	if err != nil {
+		return configError{fmt.Errorf("config %s: %w", cfgPath, err)}
+	}
 	j, err := journal.Open(cfg.Journal, journal.Options{NewJournal: newJournal})
 	if err != nil {
 		return err
 	}
 	defer j.Close()
 	defer beforeJournalClose()
+	ids := &identities{j: j, log: log}
+	ids.Set(dir)
 	var bg sync.WaitGroup
 	defer bg.Wait()
 	ctx, stop := context.WithCancel(ctx)
 	defer stop() // before bg.Wait: ends the damage watchers too
 	ctx = stopOnDamage(ctx, &bg, j, log)
-	d := &wiring{cfgPath: cfgPath, cfg: cfg, log: log, j: j, stop: stop, bg: &bg, watch: &watchRunner{}}
+	d := &wiring{cfgPath: cfgPath, cfg: cfg, log: log, j: j, stop: stop, bg: &bg, watch: &watchRunner{}, ids: ids}
 	return d.run(ctx, once)
 }
 
@@ -95,6 +102,7 @@ type wiring struct {
 	watch   *watchRunner
 	p       *archive.Pipeline
 	m       *metrics.Metrics
+	ids     *identities // the identity directory in force (ids.Current)
 }
 
 func (d *wiring) run(ctx context.Context, once bool) error {
@@ -234,7 +242,7 @@ func (d *wiring) notifySystemd(ctx context.Context, watchOpts watcher.Options, s
 	_ = sd.Ready()
 	d.bg.Go(func() { sd.RunWatchdog(ctx, func() bool { _, err := d.j.Counts(); return err == nil }) })
 	d.bg.Go(func() { reportStatus(ctx, sd, d.j, d.p) })
-	d.bg.Go(func() { reloadOnHangup(ctx, d.cfgPath, d.cfg, d.log, sd, d.p, d.watch, watchOpts, svc) })
+	d.bg.Go(func() { reloadOnHangup(ctx, d.cfgPath, d.cfg, d.log, sd, d.p, d.watch, watchOpts, svc, d.ids) })
 	if once {
 		d.bg.Go(func() { runOnce(ctx, d.stop, d.j, d.watch, d.log) })
 	}
@@ -331,9 +339,9 @@ func (r *watchRunner) Stats() watcher.Stats {
 
 // reloadOnHangup reloads the configuration on SIGHUP. Watches (added, removed, changed) and
 // the log level apply at once; a change elsewhere is logged as needing a restart. A config
-// that does not load is rejected and the running one kept.
+// that does not load (or whose identity directory does not) is rejected and the running one kept.
 func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log *logrus.Logger, sd *systemd.Notifier,
-	p *archive.Pipeline, watch *watchRunner, o watcher.Options, svc *control.Service) {
+	p *archive.Pipeline, watch *watchRunner, o watcher.Options, svc *control.Service, ids *identities) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -344,7 +352,7 @@ func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log
 		case <-hup:
 		}
 		_ = sd.Reloading()
-		next, err := config.Load(cfgPath)
+		next, dir, err := loadForReload(cfgPath)
 		if err != nil {
 			log.WithError(err).Error("reload rejected; the running configuration is kept")
 			_ = sd.Ready()
@@ -386,10 +394,24 @@ func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log
 		if err := p.ReleaseOnConfigChange(configFingerprint(next)); err != nil {
 			log.WithError(err).Error("reload: release held files")
 		}
+		ids.Set(dir)
 		cur = next
-		log.WithField("watches", len(next.Watches)).Info("configuration reloaded")
+		log.WithFields(logrus.Fields{"watches": len(next.Watches), "identities": dir.Len()}).Info("configuration reloaded")
 		_ = sd.Ready()
 	}
+}
+
+// loadForReload loads the configuration at cfgPath and the identity directory it names.
+func loadForReload(cfgPath string) (*config.Config, *identity.Directory, error) {
+	next, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := loadIdentities(next)
+	if err != nil {
+		return nil, nil, err
+	}
+	return next, dir, nil
 }
 
 // runOnce ends the daemon (stop) once every watch was scanned, nothing waits to settle and no
@@ -528,6 +550,7 @@ func pipelineWatches(cfg *config.Config) []archive.Watch {
 			InlineImages: cw.InlineImages, Mode: cw.Mode, Forward: cw.Forward,
 			AttachmentWait: cw.AttachmentWait.Std(), UnreferencedAfter: cw.UnreferencedAfter.Std(),
 			After: cw.After, DoneDir: cw.DoneDir, Retention: cw.Retention.Std(),
+			Location: cw.Location, DateOrder: cw.DateOrder,
 		})
 	}
 	return out

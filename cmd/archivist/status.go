@@ -85,6 +85,9 @@ func statusCommand(ctx context.Context, args []string) error {
 	if st.Quarantined > 0 {
 		fmt.Fprintf(w, "JOURNAL   %d records cannot be decoded and were quarantined (their files are archived again when seen); 'archivist journal check --full' lists them\n", st.Quarantined)
 	}
+	if st.Unresolved > 0 {
+		fmt.Fprintf(w, "identity  %d unresolved participants archived under a fallback address; 'archivist identities unresolved --csv' lists them for the identity directory\n", st.Unresolved)
+	}
 	if st.JournalHealth != nil && !st.JournalHealth.Up {
 		fmt.Fprintf(w, "JOURNAL   WRITES FAILING: %s\n", st.JournalHealth.LastError)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/archivist-project/archivist/archive"
+	"github.com/archivist-project/archivist/journal"
 )
 
 // Client calls a running daemon over its control socket.
@@ -130,6 +131,11 @@ func (c *Client) request(ctx context.Context, method, path string, body any) (*h
 func (c *Client) Status(ctx context.Context) (*Status, error) {
 	var s Status
 	return &s, c.do(ctx, "GET", "/status", nil, &s)
+}
+
+func (c *Client) Unresolved(ctx context.Context) ([]journal.Unresolved, error) {
+	var out []journal.Unresolved
+	return out, c.do(ctx, "GET", "/unresolved", nil, &out)
 }
 
 func (c *Client) Queue(ctx context.Context, f Filter) ([]Item, error) {

@@ -128,6 +128,9 @@ func Handler(svc *Service, metrics http.Handler) http.Handler {
 			All: q.Get("all") == "true", Limit: limit}
 		reply(w, func() (any, error) { return svc.Queue(r.Context(), f) })
 	})
+	mux.HandleFunc("GET /unresolved", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, func() (any, error) { return svc.Unresolved(r.Context()) })
+	})
 	mux.HandleFunc("GET /show", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, func() (any, error) { return svc.Show(r.Context(), r.URL.Query().Get("ref")) })
 	})

@@ -27,6 +27,7 @@ type API interface {
 	Retry(ctx context.Context, r RetryRequest) (*RetryResult, error)
 	Reconcile(ctx context.Context, verify bool) (*archive.Summary, error)
 	Report(ctx context.Context, w io.Writer, q ReportQuery) error
+	Unresolved(ctx context.Context) ([]journal.Unresolved, error)
 }
 
 var (
@@ -99,6 +100,9 @@ type Status struct {
 	LastReconciliation *archive.Summary          `json:"lastReconciliation,omitempty"`
 	OldestPending      *Item                     `json:"oldestPending,omitempty"`
 	Quarantined        int                       `json:"quarantined,omitempty"` // records that cannot be decoded, out of the work
+	// Unresolved is how many chat participants were archived under a fallback address
+	// (archivist identities unresolved lists them).
+	Unresolved int `json:"unresolvedParticipants"`
 	// LastReconciliationError says why the stored summary could not be read.
 	LastReconciliationError string `json:"lastReconciliationError,omitempty"`
 }
@@ -204,6 +208,9 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 		st.LastReconciliationError = err.Error()
 	}
 	if st.Quarantined, err = s.J.QuarantineCount(); err != nil {
+		return nil, err
+	}
+	if st.Unresolved, err = s.J.UnresolvedCount(); err != nil {
 		return nil, err
 	}
 	var oldest *journal.Record
@@ -514,3 +521,8 @@ func reportRow(r *journal.Record) []string {
 
 // ItemOf is the queue's view of a record, for other views of the journal (the status page).
 func ItemOf(r *journal.Record) Item { return itemOf(r) }
+
+// Unresolved lists the chat participants archived under a fallback address.
+func (s *Service) Unresolved(ctx context.Context) ([]journal.Unresolved, error) {
+	return s.J.Unresolved()
+}

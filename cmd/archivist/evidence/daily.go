@@ -38,6 +38,9 @@ type DailyReport struct {
 	} `json:"reconciliation"`
 	ChainHead    string `json:"chainHead"`
 	ChainEntries uint64 `json:"chainEntries"`
+	// UnresolvedParticipants is how many chat participants were archived, up to the report,
+	// under a fallback address (neither the export nor the identity directory knew theirs).
+	UnresolvedParticipants int `json:"unresolvedParticipants"`
 }
 
 // DailyFormat names the daily report's format and version.

@@ -74,6 +74,7 @@ func newFixture(t *testing.T, auth statuspage.Authenticator) *fixture {
 	rep := &evidence.DailyReport{Day: "2026-03-09", Timezone: "UTC", From: at(0, 0).AddDate(0, 0, -1), To: at(0, 0), Generated: at(0, 15),
 		Total: evidence.Counts{Discovered: 1, Archived: 1}, Watches: map[string]*evidence.Counts{"trades": {Discovered: 1, Archived: 1}}}
 	rep.Reconciliation.OnDisk, rep.Reconciliation.Unexplained, rep.Reconciliation.Examples = 5, 1, []string{"trades:lost.pdf"}
+	rep.UnresolvedParticipants = 3
 	if _, err := evidence.WriteDaily(f.reports, rep, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +154,16 @@ func TestUnexplainedIsLoud(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.page("/", `class="alarm" role="alert">2 file(s) on disk are NOT accounted for`, "trades:lost.pdf")
+}
+
+func TestUnresolvedParticipantsAreCountedWithTheCommandToListThem(t *testing.T) {
+	f := newFixture(t, nil)
+	f.page("/", "Unresolved participants", "Every chat participant was archived under an address of their own")
+	err := f.db.NoteUnresolved([]journal.Unresolved{{Source: "slack", ID: "U1", Watch: "trades"}, {Source: "teams", ID: "x", Watch: "trades"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.page("/", "2 chat participant(s) were archived under a fallback address", "archivist identities unresolved --csv")
 }
 
 func TestSearchFindsAFileAndItsHistory(t *testing.T) {
@@ -316,7 +327,7 @@ func TestExposure(t *testing.T) {
 func TestDailyReports(t *testing.T) {
 	f := newFixture(t, nil)
 	f.page("/reports", `<a href="/reports/2026-03-09">2026-03-09</a>`, "<td>no</td>")
-	f.page("/reports/2026-03-09", "<h1>Reconciliation of 2026-03-09</h1>", `class="alarm" role="alert">1 file(s) on disk were NOT accounted for`, "trades:lost.pdf",
+	f.page("/reports/2026-03-09", "<h1>Reconciliation of 2026-03-09</h1>", "3 chat participant(s) were archived under a fallback address", `class="alarm" role="alert">1 file(s) on disk were NOT accounted for`, "trades:lost.pdf",
 		`<td>trades</td><td class="num">1</td><td class="num">1</td>`)
 	if status, _, _ := f.get("/reports/2026-03-01"); status != 404 {
 		t.Errorf("a missing day: %d", status)
