@@ -90,6 +90,8 @@ func (db *DB) ChainHead() (head string, entries uint64, err error) {
 type ChainReport struct {
 	Entries   uint64 // links checked
 	Unchained uint64 // audit entries written before the chain existed
+	Sealed    uint64 // of Entries, those kept by a compaction and linked at its checkpoint
+	Removed   uint64 // detail entries a compaction removed (CompactAudit)
 	Head      string // the head as recomputed from the entries
 	// Break is the first place where the journal was modified ("" if none), with the record
 	// and the entry it concerns; Breaks counts them all.
@@ -123,9 +125,16 @@ func verifyChain(tx *bolt.Tx, rep *ChainReport) error {
 		}
 		rep.Breaks++
 	}
+	base, ok := readBase(tx)
+	if !ok {
+		brk("the compaction checkpoint was changed (its checksum does not match)")
+	}
+	if base == nil {
+		base = &chainBase{}
+	}
 	audit := tx.Bucket(bucketAudit)
-	prev := make([]byte, 32)
-	first := uint64(0)
+	sealed, live := make([]byte, 32), base.Link[:]
+	first, sealedN, liveN := base.First, uint64(0), uint64(0)
 	if chain := tx.Bucket(bucketChain); chain != nil {
 		c := chain.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -143,18 +152,30 @@ func verifyChain(tx *bolt.Tx, rep *ChainReport) error {
 				brk("audit entry %d of record #%d was removed", seq, id)
 				continue
 			}
-			link := chainLink(prev, id, seq, value)
+			prev := &live
+			if seq <= base.Seq {
+				prev = &sealed
+			}
+			link := chainLink(*prev, id, seq, value)
 			if !bytes.Equal(link[:chainLinkBytes], v[8:]) {
 				brk("audit entry %d of record #%d was changed (%s)", seq, id, describeEntry(value))
 			}
-			prev = link[:]
-			rep.Entries++
+			*prev = link[:]
+			if seq <= base.Seq {
+				sealedN++
+			} else {
+				liveN++
+			}
 		}
 	}
+	rep.Entries, rep.Sealed, rep.Removed = sealedN+liveN, sealedN, base.Removed
+	if base.Seq > 0 && (sealedN != base.Sealed || !bytes.Equal(sealed, base.SealHead[:])) {
+		brk("the compaction checkpoint (entries up to %d) does not match the entries it seals (%d sealed, %d found)", base.Seq, base.Sealed, sealedN)
+	}
 	n, head := chainHead(tx)
-	rep.Head = hex.EncodeToString(prev)
-	if n != rep.Entries || !bytes.Equal(head, prev) {
-		brk("the chain's head (%d entries, %s) is not the one its entries make (%d entries, %s)", n, hex.EncodeToString(head), rep.Entries, rep.Head)
+	rep.Head = hex.EncodeToString(live)
+	if n != base.Links+liveN || !bytes.Equal(head, live) {
+		brk("the chain's head (%d entries, %s) is not the one its entries make (%d entries, %s)", n, hex.EncodeToString(head), base.Links+liveN, rep.Head)
 	}
 	return checkLinked(tx, first, rep, brk)
 }
