@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -267,5 +268,23 @@ func TestCompactFileShrinksTheFileAndKeepsTheJournal(t *testing.T) {
 	}
 	if _, err := db.VerifyChain(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The compaction commits a chunk at a time: writes go in between, and the chain stays whole.
+func TestCompactLetsWritesInBetween(t *testing.T) {
+	db, _ := trails(t)
+	var between int
+	st, err := db.CompactAudit(context.Background(), cut, CompactOptions{Chunk: 1, AfterChunk: func(CompactStats) {
+		between++
+		if _, err := db.Insert([]*Record{newRec(fmt.Sprintf("new-%d.pdf", between), 100)}, []Entry{{Time: tNew, Step: "discovered", Result: "ok"}}); err != nil {
+			t.Error(err)
+		}
+	}})
+	if err != nil || st.Removed != 1 || between < 6 {
+		t.Fatalf("%+v, %v, %d writes in between", st, err, between)
+	}
+	if rep, err := db.VerifyChain(); err != nil || rep.Entries != 9+uint64(between) {
+		t.Fatalf("%+v, %v", rep, err)
 	}
 }
