@@ -288,3 +288,21 @@ func TestCompactLetsWritesInBetween(t *testing.T) {
 		t.Fatalf("%+v, %v", rep, err)
 	}
 }
+
+// A compacted journal that is rebuilt gets a new chain over what survived, without the old
+// checkpoint.
+func TestRebuildOfACompactedJournal(t *testing.T) {
+	s, err := SalvageFile(compacted(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Rebuild(filepath.Join(t.TempDir(), "rebuilt.db"), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rep, err := db.VerifyChain()
+	if err != nil || rep.Entries != 9 || rep.Sealed != 0 || rep.Removed != 0 {
+		t.Fatalf("rebuilt: %+v, %v", rep, err)
+	}
+}

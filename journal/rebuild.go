@@ -100,9 +100,6 @@ func restoreRest(tx *bolt.Tx, s *Salvage) error {
 		if k == string(keyChainHead) { // the old chain is not salvaged: keep its head on record
 			k = string(keyChainHeadBeforeRebuild)
 		}
-		if k == string(keyChainBase) { // nor its compaction checkpoint: the new chain starts afresh
-			continue
-		}
 		if err := tx.Bucket(bucketMeta).Put([]byte(k), v); err != nil {
 			return err
 		}

@@ -27,6 +27,9 @@ func journalCompact(ctx context.Context, args []string, w io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *days < -1 || fs.NArg() > 0 {
+		return usageError{fmt.Errorf("--older-than %d: want a number of days, 0 or more, and no other arguments", *days)}
+	}
 	cfg, err := config.LoadWithoutSecrets(*cfgPath)
 	if err != nil {
 		return configError{err}
