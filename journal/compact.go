@@ -221,9 +221,12 @@ func sealOne(tx *bolt.Tx, audit *bolt.Bucket, base *chainBase, k, v []byte, befo
 	if value == nil {
 		return sealStep{}, false, fmt.Errorf("%w: audit entry %d of record #%d was removed", ErrChainBroken, seq, id)
 	}
+	// An entry that does not decode is kept and sealed (its link is checked all the same):
+	// it is never detail, and it must not stop every later compaction.
 	var e Entry
-	if err := decodeEntry(value, &e); err != nil || !e.Time.Before(before) {
-		return sealStep{}, true, nil // an entry that does not decode is kept, unsealed, for verify to name
+	undecodable := decodeEntry(value, &e) != nil
+	if !undecodable && !e.Time.Before(before) {
+		return sealStep{}, true, nil
 	}
 	link := chainLink(base.Link[:], id, seq, value)
 	if !bytes.Equal(link[:chainLinkBytes], v[8:]) {
@@ -241,7 +244,7 @@ func sealOne(tx *bolt.Tx, audit *bolt.Bucket, base *chainBase, k, v []byte, befo
 		finished[id] = fin
 	}
 	s := sealStep{key: key, seqKey: bytes.Clone(k)}
-	if fin && isDetail(&e) {
+	if fin && !undecodable && isDetail(&e) {
 		s.remove = true
 		base.Removed++
 		return s, false, nil

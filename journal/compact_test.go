@@ -306,3 +306,35 @@ func TestRebuildOfACompactedJournal(t *testing.T) {
 		t.Fatalf("rebuilt: %+v, %v", rep, err)
 	}
 }
+
+// An entry that does not decode (written by a later version, say) is kept and sealed, and
+// the compaction goes past it.
+func TestCompactKeepsAnEntryThatDoesNotDecode(t *testing.T) {
+	db, recs := trails(t)
+	bad := []byte{0x7f, 1, 2, 3}
+	err := db.bolt.Update(func(tx *bolt.Tx) error { return appendAuditRaw(tx, recs[0].ID, bad) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(t, db, recs[0].ID, "", Entry{Time: tOld, Step: "put", Result: "error"})
+	st, err := db.CompactAudit(context.Background(), tNew.Add(time.Hour), CompactOptions{})
+	if err != nil || st.Removed != 3 || st.Walked != 12 {
+		t.Fatalf("%+v, %v", st, err)
+	}
+	if _, err := db.VerifyChain(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// appendAuditRaw appends stored bytes as an audit entry of record id, linked.
+func appendAuditRaw(tx *bolt.Tx, id uint64, v []byte) error {
+	b := tx.Bucket(bucketAudit)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := b.Put(auditKey(id, seq), v); err != nil {
+		return err
+	}
+	return chainAppend(tx, id, seq, v)
+}
