@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -337,4 +338,74 @@ func appendAuditRaw(tx *bolt.Tx, id uint64, v []byte) error {
 		return err
 	}
 	return chainAppend(tx, id, seq, v)
+}
+
+// A process that opened the journal while a compaction held it, and waited for its lock,
+// works on the compacted file put in place, not on the old one (whose writes would be lost).
+func TestOpenWaitingForTheLockGetsTheFileInPlace(t *testing.T) {
+	db, _ := trails(t)
+	path := db.Path()
+	tmp := path + CompactSuffix
+	if err := db.copyTo(tmp); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := Open(tmp, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert(t, cp, newRec("only-in-the-new-file.pdf", 77))
+	if err := cp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	type opened struct {
+		db  *DB
+		err error
+	}
+	got := make(chan opened, 1)
+	go func() {
+		o, err := Open(path, Options{Timeout: 30 * time.Second})
+		got <- opened{o, err}
+	}()
+	awaitFor(t, "the second open to hold the old file open", func() bool { return openCount(t, path) >= 2 })
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o := <-got
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	defer o.db.Close()
+	if _, ok := o.db.Current("teams", "only-in-the-new-file.pdf"); !ok {
+		t.Fatal("the open got the old file, no longer in place")
+	}
+}
+
+// openCount is how many of this process's file descriptors name path.
+func openCount(t *testing.T, path string) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, fd := range fds {
+		if l, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && l == path {
+			n++
+		}
+	}
+	return n
+}
+
+func awaitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -145,3 +145,25 @@ func (db *DB) FreeBytes() int64 {
 	s := db.bolt.Stats()
 	return int64(s.FreePageN+s.PendingPageN) * int64(db.bolt.Info().PageSize)
 }
+
+// openCurrent is openBolt that makes sure the file it locked is still the one at path.
+// CompactFile renames a new file over the journal while it holds the old one's lock: a
+// process that opened the old file and waited for its lock would get it once the compaction
+// closes it, and work on a file no longer in place, its writes lost. It opens again instead.
+func openCurrent(path string, opts *bolt.Options) (*bolt.DB, error) {
+	for range 3 {
+		before, statErr := os.Stat(path)
+		b, err := openBolt(path, opts)
+		if err != nil || statErr != nil {
+			return b, err
+		}
+		after, err := os.Stat(path)
+		if err == nil && os.SameFile(before, after) {
+			return b, nil
+		}
+		if err := b.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%w: the file was replaced while it was opened, three times in a row", ErrLocked)
+}
