@@ -38,7 +38,8 @@ type Config struct {
 	DailyReport  DailyReport            `yaml:"daily_report"`
 	// AuditRetentionDays is how long audit detail (failed attempts and waits of files whose
 	// work is over) is kept: `archivist journal compact` removes what is older. 0 (default)
-	// keeps it forever. Records and the entries of the steps that succeeded stay forever.
+	// keeps it forever. The daemon applies it every night. Records and the entries of the
+	// steps that succeeded stay forever.
 	AuditRetentionDays int `yaml:"audit_retention_days"`
 	// Warnings are non-fatal findings for the caller to log, such as a credentials file
 	// that group or others can read. Validate recomputes them.

@@ -8,6 +8,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/robfig/cron/v3"
+	"github.com/sirupsen/logrus"
+
 	"github.com/archivist-project/archivist/cmd/archivist/control"
 	"github.com/archivist-project/archivist/config"
 	"github.com/archivist-project/archivist/journal"
@@ -88,4 +91,36 @@ func compactPause(w io.Writer) func(step string) {
 			select {}
 		}
 	}
+}
+
+// retentionSchedule is when the daemon applies audit_retention_days: every night.
+const retentionSchedule = "@daily"
+
+// scheduleAuditRetention removes the audit detail older than audit_retention_days on
+// schedule, as `archivist journal compact` does online, until ctx ends; the returned stop
+// waits for a run in progress. With no retention it schedules nothing. The value is read at
+// start: a reload (SIGHUP) does not change it.
+func scheduleAuditRetention(ctx context.Context, cfg *config.Config, spec string, j *journal.DB, log *logrus.Logger) (stop func()) {
+	if cfg.AuditRetentionDays <= 0 {
+		return func() {}
+	}
+	c := cron.New()
+	_, err := c.AddFunc(spec, func() {
+		before := cfg.AuditCutoff(time.Now())
+		st, err := j.CompactAudit(ctx, before, journal.CompactOptions{})
+		if err != nil {
+			if ctx.Err() == nil {
+				log.WithError(err).Error("audit retention: compaction failed")
+			}
+			return
+		}
+		log.WithFields(logrus.Fields{"before": before.UTC().Format(time.RFC3339), "removed": st.Removed, "bytes": st.FreedBytes,
+			"transactions": st.Transactions}).Info("audit retention: old audit detail removed")
+	})
+	if err != nil { // the spec is a constant of this file; only a test could get it wrong
+		log.WithError(err).Error("audit retention: not scheduled")
+		return func() {}
+	}
+	c.Start()
+	return func() { <-c.Stop().Done() }
 }
