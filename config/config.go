@@ -41,6 +41,11 @@ type Config struct {
 	// that it is a regular file; its content is checked by the daemon and check-config, which
 	// load it (SIGHUP reloads it).
 	Identities string `yaml:"identities"`
+	// AuditRetentionDays is how long audit detail (failed attempts and waits of files whose
+	// work is over) is kept: `archivist journal compact` removes what is older. 0 (default)
+	// keeps it forever. The daemon applies it every night. Records and the entries of the
+	// steps that succeeded stay forever.
+	AuditRetentionDays int `yaml:"audit_retention_days"`
 	// Warnings are non-fatal findings for the caller to log, such as a credentials file
 	// that group or others can read. Validate recomputes them.
 	Warnings []string `yaml:"-"`
@@ -353,4 +358,13 @@ func prefixEach(path string, err error) error {
 		errs = append(errs, fmt.Errorf("config %s: %w", path, e))
 	}
 	return errors.Join(errs...)
+}
+
+// AuditCutoff is the time before which audit detail may be removed (AuditRetentionDays
+// before now), or the zero time when it is kept forever.
+func (c *Config) AuditCutoff(now time.Time) time.Time {
+	if c.AuditRetentionDays <= 0 {
+		return time.Time{}
+	}
+	return now.AddDate(0, 0, -c.AuditRetentionDays)
 }

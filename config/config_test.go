@@ -363,6 +363,8 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"workers zero", "", "workers: 0\n", nil, `workers: must be between 1 and 256, got 0`},
 		{"workers too many", "", "workers: 257\n", nil, `workers: must be between 1 and 256, got 257`},
 		{"shutdown_timeout negative", "", "shutdown_timeout: -1s\n", nil, `shutdown_timeout: must not be negative, got -1s`},
+		{"audit_retention_days negative", "", "audit_retention_days: -1\n", nil, `audit_retention_days: must be between 0 and 36500, got -1`},
+		{"audit_retention_days not a number", "", "audit_retention_days: 400d\n", nil, `audit_retention_days`},
 		{"log format", "", "log: {format: xml}\n", nil, `log.format: "xml" must be one of auto, text, json`},
 		{"log level", "", "log: {level: loud}\n", nil, `log.level: "loud" must be one of panic, fatal, error, warning, info, debug, trace`},
 		{"url not http", "url: https://conversations.example/v2/", "url: ftp://conversations.example/v2", nil, `globalrelay.url: "ftp://conversations.example/v2" must be an absolute http or https URL`},

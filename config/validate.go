@@ -68,6 +68,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		p.add("shutdown_timeout", "must not be negative, got %v", c.ShutdownTimeout)
 	}
+	checkRange(p, "audit_retention_days", c.AuditRetentionDays, 0, 36500)
 	c.Log.validate(p, "log")
 	c.GlobalRelay.validate(p, "globalrelay")
 	c.Retry.validate(p, "retry")

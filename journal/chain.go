@@ -12,6 +12,8 @@ package journal
 // inserted one has no link, and a rewritten chain has a head that no longer matches the
 // heads signed reports carry (archivist report --sign). Entries written before the chain
 // existed (journals from before this version) are reported as unchained, not as breaks.
+// A compaction (compact.go) removes old audit detail and re-links what it keeps up to a
+// checkpoint; verify checks the entries up to it against the checkpoint, and the rest as above.
 
 import (
 	"bytes"
@@ -90,6 +92,8 @@ func (db *DB) ChainHead() (head string, entries uint64, err error) {
 type ChainReport struct {
 	Entries   uint64 // links checked
 	Unchained uint64 // audit entries written before the chain existed
+	Sealed    uint64 // of Entries, those kept by a compaction and linked at its checkpoint
+	Removed   uint64 // detail entries a compaction removed (CompactAudit)
 	Head      string // the head as recomputed from the entries
 	// Break is the first place where the journal was modified ("" if none), with the record
 	// and the entry it concerns; Breaks counts them all.
@@ -100,8 +104,9 @@ type ChainReport struct {
 // ErrChainBroken is wrapped by VerifyChain's error when the chain shows a modification.
 var ErrChainBroken = errors.New("the audit trail was modified")
 
-// VerifyChain walks the audit chain from its first link, recomputes every link from the
-// entry it names and compares it with the stored one and with the head, then checks that
+// VerifyChain walks the audit chain from its first link (through the compaction checkpoint,
+// if any), recomputes every link from the entry it names and compares it with the stored one
+// and with the head, then checks that
 // every audit entry written since the chain began is linked. It returns the report and, if
 // anything was modified, an error wrapping ErrChainBroken that names the first break.
 func (db *DB) VerifyChain() (*ChainReport, error) {
@@ -123,40 +128,69 @@ func verifyChain(tx *bolt.Tx, rep *ChainReport) error {
 		}
 		rep.Breaks++
 	}
-	audit := tx.Bucket(bucketAudit)
-	prev := make([]byte, 32)
-	first := uint64(0)
-	if chain := tx.Bucket(bucketChain); chain != nil {
-		c := chain.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			seq := binary.BigEndian.Uint64(k)
-			if first == 0 {
-				first = seq
-			}
-			if len(v) != 8+chainLinkBytes {
-				brk("audit chain link %d is damaged", seq)
-				continue
-			}
-			id := binary.BigEndian.Uint64(v)
-			value := audit.Get(auditKey(id, seq))
-			if value == nil {
-				brk("audit entry %d of record #%d was removed", seq, id)
-				continue
-			}
-			link := chainLink(prev, id, seq, value)
-			if !bytes.Equal(link[:chainLinkBytes], v[8:]) {
-				brk("audit entry %d of record #%d was changed (%s)", seq, id, describeEntry(value))
-			}
-			prev = link[:]
-			rep.Entries++
-		}
+	base, ok := readBase(tx)
+	if !ok {
+		brk("the compaction checkpoint was changed (its checksum does not match)")
+	}
+	if base == nil {
+		base = &chainBase{}
+	}
+	w := walkLinks(tx, base, brk)
+	rep.Entries, rep.Sealed, rep.Removed = w.sealedN+w.liveN, w.sealedN, base.Removed
+	if base.Seq > 0 && (w.sealedN != base.Sealed || !bytes.Equal(w.sealed, base.SealHead[:])) {
+		brk("the compaction checkpoint (entries up to %d) does not match the entries it seals (%d sealed, %d found)", base.Seq, base.Sealed, w.sealedN)
 	}
 	n, head := chainHead(tx)
-	rep.Head = hex.EncodeToString(prev)
-	if n != rep.Entries || !bytes.Equal(head, prev) {
-		brk("the chain's head (%d entries, %s) is not the one its entries make (%d entries, %s)", n, hex.EncodeToString(head), rep.Entries, rep.Head)
+	rep.Head = hex.EncodeToString(w.live)
+	if n != base.Links+w.liveN || !bytes.Equal(head, w.live) {
+		brk("the chain's head (%d entries, %s) is not the one its entries make (%d entries, %s)", n, hex.EncodeToString(head), base.Links+w.liveN, rep.Head)
 	}
-	return checkLinked(tx, first, rep, brk)
+	return checkLinked(tx, w.first, rep, brk)
+}
+
+// walked is what walkLinks recomputed: the last link of the sealed chain (entries up to the
+// checkpoint) and of the chain after it, how many links each has, and the first sequence.
+type walked struct {
+	sealed, live          []byte
+	sealedN, liveN, first uint64
+}
+
+// walkLinks recomputes every link from the entry it names, in sequence order: up to the
+// checkpoint base in the sealed chain, after it from the original link at the checkpoint.
+func walkLinks(tx *bolt.Tx, base *chainBase, brk func(string, ...any)) walked {
+	w := walked{sealed: make([]byte, 32), live: base.Link[:], first: base.First}
+	chain, audit := tx.Bucket(bucketChain), tx.Bucket(bucketAudit)
+	if chain == nil {
+		return w
+	}
+	c := chain.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		seq := binary.BigEndian.Uint64(k)
+		if w.first == 0 {
+			w.first = seq
+		}
+		if len(v) != 8+chainLinkBytes {
+			brk("audit chain link %d is damaged", seq)
+			continue
+		}
+		id := binary.BigEndian.Uint64(v)
+		value := audit.Get(auditKey(id, seq))
+		if value == nil {
+			brk("audit entry %d of record #%d was removed", seq, id)
+			continue
+		}
+		prev, count := &w.live, &w.liveN
+		if seq <= base.Seq {
+			prev, count = &w.sealed, &w.sealedN
+		}
+		link := chainLink(*prev, id, seq, value)
+		if !bytes.Equal(link[:chainLinkBytes], v[8:]) {
+			brk("audit entry %d of record #%d was changed (%s)", seq, id, describeEntry(value))
+		}
+		*prev = link[:]
+		*count++
+	}
+	return w
 }
 
 // checkLinked finds audit entries without a link: written before the chain began

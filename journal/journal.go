@@ -96,7 +96,7 @@ func Open(path string, o Options) (*DB, error) {
 	if err := checkBeforeOpen(path); err != nil {
 		return nil, err
 	}
-	b, err := openBolt(path, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly, NoSync: o.NoSync, InitialMmapSize: initialMmap})
+	b, err := openCurrent(path, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly, NoSync: o.NoSync, InitialMmapSize: initialMmap})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("journal %s: %w (is another archivist running?); gave up after %s", path, ErrLocked, o.Timeout)
 	}

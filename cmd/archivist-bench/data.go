@@ -104,6 +104,7 @@ func journalFromTree(path, root string) (int, error) {
 		rel, _ := filepath.Rel(root, p)
 		r, e := postedRecord(filepath.ToSlash(rel), fi.Size(), fi.ModTime(), st.Ino, uint64(st.Dev), i)
 		r.CTime = time.Unix(st.Ctim.Unix()) // the change time is part of the version Known compares
+		e = journal.Entry{Time: e.Time, Step: "discovered", Result: "ok", Detail: fmt.Sprintf("%d bytes, settled", r.Size)}
 		recs, first = append(recs, r), append(first, e)
 		if len(recs) == 10_000 {
 			if err := flush(); err != nil {
@@ -111,7 +112,47 @@ func journalFromTree(path, root string) (int, error) {
 			}
 		}
 	}
-	return n, flush()
+	if err := flush(); err != nil {
+		return n, err
+	}
+	return n, trails(j)
+}
+
+// trailDetailEvery is how often a file of the scale journal failed once before it was
+// archived (one upload answered 503, retried): its audit detail.
+const trailDetailEvery = 4
+
+// trails gives every record of the scale journal the rest of the trail the daemon writes for
+// an archived file (upload, then event accepted), with a failed upload in one of every
+// trailDetailEvery, in transactions of 10,000 records.
+func trails(j *journal.DB) error {
+	var changes []journal.Change
+	var err error
+	each := j.Each(func(r *journal.Record) bool {
+		fk, rid, i := r.FileKey, r.RequestID, len(changes)
+		changes = append(changes, journal.Change{ID: r.ID, Fn: func(*journal.Record) ([]journal.Entry, error) {
+			now := time.Now()
+			var out []journal.Entry
+			if i%trailDetailEvery == 0 {
+				out = append(out, journal.Entry{Time: now, Step: "put", Lane: journal.LanePut, Result: "error", Status: 503,
+					Detail: "put " + fk + ": 503 Service Unavailable; retry at " + now.UTC().Format(time.RFC3339)})
+			}
+			return append(out,
+				journal.Entry{Time: now, Step: "put", Lane: journal.LanePut, Result: "ok", FileKey: fk, Status: 200},
+				journal.Entry{Time: now, Step: "post", Lane: journal.LanePost, Result: "ok", FileKey: fk, Status: 200, RequestID: rid,
+					Detail: "File_transfer event accepted in a conversation of 100 events"}), nil
+		}})
+		return true
+	})
+	if each != nil {
+		return each
+	}
+	for len(changes) > 0 && err == nil {
+		k := min(10_000, len(changes))
+		err = j.UpdateEach(changes[:k])
+		changes = changes[k:]
+	}
+	return err
 }
 
 // syntheticJournal records n posted files that are not on disk (an old, long archive).

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -78,6 +79,12 @@ func (b *bench) scale() ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
+	cp, err := compactScale(b.binary, cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	b.log("scale: journal %s after the daemon ran; rewritten %s in %s; with retention %s in %s (%s); verify took %s",
+		size(cp.before), size(cp.repacked), sec(cp.repack), size(cp.after), sec(cp.took), cp.removed, sec(cp.verify))
 	up := started.at.Sub(d.started)
 	firstScan, secondScan := scanDuration(first), scanDuration(second)
 	b.log("scale: start-up %s, start-up scan %s (VmHWM %s, anonymous %s), status %s, periodic scan %s (VmHWM %s); over its life %s",
@@ -94,7 +101,68 @@ func (b *bench) scale() ([]row, error) {
 			verdict(hwmFirst < rssLimit && hwmSecond < rssLimit && cost.MaxRSS < rssLimit)},
 		{w, "anonymous memory per file after the scan (the watcher's share)", perFile(anon), "-", math.NaN(), "-", nil},
 		{w, "journal bytes per archived file", perFile(fi.Size()), "-", math.NaN(), "-", nil},
+		{w, "journal bytes per archived file, after `journal compact` without retention (rewritten, live pages only)", perFile(cp.repacked), "-", math.NaN(), "-", nil},
+		{w, "journal bytes per archived file, after `journal compact --older-than 0` (" + cp.removed + ")", perFile(cp.after), "-", math.NaN(), "-", nil},
+		{w, "s, `archivist journal compact` without retention (rewrite only), daemon stopped", sec(cp.repack), "-", math.NaN(), "-", nil},
+		{w, "s, `archivist journal compact --older-than 0` (audit walk + rewrite), daemon stopped", sec(cp.took), "-", math.NaN(), "-", nil},
+		{w, "s, `archivist verify` of the compacted journal", sec(cp.verify), "-", math.NaN(), "-", nil},
 	}, nil
+}
+
+// compacted is what compactScale measured.
+type compacted struct {
+	before, repacked, after int64
+	repack, took, verify    time.Duration
+	removed                 string
+}
+
+// compactScale runs `archivist journal compact` on the stopped daemon's journal twice: with
+// no retention (the file rewritten with its live pages only), then with a retention that
+// takes every entry (--older-than 0); then `archivist verify`.
+func compactScale(binary, cfg, db string) (*compacted, error) {
+	c := &compacted{}
+	var err error
+	if c.before, err = fileSize(db); err != nil {
+		return nil, err
+	}
+	if _, c.repack, err = timeCommand(binary, "journal", "compact", "--config", cfg); err != nil {
+		return nil, err
+	}
+	if c.repacked, err = fileSize(db); err != nil {
+		return nil, err
+	}
+	out, took, err := timeCommand(binary, "journal", "compact", "--config", cfg, "--older-than", "0")
+	if err != nil {
+		return nil, err
+	}
+	c.took = took
+	if m := regexp.MustCompile(`(\d+) detail entries`).FindStringSubmatch(out); m != nil {
+		c.removed = m[1] + " detail entries removed"
+	}
+	if c.after, err = fileSize(db); err != nil {
+		return nil, err
+	}
+	_, c.verify, err = timeCommand(binary, "verify", "--config", cfg)
+	return c, err
+}
+
+func fileSize(path string) (int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// timeCommand runs the binary with args and returns its output and how long it took.
+func timeCommand(binary string, args ...string) (string, time.Duration, error) {
+	t := time.Now()
+	out, err := exec.Command(binary, args...).CombinedOutput()
+	took := time.Since(t)
+	if err != nil {
+		return string(out), took, fmt.Errorf("archivist %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), took, nil
 }
 
 // scanDuration is the duration field of a "scan done" line.

@@ -19,7 +19,8 @@ import (
 	"github.com/archivist-project/archivist/journal"
 )
 
-// journalCommand is `archivist journal check [--full]` and `archivist journal rebuild`. The
+// journalCommand is `archivist journal check [--full]`, `archivist journal rebuild` and
+// `archivist journal compact`. The
 // subcommand may come after flags (`journal --config FILE check`).
 func journalCommand(ctx context.Context, args []string) error {
 	for i, a := range args {
@@ -32,12 +33,15 @@ func journalCommand(ctx context.Context, args []string) error {
 			return journalCheck(rest, os.Stdout)
 		case "rebuild":
 			return journalRebuild(rest, os.Stdout)
+		case "compact":
+			return journalCompact(ctx, rest, os.Stdout)
 		case "-h", "--help", "help":
-			fmt.Fprintln(os.Stderr, "usage: archivist journal check [--config FILE] [--full]\n       archivist journal rebuild [--config FILE]")
+			fmt.Fprintln(os.Stderr, "usage: archivist journal check [--config FILE] [--full]\n       archivist journal rebuild [--config FILE]\n"+
+				"       archivist journal compact [--config FILE] [--older-than DAYS]")
 			return nil
 		}
 	}
-	return usageError{errors.New("want 'journal check [--full]' or 'journal rebuild'")}
+	return usageError{errors.New("want 'journal check [--full]', 'journal rebuild' or 'journal compact [--older-than DAYS]'")}
 }
 
 func journalCheck(args []string, w io.Writer) error {

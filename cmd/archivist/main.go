@@ -39,7 +39,7 @@ func commands() []command {
 		{"reconcile", "compare disk with the journal now; requeue what is missing", reconcileCommand},
 		{"report", "chain-of-custody report of files discovered in a period (CSV or JSON)", reportCommand},
 		{"identities", "list chat participants archived under a fallback address (unresolved [--csv])", identitiesCommand},
-		{"journal", "check the journal (check [--full]) or rebuild a damaged one (rebuild)", journalCommand},
+		{"journal", "check the journal (check [--full]), rebuild a damaged one (rebuild), remove old audit detail (compact)", journalCommand},
 		{"keygen", "make an Ed25519 key pair for signing reports", keygenCommand},
 		{"verify", "check that the journal's audit trail was not modified (names the first break)", verifyCommand},
 		{"verify-report", "check a signed report on any machine, without the journal", verifyReportCommand},

@@ -159,6 +159,7 @@ func (d *wiring) run(ctx context.Context, once bool) error {
 		return err
 	}
 	defer stopDaily()
+	defer scheduleAuditRetention(ctx, d.cfg, retentionSchedule, d.j, d.log)()
 	defer startNotify(ctx, d.cfg, d.p, d.j, d.log)() // stops the lane and waits for it
 	sd := d.notifySystemd(ctx, watchOpts, svc, once)
 

@@ -38,6 +38,9 @@ func verifyCommand(ctx context.Context, args []string) error {
 	if rep != nil {
 		fmt.Fprintf(os.Stdout, "journal    %s\naudit      %d entries chained, %d from before the chain\nchain head %s\n",
 			*path, rep.Entries, rep.Unchained, rep.Head)
+		if rep.Sealed > 0 || rep.Removed > 0 {
+			fmt.Fprintf(os.Stdout, "compacted  %d of them kept at the compaction checkpoint, %d detail entries removed by audit retention\n", rep.Sealed, rep.Removed)
+		}
 	}
 	if cerr != nil {
 		if errors.Is(cerr, journal.ErrChainBroken) {

@@ -145,6 +145,14 @@ func Handler(svc *Service, metrics http.Handler) http.Handler {
 	mux.HandleFunc("POST /reconcile", func(w http.ResponseWriter, r *http.Request) {
 		replyWithHeartbeat(w, func() (any, error) { return svc.Reconcile(r.Context(), r.URL.Query().Get("verify") == "all") })
 	})
+	mux.HandleFunc("POST /journal/compact", func(w http.ResponseWriter, r *http.Request) {
+		var req CompactRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+		replyWithHeartbeat(w, func() (any, error) { return svc.CompactJournal(r.Context(), req) })
+	})
 	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) {
 		q, err := parseReportQuery(r.URL.Query().Get("since"), r.URL.Query().Get("until"), r.URL.Query().Get("format"))
 		if err != nil {
