@@ -92,7 +92,9 @@ func slackUsers() []obj {
 		{"id": "U04", "team_id": "T01", "name": "deploybot", "is_bot": true, "profile": obj{"real_name": "Deploy Bot", "bot_id": "B01"}}}
 }
 
-func msg(user, ts, text string) obj { return obj{"type": "message", "user": user, "ts": ts, "text": text} }
+func msg(user, ts, text string) obj {
+	return obj{"type": "message", "user": user, "ts": ts, "text": text}
+}
 
 func ts(day, n int) string { return fmt.Sprintf("%d.%06d", 1684922400+day*86400+n*60, n*100) }
 
@@ -114,7 +116,7 @@ func generalDay(d int) []obj {
 	withFile["files"] = []obj{{"id": "F01", "name": "report.pdf", "title": "Q2 report", "mimetype": "application/pdf",
 		"size": len(Report), "url_private": "https://files.slack.com/files-pri/T01-F01/report.pdf?t=" + Token,
 		"url_private_download": "https://files.slack.com/files-pri/T01-F01/download/report.pdf?t=" + Token,
-		"permalink": "https://acme.slack.com/files/U01/F01/report.pdf"}}
+		"permalink":            "https://acme.slack.com/files/U01/F01/report.pdf"}}
 	outside := msg("U02", ts(0, 8), "The diagram")
 	outside["files"] = []obj{{"id": "F02", "name": "", "title": "diagram", "mode": "hidden_by_limit",
 		"permalink": "https://acme.slack.com/files/U02/F02/diagram.png"}}
@@ -125,7 +127,9 @@ func dealsDay() []obj {
 	return []obj{msg("U01", ts(0, 10), "Private: the term sheet is final"), msg("U02", ts(0, 11), "Private: agreed")}
 }
 
-func dmDay() []obj { return []obj{msg("U01", ts(0, 12), "DM: lunch?"), msg("U03", ts(0, 13), "DM: sure")} }
+func dmDay() []obj {
+	return []obj{msg("U01", ts(0, 12), "DM: lunch?"), msg("U03", ts(0, 13), "DM: sure")}
+}
 
 // WhatsAppMessages is the number of messages of the WhatsApp fixture.
 const WhatsAppMessages = 4
