@@ -114,6 +114,9 @@ type Chunk struct {
 	// Unresolved are the participants of the chunk's events archived under a fallback
 	// address, noted in the same transaction (see NoteUnresolved), so each event counts once.
 	Unresolved []Unresolved
+	// Keys are the message keys of a chat export's events (see Delivered). When set, they
+	// are the ledger of these events and the conversation keeps only the request.
+	Keys []string
 }
 
 // CommitChunk records an accepted chunk in one transaction: the conversation's posted events,
@@ -126,6 +129,9 @@ func (db *DB) CommitChunk(c Chunk, now time.Time) error {
 			return err
 		}
 		if err := noteUnresolved(tx, c.Unresolved, now); err != nil {
+			return err
+		}
+		if err := addDelivered(tx, c); err != nil {
 			return err
 		}
 		err := update(tx, c.Transcript, func(r *Record) ([]Entry, error) {
@@ -208,6 +214,9 @@ func addToLedger(tx *bolt.Tx, c Chunk, now time.Time) error {
 		conv.Sent = map[string][]string{}
 	}
 	for i, id := range c.EventIDs {
+		if len(c.Keys) > 0 {
+			break // an export's events: the delivered ledger holds them
+		}
 		if !slices.Contains(conv.Sent[id], c.Digests[i]) {
 			conv.Sent[id] = append(conv.Sent[id], c.Digests[i])
 		}

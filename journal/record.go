@@ -102,6 +102,9 @@ func (r *Record) ForwardsPending() bool {
 const (
 	RoleTranscript = "transcript"
 	RoleAttachment = "attachment" // any other file of a transcripts watch
+	// RoleExport is a chat export (Slack, WhatsApp, Teams) read in place: its events are
+	// posted from the conv lane while it stays discovered; it is never uploaded itself.
+	RoleExport = "export"
 )
 
 // Record is one file version and everything done with it.
@@ -196,6 +199,8 @@ func (r *Record) Done(lane string) { delete(r.Lanes, lane) }
 func (r *Record) Hold(reason string, now time.Time) error {
 	lane := LanePut
 	switch {
+	case r.Role == RoleExport:
+		lane = LaneConv
 	case r.State != Uploaded:
 	case r.Role == RoleTranscript:
 		lane = LaneConv
@@ -221,6 +226,9 @@ func (r *Record) Releasable() bool { return r.State == Held && r.Kind == "file" 
 // Release puts a held record back to work where it was held, due at now.
 func (r *Record) Release(now time.Time) error {
 	to, lane := Discovered, LanePut
+	if r.Role == RoleExport && r.HeldLane == LaneConv {
+		lane = LaneConv // read again in place, never uploaded
+	}
 	if (r.HeldLane == LanePost || r.HeldLane == LaneConv) && r.FileKey != "" {
 		to, lane = Uploaded, r.HeldLane
 	}

@@ -1,0 +1,62 @@
+package journal
+
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The exactly-once ledger of chat exports: every message an export's events carried to the
+// archive, by watch and message key (transcript.Event.Key: Slack's workspace, conversation
+// and ts; WhatsApp's chat, time, author and text; Teams' conversation and message id). Keys
+// are committed with the request that carried them (Chunk.Keys), so the same export dropped
+// again, under any name, sends nothing, an overlapping later export only what is new, and a
+// crash resends at most the one request whose commit it interrupted. Small entries of their
+// own, not a conversation's ledger: an export of a million messages adds a million keys, and
+// looking some of them up reads only those.
+
+var bucketDelivered = []byte("delivered")
+
+// deliveredKey is "<watch>\x00<message key>".
+func deliveredKey(watch, key string) []byte { return pathKey(watch, key) }
+
+// Delivered reports, for each of keys, whether a request that carried it was accepted and
+// committed for watch.
+func (db *DB) Delivered(watch string, keys []string) ([]bool, error) {
+	out := make([]bool, len(keys))
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDelivered)
+		if b == nil {
+			return nil
+		}
+		for i, k := range keys {
+			out[i] = b.Get(deliveredKey(watch, k)) != nil
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: look up delivered messages of watch %s: %w", watch, err)
+	}
+	return out, nil
+}
+
+// addDelivered records the keys of chunk c, each with the request id that carried it.
+func addDelivered(tx *bolt.Tx, c Chunk) error {
+	if len(c.Keys) == 0 {
+		return nil
+	}
+	b, err := tx.CreateBucketIfNotExists(bucketDelivered)
+	if err != nil {
+		return err
+	}
+	v := []byte(c.RequestID)
+	if len(v) == 0 {
+		v = []byte{0}
+	}
+	for _, k := range c.Keys {
+		if err := b.Put(deliveredKey(c.Watch, k), v); err != nil {
+			return fmt.Errorf("delivered %s: %w", k, err)
+		}
+	}
+	return nil
+}
