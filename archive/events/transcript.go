@@ -22,6 +22,7 @@ type Chunk struct {
 	Req         *globalrelay.Conversation
 	IDs         []string
 	Digests     []string // content digests of the events, parallel to IDs
+	Keys        []string // the events' transcript.Event.Key, parallel to IDs ("" for none)
 	Attachments []uint64
 	Shares      map[uint64]journal.Share // how the transcript shared each attachment, for forwards
 }
@@ -38,6 +39,7 @@ func (c Chunk) Span() string {
 type event struct {
 	ev     globalrelay.Event
 	digest string
+	key    string
 	refs   []uint64
 	shares map[uint64]journal.Share
 }
@@ -101,6 +103,7 @@ func (c *Chunk) add(overview globalrelay.Overview, id string, ce event) {
 	c.Req.Events = append(c.Req.Events, ce.ev)
 	c.IDs = append(c.IDs, id)
 	c.Digests = append(c.Digests, ce.digest)
+	c.Keys = append(c.Keys, ce.key)
 	c.Attachments = append(c.Attachments, ce.refs...)
 	for id, sh := range ce.shares {
 		if c.Shares == nil {
@@ -146,47 +149,36 @@ func conversationOverview(conversationType string, conv *transcript.Conversation
 	return overview, people
 }
 
-// wireEvent maps one transcript event to the wire and digests its content.
+// wireEvent maps one transcript event to the wire and digests its content. An attachment
+// is found in atts by its Path, or by its Entry for a file inside an export.
 func wireEvent(src Source, conv *transcript.Conversation, e transcript.Event, atts map[string]*journal.Record, people map[string]transcript.Participant) (event, error) {
 	person := func(id, userType string) globalrelay.Participant {
 		pt := people[id]
 		return globalrelay.Participant{DisplayName: pt.DisplayName, CorporateEmail: pt.Email, UserType: userType}
 	}
-	ce := event{ev: globalrelay.Event{EventTime: e.Time.UnixMilli(), SystemText: e.SystemText,
+	ce := event{key: e.Key, ev: globalrelay.Event{EventTime: e.Time.UnixMilli(), SystemText: e.SystemText,
 		Participants: []globalrelay.Participant{person(e.From, globalrelay.UserInitiator)}}}
 	for _, to := range e.To {
 		ce.ev.Participants = append(ce.ev.Participants, person(to, globalrelay.UserRecipient))
 	}
+	for _, a := range e.Affected {
+		ce.ev.Participants = append(ce.ev.Participants, person(a, globalrelay.UserAffected))
+	}
 	var sums []string // what identifies each file's content, for the digest
-	switch e.Type {
-	case transcript.EventFile:
-		ce.ev.EventType = globalrelay.EventFileTransfer
-		for _, f := range e.Files {
-			if f.Href != "" {
-				ce.ev.Files = append(ce.ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: filekey.External(src.Watch, f.Href, f.Name), FileHref: f.Href})
-				sums = append(sums, "")
-				continue
-			}
-			a := atts[f.Path]
-			ce.ev.Files = append(ce.ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: a.FileKey,
-				IsInlined: src.InlineImages && strings.HasPrefix(a.MIME, "image/")})
-			sums = append(sums, "sha256:"+a.SHA256)
-			ce.refs = append(ce.refs, a.ID)
-			if ce.shares == nil {
-				ce.shares = map[uint64]journal.Share{}
-			}
-			ce.shares[a.ID] = journal.Share{ChatID: conv.ChatID, EndUser: endUser(conv), Text: e.Text, Time: e.Time}
-		}
-		if e.Text != "" {
-			ce.ev.Content = &globalrelay.Content{Message: e.Text}
-		}
+	switch {
+	case e.Type == transcript.EventFile && len(e.Files) > 0:
+		sums = ce.files(src, conv, e, atts)
+	case e.Type == transcript.EventJoined:
+		ce.ev.EventType = globalrelay.EventUserJoined
+	case e.Type == transcript.EventInvited:
+		ce.ev.EventType = globalrelay.EventInvitation
+	case e.Text != "" && e.Type != transcript.EventNotice:
+		ce.ev.EventType = globalrelay.EventMessage
 	default:
-		if e.Text != "" {
-			ce.ev.EventType = globalrelay.EventMessage
-			ce.ev.Content = &globalrelay.Content{Message: e.Text}
-		} else {
-			ce.ev.EventType = globalrelay.EventUserEvent // a system notice: only systemText
-		}
+		ce.ev.EventType = globalrelay.EventUserEvent // a system notice: only systemText
+	}
+	if e.Text != "" {
+		ce.ev.Content = &globalrelay.Content{Message: e.Text}
 	}
 	digest, err := eventDigest(ce.ev, sums)
 	if err != nil {
@@ -194,6 +186,36 @@ func wireEvent(src Source, conv *transcript.Conversation, e transcript.Event, at
 	}
 	ce.digest = digest
 	return ce, nil
+}
+
+// files makes ce the File_transfer event of e's files and returns what identifies each
+// file's content.
+func (ce *event) files(src Source, conv *transcript.Conversation, e transcript.Event, atts map[string]*journal.Record) []string {
+	ce.ev.EventType = globalrelay.EventFileTransfer
+	var sums []string
+	for _, f := range e.Files {
+		if f.Href != "" {
+			ce.ev.Files = append(ce.ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: filekey.External(src.Watch, f.Href, f.Name), FileHref: f.Href})
+			sums = append(sums, "")
+			continue
+		}
+		a := atts[f.Path]
+		if f.Entry != "" {
+			a = atts[f.Entry]
+		}
+		ce.ev.Files = append(ce.ev.Files, globalrelay.FileRef{Filename: f.Name, FileKey: a.FileKey,
+			IsInlined: src.InlineImages && strings.HasPrefix(a.MIME, "image/")})
+		sums = append(sums, "sha256:"+a.SHA256)
+		if a.ID == 0 {
+			continue // bytes inside an export: stored under their key, no record of their own
+		}
+		ce.refs = append(ce.refs, a.ID)
+		if ce.shares == nil {
+			ce.shares = map[uint64]journal.Share{}
+		}
+		ce.shares[a.ID] = journal.Share{ChatID: conv.ChatID, EndUser: endUser(conv), Text: e.Text, Time: e.Time}
+	}
+	return sums
 }
 
 // eventDigest identifies the content of an event as sent: SHA-256 over its JSON without what
