@@ -8,6 +8,7 @@ import (
 
 	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/archive/transcript"
+	"github.com/archivist-project/archivist/archive/transcript/export"
 	"github.com/archivist-project/archivist/journal"
 )
 
@@ -28,6 +29,9 @@ func roleOf(w Watch, rel string) string {
 	}
 	if _, ok := transcript.Detect(rel); ok {
 		return journal.RoleTranscript
+	}
+	if export.Candidate(rel) {
+		return journal.RoleExport // read in place by the conv lane; never uploaded
 	}
 	return journal.RoleAttachment
 }

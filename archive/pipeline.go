@@ -16,6 +16,7 @@ import (
 	"github.com/archivist-project/archivist/archive/forwarding"
 	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/archive/identity"
 	"github.com/archivist-project/archivist/archive/posting"
 	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/archive/upload"
@@ -78,6 +79,8 @@ type Options struct {
 	Forwarders map[string]forward.Forwarder
 	// Observer receives measurements for metrics; nil means none.
 	Observer Observer
+	// Identities is the identity directory in force, read for each chat export; nil: none.
+	Identities func() *identity.Directory
 }
 
 // Observer receives the pipeline's measurements (package metrics implements it).
@@ -325,6 +328,8 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 				return fmt.Errorf("intake %s: %w", f.RelPath, err)
 			}
 			e.Result, e.Detail = "held", reason
+		} else if r.Role == journal.RoleExport {
+			r.Schedule(journal.LaneConv, now) // a chat export is read in place, never uploaded
 		} else {
 			r.Schedule(journal.LanePut, now)
 		}

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/archivist-project/archivist/archive/events"
@@ -24,8 +25,13 @@ func (p *Pipeline) initPosting() {
 		},
 		Watch: func(name string) (posting.Watch, bool) {
 			w, ok := p.watch(name)
-			return posting.Watch{Source: w.source(), Root: w.Root, AttachmentWait: w.AttachmentWait}, ok
+			return posting.Watch{Source: w.source(), Root: w.Root, AttachmentWait: w.AttachmentWait, Location: w.Location, DateOrder: w.DateOrder}, ok
 		},
+		Put: func(ctx context.Context, key, contentType string, size int64, open func() (io.ReadCloser, error)) error {
+			return p.gr.PutFile(ctx, key, contentType, size, open)
+		},
+		Identities: p.o.Identities,
+		Uploads:    func() { p.uploader.Wake() },
 		Disposable: func(r *journal.Record) {
 			if w, ok := p.watch(r.Watch); ok {
 				p.maybeDispose(w, r)

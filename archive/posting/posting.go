@@ -6,12 +6,14 @@ package posting
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/archivist-project/archivist/archive/events"
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/gate"
 	"github.com/archivist-project/archivist/archive/globalrelay"
+	"github.com/archivist-project/archivist/archive/identity"
 	"github.com/archivist-project/archivist/archive/stage"
 	"github.com/archivist-project/archivist/journal"
 )
@@ -20,7 +22,9 @@ import (
 type Watch struct {
 	events.Source
 	Root           string
-	AttachmentWait time.Duration // how long a transcript waits for its attachments before it is held
+	AttachmentWait time.Duration  // how long a transcript waits for its attachments before it is held
+	Location       *time.Location // the zone of a WhatsApp export's local times (timezone:); nil if not set
+	DateOrder      string         // date_order: for WhatsApp dates the file leaves ambiguous
 }
 
 // Deps are what the lane needs from the pipeline around it.
@@ -41,6 +45,12 @@ type Deps struct {
 	Forwards func(r *journal.Record, now time.Time)
 	// Followers wakes the lanes that follow posted files (forwards, disposal).
 	Followers func()
+	// Put stores a file of a chat export in the archive (globalrelay.Client.PutFile).
+	Put func(ctx context.Context, key, contentType string, size int64, open func() (io.ReadCloser, error)) error
+	// Identities is the identity directory in force (nil: none), read for each export.
+	Identities func() *identity.Directory
+	// Uploads wakes the upload lane (a candidate that is no chat export is uploaded).
+	Uploads func()
 }
 
 // Lane is the poster.

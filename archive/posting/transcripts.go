@@ -58,6 +58,9 @@ func (p *Lane) convRound(ctx context.Context, now time.Time, probe bool) (worked
 // archive failed transiently (the caller stops this round).
 func (p *Lane) conversation1(ctx context.Context, id uint64) bool {
 	r, ok := p.j.LoadDue(id, journal.LaneConv)
+	if ok && r.Role == journal.RoleExport {
+		return p.export1(ctx, r)
+	}
 	if !ok || r.State != journal.Uploaded {
 		return true
 	}

@@ -218,6 +218,7 @@ func (d *wiring) newPipeline() error {
 		Logger:              d.log,
 		Recheck:             d.watch.Recheck,
 		Observer:            d.m,
+		Identities:          d.ids.Current,
 	})
 	return nil
 }
