@@ -1,6 +1,7 @@
 package archive
 
 import (
+	azip "archive/zip"
 	"bytes"
 	"io/fs"
 	"os"
@@ -137,4 +138,107 @@ func (h *harness) assertNoToken() {
 		}
 		return true
 	})
+}
+
+// A broken ZIP is held naming it; a Slack export whose fetched files lack one is archived
+// (the message links to the permalink) and then held naming the ZIP and the entry; a ZIP
+// that is no export is archived like any other file. The lane keeps working throughout.
+func TestBadExportsAreHeldWithTheZipAndEntry(t *testing.T) {
+	h := newHarness(t, transcriptsMode(time.Minute, 50*time.Millisecond))
+	h.start(nil)
+	h.dropExport("broken.zip", func(p string) error { return os.WriteFile(p, []byte("PK\x03\x04 cut off"), 0o644) })
+	h.dropExport("missing.zip", func(p string) error { return writeSlackMissingUpload(p) })
+	h.dropExport("photos.zip", func(p string) error { return writeZip(p, map[string][]byte{"a.txt": []byte("hello")}) })
+	h.dropExport("good.zip", slackWriter(1))
+
+	if r := h.awaitDone("good.zip"); r.State != journal.Posted {
+		t.Errorf("good export next to bad ones: %s %s", r.State, r.Reason)
+	}
+	if r := h.awaitDone("broken.zip"); r.State != journal.Held || !strings.Contains(r.Reason, "broken.zip") || !strings.Contains(r.Reason, "ZIP") {
+		t.Errorf("broken ZIP: %s %q", r.State, r.Reason)
+	}
+	r := h.awaitDone("missing.zip")
+	if r.State != journal.Held || !strings.Contains(r.Reason, "missing.zip") || !strings.Contains(r.Reason, "general/2023-05-24.json") ||
+		!strings.Contains(r.Reason, "F09") || r.EventsPosted != 1 {
+		t.Errorf("missing upload: %s %d events posted, %q", r.State, r.EventsPosted, r.Reason)
+	}
+	if _, err := os.Stat(filepath.Join(h.root, "missing.zip")); err != nil {
+		t.Errorf("the held export must stay on disk: %v", err)
+	}
+	var linked bool
+	for _, ev := range h.events() {
+		for _, f := range ev.Files {
+			linked = linked || f.FileHref == "https://acme.slack.com/files/U01/F09/gone.pdf"
+		}
+	}
+	if !linked {
+		t.Error("the message whose file is missing does not link to its permalink")
+	}
+	if r := h.awaitState(h.record("photos.zip").ID, journal.Posted); r.FileKey == "" || r.Role != journal.RoleAttachment {
+		t.Errorf("a ZIP that is no export: %+v", r)
+	}
+}
+
+func writeZip(p string, files map[string][]byte) error {
+	var buf bytes.Buffer
+	zw := azip.NewWriter(&buf)
+	for name, data := range files {
+		w, err := zw.Create(name)
+		if err != nil {
+			return err
+		}
+		w.Write(data)
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(p, buf.Bytes(), 0o644)
+}
+
+// writeSlackMissingUpload is an export with fetched files (__uploads/) that lacks the one
+// its only message references.
+func writeSlackMissingUpload(p string) error {
+	msg := `[{"type":"message","user":"U01","ts":"1684922460.000100","text":"the contract","files":[{"id":"F09","name":"gone.pdf",` +
+		`"permalink":"https://acme.slack.com/files/U01/F09/gone.pdf","url_private":"https://files.slack.com/F09/gone.pdf?t=` + exporttest.Token + `"}]}]`
+	return writeZip(p, map[string][]byte{
+		"users.json":              []byte(`[{"id":"U01","team_id":"T01","name":"lisa","profile":{"real_name":"Lisa Holmes","email":"lisa@example.com"}}]`),
+		"channels.json":           []byte(`[{"id":"C01","name":"general","members":["U01"]}]`),
+		"general/2023-05-24.json": []byte(msg),
+		"__uploads/F01/other.pdf": exporttest.Report,
+	})
+}
+
+// A WhatsApp export without a time zone is held naming the timezone: key; with one, its
+// messages and its photo are archived.
+func TestWhatsAppExportNeedsItsTimezone(t *testing.T) {
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour))
+	h.start(nil)
+	h.dropExport("WhatsApp Chat - Deal desk.zip", exporttest.WriteWhatsApp)
+	r := h.awaitDone("WhatsApp Chat - Deal desk.zip")
+	if r.State != journal.Held || !strings.Contains(r.Reason, "timezone:") {
+		t.Fatalf("without timezone: %s %q", r.State, r.Reason)
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := h.po.Watches
+	ws[0].Mode, ws[0].Location = ModeTranscripts, berlin
+	h.p.SetWatches(ws)
+	if _, err := h.j.ReleaseHeld("timezone set", time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	h.p.Wake()
+	await(t, "the WhatsApp export archived", func() bool { return h.record("WhatsApp Chat - Deal desk.zip").State == journal.Posted })
+	evs := h.events()
+	if len(evs) != exporttest.WhatsAppMessages {
+		t.Fatalf("%d events, want %d", len(evs), exporttest.WhatsAppMessages)
+	}
+	if want := time.Date(2023, 5, 24, 7, 15, 2, 0, time.UTC).UnixMilli(); evs[0].EventTime != want {
+		t.Errorf("first message at %d, want %d (09:15:02 in Berlin)", evs[0].EventTime, want)
+	}
+	files := h.sb.Files()
+	if len(files) != 1 || files[0].ContentType != "image/png" {
+		t.Errorf("stored files %+v: want the photo, sniffed as PNG", files)
+	}
 }
