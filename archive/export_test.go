@@ -114,14 +114,19 @@ func TestSlackExportArchivesEachMessageOnce(t *testing.T) {
 // and none of the journal's records and audit entries.
 func (h *harness) assertNoToken() {
 	h.t.Helper()
-	filepath.WalkDir(h.sb.FilePath(""), func(p string, d fs.DirEntry, err error) error {
+	n := 0
+	filepath.WalkDir(filepath.Join(filepath.Dir(h.root), "sandbox"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
+			n++
 			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(exporttest.Token)) {
 				h.t.Errorf("the token reached the archive: %s", p)
 			}
 		}
 		return nil
 	})
+	if n == 0 {
+		h.t.Error("no stored file of the sandbox to look into")
+	}
 	for _, c := range h.sb.Conversations() {
 		if bytes.Contains(c.Raw, []byte("xoxe")) {
 			h.t.Errorf("a request carries the token: %s", c.Raw)
