@@ -205,3 +205,51 @@ func assertNowhere(t *testing.T, secret, logs string, dirs ...string) {
 		}
 	}
 }
+
+// A WhatsApp export ZIP and a Teams dump through the real binary: the chat's local times
+// in the watch's zone, its photo stored by content; the Teams messages with their people
+// (the directory names one); each dropped twice, sent once.
+func TestE2EWhatsAppAndTeamsExports(t *testing.T) {
+	e := newEnv(t, func(_ *sandbox.Options, v map[string]string) {
+		v["extra"] = "    mode: transcripts\n    timezone: Europe/Berlin\nidentities: people.csv\n"
+	})
+	os.WriteFile(filepath.Join(e.dir, "people.csv"), []byte("source,id,email,name\n"+
+		"whatsapp,+4915112345678,anna@example.com,Anna Weber\nteams,8ea0e38b-efb3-4757-924a-5f94061cf8c2,robin@example.com,Robin Kline\n"), 0o644)
+	teamsDump, err := os.ReadFile(filepath.Join("..", "..", "archive", "transcript", "teams", "testdata", "chat.teams.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := e.start()
+	e.writeExport("WhatsApp Chat - Deal desk.zip", exporttest.WriteWhatsApp)
+	e.write("desk.teams.json", teamsDump)
+	await(t, 30*time.Second, "both exports archived", func() bool { return d.logCount("export archived") == 2 })
+	n, events := len(e.sb.Conversations()), e.eventCount()
+	convs := e.requests(0)
+	ev, ok := findEvent(convs, "Hello from the deal desk")
+	if want := time.Date(2023, 5, 24, 7, 15, 2, 0, time.UTC).UnixMilli(); !ok || ev.EventTime != want {
+		t.Errorf("WhatsApp message %+v: want it at %d (09:15:02 in Berlin)", ev, want)
+	}
+	if ev, ok := findEvent(convs, "Hi Lisa\nsecond line"); !ok || ev.Participants[0].CorporateEmail != "anna@example.com" {
+		t.Errorf("the phone-number author's continued message %+v: want the directory's address", ev)
+	}
+	if !e.archived("00000012-PHOTO-2023-05-24-09-17-00.jpg", exporttest.PNG) {
+		t.Error("the WhatsApp photo is not archived under its own key and referenced")
+	}
+	robin := false
+	for _, c := range convs {
+		for _, ev := range c.Events {
+			robin = robin || ev.Participants[0].CorporateEmail == "robin@example.com"
+		}
+	}
+	if !robin {
+		t.Error("no Teams event from Robin Kline with the directory's address")
+	}
+	e.writeExport("WhatsApp Chat - Deal desk (2).zip", exporttest.WriteWhatsApp)
+	e.write("desk-again.teams.json", teamsDump)
+	await(t, 30*time.Second, "both copies read", func() bool { return d.logCount("export archived") == 4 })
+	if len(e.sb.Conversations()) != n || e.eventCount() != events {
+		t.Errorf("copies sent %d more requests", len(e.sb.Conversations())-n)
+	}
+	d.stop()
+	e.checkJournal()
+}
