@@ -139,7 +139,8 @@ bench:
 bench-quick:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20x $(BENCHPKGS)
 	$(GO) run ./cmd/archivist-bench --rounds 1 --files 500 --big 64MiB --latency-files 20 --latency-interval 100ms \
-		--rescan-files 5000 --journal-records 50000 $(BENCHFLAGS)
+		--rescan-files 5000 --journal-records 50000 --slack-messages 20000 --slack-channels 20 --slack-files 20 \
+		--chat-messages 5000 $(BENCHFLAGS)
 
 # Cost as the years pass: 1,000,000 archived files in the tree and the journal (about 4 GB of
 # small files and 1M inodes in $$TMPDIR; SCALEFILES to change): start-up, full rescans, idle
