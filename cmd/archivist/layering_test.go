@@ -50,7 +50,7 @@ var layerRules = []layerRule{
 		why: "disposal needs the disk and the journal, never a client"},
 	{under: "archive/upload", may: append([]string{"archive/gate", "archive/stage", "archive/ondisk", "archive/filekey", "journal", "watcher/beneath"}, plumbing...),
 		why: "the upload lane sends through a function it is given, never a client it imports"},
-	{under: "archive/posting", may: append([]string{"archive/events", "archive/gate", "archive/stage", "archive/ondisk", "archive/filekey", "archive/globalrelay", "archive/transcript", "journal", "watcher/beneath"}, plumbing...),
+	{under: "archive/posting", may: append([]string{"archive/events", "archive/gate", "archive/stage", "archive/ondisk", "archive/filekey", "archive/globalrelay", "archive/transcript", "archive/identity", "journal", "watcher/beneath"}, plumbing...),
 		why: "the poster sends through a function it is given (it uses globalrelay's request types only), never another lane"},
 	{under: "archive/ondisk", may: []string{"journal", "watcher/beneath"}, why: "ondisk only compares files on disk with their records"},
 	{under: "archive/reconcile", may: []string{"archive/ondisk", "journal", "watcher/beneath"},
