@@ -247,3 +247,52 @@ func TestWhatsAppExportNeedsItsTimezone(t *testing.T) {
 		t.Errorf("stored files %+v: want the photo, sniffed as PNG", files)
 	}
 }
+
+// With the archive failing a third of the requests, an export still arrives whole and each
+// message exactly once: only committed requests count as sent.
+func TestExportUnderFaultsSendsEachMessageOnce(t *testing.T) {
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour), func(po *Options, so *sandbox.Options) { po.MaxEventsPerRequest = 2 })
+	h.start(nil)
+	h.sb.SetFaults(sandbox.Faults{FailRate: 0.3})
+	h.dropExport("slack.zip", slackWriter(2))
+	await(t, "the export archived", func() bool { return h.record("slack.zip").State == journal.Posted })
+	seen := map[int64]int{}
+	for _, ev := range h.events() {
+		seen[ev.EventTime]++
+	}
+	if len(seen) != exporttest.SlackMessages(2) {
+		t.Errorf("%d distinct messages archived, want %d", len(seen), exporttest.SlackMessages(2))
+	}
+	for at, n := range seen {
+		if n != 1 {
+			t.Errorf("the message at %d was archived %d times", at, n)
+		}
+	}
+	if st := h.sb.Stats(); st.FaultsInjected == 0 {
+		t.Error("no fault was injected: the test proves nothing")
+	}
+}
+
+// A loose Android chat text waits for the media beside it, then posts them with its
+// messages: the photo's own record is posted as referenced by the chat, not as a loose file.
+func TestLooseWhatsAppTextTakesTheMediaBesideIt(t *testing.T) {
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour))
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.po.Watches[0].Location = berlin
+	h.p.SetWatches(h.po.Watches)
+	h.start(nil)
+	chat := "24/05/2023, 09:15 - Anna Weber: Hello\n24/05/2023, 09:16 - Anna Weber: IMG-20230524-WA0001.jpg (file attached)\nthe site\n"
+	h.dropAll(map[string][]byte{"anna/WhatsApp Chat with Anna Weber.txt": []byte(chat), "anna/IMG-20230524-WA0001.jpg": png})
+	tr := h.awaitDone("anna/WhatsApp Chat with Anna Weber.txt")
+	img := h.awaitState(h.record("anna/IMG-20230524-WA0001.jpg").ID, journal.Posted)
+	if tr.State != journal.Posted || img.ReferencedBy != tr.ID {
+		t.Fatalf("chat %s %q; photo referenced by %d", tr.State, tr.Reason, img.ReferencedBy)
+	}
+	evs := h.events()
+	if len(evs) != 2 || evs[1].EventType != "File_transfer" || evs[1].Files[0].FileKey != img.FileKey {
+		t.Errorf("events %+v", evs)
+	}
+}
