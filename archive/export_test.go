@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -294,5 +295,38 @@ func TestLooseWhatsAppTextTakesTheMediaBesideIt(t *testing.T) {
 	evs := h.events()
 	if len(evs) != 2 || evs[1].EventType != "File_transfer" || evs[1].Files[0].FileKey != img.FileKey {
 		t.Errorf("events %+v", evs)
+	}
+}
+
+// An export deleted before the conv lane reads it vanishes; one rewritten since it settled is
+// superseded and the watcher asked to look again: neither is left due, neither is uploaded.
+func TestExportDeletedOrChangedBeforeItIsRead(t *testing.T) {
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour))
+	h.start(nil)
+	for _, name := range []string{"gone.zip", "changed.zip"} {
+		if err := exporttest.WriteSlack(filepath.Join(h.root, name), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone, changed := h.stat("gone.zip"), h.stat("changed.zip")
+	os.Remove(filepath.Join(h.root, "gone.zip"))
+	if err := exporttest.WriteSlack(filepath.Join(h.root, "changed.zip"), 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.p.Intake(h.ctx, []watcher.File{gone, changed}); err != nil {
+		t.Fatal(err)
+	}
+	g := h.awaitState(h.record("gone.zip").ID, journal.Vanished)
+	c := h.awaitState(h.record("changed.zip").ID, journal.Superseded)
+	if len(g.Lanes) != 0 || len(c.Lanes) != 0 {
+		t.Errorf("lanes left: gone %v, changed %v", g.Lanes, c.Lanes)
+	}
+	await(t, "the watcher asked to look at changed.zip again", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return slices.Contains(h.recheck, "teams:changed.zip")
+	})
+	if n := len(h.sb.Files()) + len(h.sb.Conversations()); n != 0 {
+		t.Errorf("%d files or requests sent for exports that were never read", n)
 	}
 }

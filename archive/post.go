@@ -32,6 +32,7 @@ func (p *Pipeline) initPosting() {
 		},
 		Identities: p.o.Identities,
 		Uploads:    func() { p.uploader.Wake() },
+		Recheck:    p.o.Recheck,
 		Disposable: func(r *journal.Record) {
 			if w, ok := p.watch(r.Watch); ok {
 				p.maybeDispose(w, r)

@@ -92,17 +92,45 @@ func (p *Lane) openExport(w Watch, r *journal.Record) (f *os.File, sum, mime str
 	return f, sum, mime, nil
 }
 
-// exportUnreadable holds an export that is gone, changed or not a regular file, and
-// retries one that could not be read for another reason.
+// exportUnreadable decides, as the upload lane does for any file, what a failure to open or
+// hash an export means: deleted (vanished), changed or replaced (superseded: the watcher
+// records the new version), not readable by archivist (held), else retried later.
 func (p *Lane) exportUnreadable(r *journal.Record, l *logrus.Entry, err error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		p.j.Hold(r, l, fmt.Sprintf("%s: export deleted before its events were archived", r.Path), err)
+		p.exportGone(r, l, journal.Vanished, "deleted before its events were archived", err)
 	case errors.Is(err, ondisk.ErrChanged), errors.Is(err, beneath.ErrSymlink), errors.Is(err, beneath.ErrNotRegular):
-		p.j.Hold(r, l, fmt.Sprintf("%s: %v", r.Path, err), err)
+		p.exportGone(r, l, journal.Superseded, err.Error()+"; it will be read again once it settles", err)
+		if p.deps.Recheck != nil {
+			p.deps.Recheck(r.Watch, string(r.Path))
+		}
+	case errors.Is(err, fs.ErrPermission):
+		p.j.Hold(r, l, fmt.Sprintf("permission denied: archivist (uid %d) cannot read it; fix its permissions, then run archivist retry", os.Getuid()), err)
 	default:
-		p.j.RetryLater(r.ID, journal.LaneConv, err, p.j.Now().Add(p.deps.Backoff.Delay(r.Attempts+1, 0)))
+		p.j.RetryLater(r.ID, journal.LaneConv, fmt.Errorf("read %s: %w", r.Path, err), p.j.Now().Add(p.deps.Backoff.Delay(r.Attempts+1, 0)))
 	}
+}
+
+// exportGone moves an export that will not be read in this version to state (vanished or
+// superseded), ending its conv lane.
+func (p *Lane) exportGone(r *journal.Record, l *logrus.Entry, state journal.State, reason string, cause error) {
+	now := p.j.Now()
+	err := p.j.Update(r.ID, func(x *journal.Record) ([]journal.Entry, error) {
+		if _, due := x.Due(journal.LaneConv); !due || x.State != journal.Discovered {
+			return nil, journal.ErrSkip
+		}
+		if err := x.Move(state); err != nil {
+			return nil, err
+		}
+		x.Reason, x.LastError = reason, cause.Error()
+		x.Done(journal.LaneConv)
+		return []journal.Entry{{Time: now, Step: string(state), Result: string(state), Detail: reason}}, nil
+	})
+	if err != nil {
+		l.WithError(err).Error("record state change")
+		return
+	}
+	l.WithField("reason", reason).Info("file " + string(state))
 }
 
 // notAnExport gives a candidate that is no chat export (a ZIP of photos, say) the way of

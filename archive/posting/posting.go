@@ -51,6 +51,8 @@ type Deps struct {
 	Identities func() *identity.Directory
 	// Uploads wakes the upload lane (a candidate that is no chat export is uploaded).
 	Uploads func()
+	// Recheck asks the watcher to observe a path again (an export changed before it was read).
+	Recheck func(watch, rel string)
 }
 
 // Lane is the poster.
