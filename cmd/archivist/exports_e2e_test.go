@@ -253,3 +253,41 @@ func TestE2EWhatsAppAndTeamsExports(t *testing.T) {
 	d.stop()
 	e.checkJournal()
 }
+
+// Killed (SIGKILL) while an export is being posted, restarted: every message is archived, and
+// at most the one request whose commit the kill interrupted is sent twice.
+func TestE2ESlackExportSurvivesAKill(t *testing.T) {
+	e := newEnv(t, func(_ *sandbox.Options, v map[string]string) { v["extra"] = "    mode: transcripts\n" })
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = bytes.Replace(cfg, []byte("  conversation_type: "+e2eType+"\n"), []byte("  conversation_type: "+e2eType+"\n  max_events_per_request: 2\n"), 1)
+	if err := os.WriteFile(e.config, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.sb.SetFaults(sandbox.Faults{SlowRate: 1, Slow: 100 * time.Millisecond})
+	d := e.start()
+	e.writeExport("slack-export.zip", func(p string) error { return exporttest.WriteSlack(p, 2) })
+	await(t, 30*time.Second, "the first requests accepted", func() bool { return len(e.sb.Conversations()) >= 2 })
+	if d.logCount("export archived") != 0 {
+		t.Fatal("the export was done before the kill: the test proves nothing")
+	}
+	d.kill()
+	e.sb.SetFaults(sandbox.Faults{})
+	d = e.start()
+	await(t, 30*time.Second, "the export archived after the restart", func() bool { return d.logCount("export archived") == 1 })
+	d.stop()
+	seen, twice := map[string]int{}, 0
+	for _, c := range e.requests(0) {
+		for _, ev := range c.Events {
+			id := fmt.Sprintf("%d %s", ev.EventTime, ev.SystemText)
+			if seen[id]++; seen[id] == 2 {
+				twice++
+			}
+		}
+	}
+	if want := exporttest.SlackMessages(2); len(seen) != want || twice > 2 {
+		t.Errorf("%d distinct messages (want %d), %d sent twice (at most one request of 2)", len(seen), want, twice)
+	}
+}
