@@ -330,3 +330,44 @@ func TestExportDeletedOrChangedBeforeItIsRead(t *testing.T) {
 		t.Errorf("%d files or requests sent for exports that were never read", n)
 	}
 }
+
+// Entries that climb out, symlink entries and a day file that is not a JSON array are each
+// a reason naming the ZIP and the entry; the good day is archived all the same.
+func TestUnsafeEntriesAreReasonsTheRestIsArchived(t *testing.T) {
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour))
+	h.start(nil)
+	h.dropExport("hostile.zip", func(p string) error {
+		var buf bytes.Buffer
+		zw := azip.NewWriter(&buf)
+		add := func(name string, mode fs.FileMode, data string) {
+			hdr := &azip.FileHeader{Name: name, Method: azip.Deflate}
+			if mode != 0 {
+				hdr.SetMode(mode)
+			}
+			w, err := zw.CreateHeader(hdr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write([]byte(data))
+		}
+		add("users.json", 0, `[{"id":"U01","team_id":"T01","name":"lisa","profile":{"real_name":"Lisa Holmes","email":"lisa@example.com"}}]`)
+		add("channels.json", 0, `[{"id":"C01","name":"general","members":["U01"]}]`)
+		add("general/2023-05-24.json", 0, `[{"type":"message","user":"U01","ts":"1684922460.000100","text":"kept"}]`)
+		add("general/2023-05-25.json", 0, `{"not": "an array"}`)
+		add("../outside/2023-05-24.json", 0, `[]`)
+		add("general/2023-05-26.json", fs.ModeSymlink|0o777, "/etc/passwd")
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		return os.WriteFile(p, buf.Bytes(), 0o644)
+	})
+	r := h.awaitDone("hostile.zip")
+	for _, want := range []string{"hostile.zip: general/2023-05-25.json", "hostile.zip: ../outside/2023-05-24.json", "hostile.zip: general/2023-05-26.json", "symbolic link"} {
+		if !strings.Contains(r.Reason, want) {
+			t.Errorf("reason lacks %q: %s", want, r.Reason)
+		}
+	}
+	if evs := h.events(); r.State != journal.Held || len(evs) != 1 || evs[0].Content.Message != "kept" {
+		t.Errorf("state %s, events %+v: want held, the good day archived", r.State, evs)
+	}
+}
