@@ -249,12 +249,12 @@ func TestWhatsAppExportNeedsItsTimezone(t *testing.T) {
 	}
 }
 
-// With the archive failing a third of the requests, an export still arrives whole and each
+// With the archive failing half the requests, an export still arrives whole and each
 // message exactly once: only committed requests count as sent.
 func TestExportUnderFaultsSendsEachMessageOnce(t *testing.T) {
-	h := newHarness(t, transcriptsMode(time.Minute, time.Hour), func(po *Options, so *sandbox.Options) { po.MaxEventsPerRequest = 2 })
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour), func(po *Options, so *sandbox.Options) { po.MaxEventsPerRequest = 1 })
 	h.start(nil)
-	h.sb.SetFaults(sandbox.Faults{FailRate: 0.3})
+	h.sb.SetFaults(sandbox.Faults{FailRate: 0.5}) // 15 requests or more: none failing is a chance of 1 in 30,000
 	h.dropExport("slack.zip", slackWriter(2))
 	await(t, "the export archived", func() bool { return h.record("slack.zip").State == journal.Posted })
 	seen := map[int64]int{}
