@@ -371,3 +371,42 @@ func TestUnsafeEntriesAreReasonsTheRestIsArchived(t *testing.T) {
 		t.Errorf("state %s, events %+v: want held, the good day archived", r.State, evs)
 	}
 }
+
+// While a loose chat text waits for its media, its trail says so once, not at every look.
+func TestWaitingChatNotesItOnce(t *testing.T) {
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour))
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.po.Watches[0].Location = berlin
+	h.p.SetWatches(h.po.Watches)
+	h.start(nil)
+	os.WriteFile(filepath.Join(h.root, "IMG-20230524-WA0001.jpg"), png, 0o644) // there, but not recorded yet
+	h.dropAll(map[string][]byte{"WhatsApp Chat with Anna Weber.txt": []byte("24/05/2023, 09:16 - Anna Weber: IMG-20230524-WA0001.jpg (file attached)\n")})
+	id := h.record("WhatsApp Chat with Anna Weber.txt").ID
+	await(t, "the chat waiting", func() bool { return strings.HasPrefix(h.record("WhatsApp Chat with Anna Weber.txt").LastError, "waiting for attachments") })
+	for look := 0; look < 2; look++ { // two more looks: each reschedules it
+		before := h.record("WhatsApp Chat with Anna Weber.txt").Lanes[journal.LaneConv]
+		await(t, "another look", func() bool { return h.record("WhatsApp Chat with Anna Weber.txt").Lanes[journal.LaneConv].After(before) })
+	}
+	trail, err := h.j.Audit(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := 0
+	for _, e := range trail {
+		if e.Result == "waiting" {
+			waits++
+		}
+	}
+	if waits != 1 {
+		t.Errorf("%d waiting entries, want 1: %+v", waits, trail)
+	}
+	if err := h.p.Intake(h.ctx, []watcher.File{h.stat("IMG-20230524-WA0001.jpg")}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.awaitDone("WhatsApp Chat with Anna Weber.txt"); r.State != journal.Posted {
+		t.Errorf("after the photo arrived: %s %q", r.State, r.Reason)
+	}
+}

@@ -77,8 +77,7 @@ func (x *exportRun) onDisk(conv *transcript.Conversation) (map[string]*journal.R
 		for i, f := range missing {
 			names[i] = f.Path
 		}
-		x.halted = true
-		x.p.j.RetryLater(x.r.ID, journal.LaneConv, fmt.Errorf("waiting for attachments: %s", strings.Join(names, ", ")), now.Add(stagePoll))
+		x.wait("waiting for attachments: "+strings.Join(names, ", "), now.Add(stagePoll))
 		return nil, false
 	}
 	for _, f := range missing {
@@ -88,6 +87,26 @@ func (x *exportRun) onDisk(conv *transcript.Conversation) (map[string]*journal.R
 		x.problems = append(x.problems, errors.New(pr))
 	}
 	return atts, true
+}
+
+// wait ends the run until at, noting what it waits for once (not at every look).
+func (x *exportRun) wait(msg string, at time.Time) {
+	x.halted = true
+	now := x.p.j.Now()
+	err := x.p.j.Update(x.r.ID, func(r *journal.Record) ([]journal.Entry, error) {
+		if _, due := r.Due(journal.LaneConv); !due {
+			return nil, journal.ErrSkip
+		}
+		r.Schedule(journal.LaneConv, at)
+		if r.LastError == msg {
+			return nil, nil
+		}
+		r.LastError = msg
+		return []journal.Entry{{Time: now, Step: "conv", Lane: journal.LaneConv, Result: "waiting", Detail: msg}}, nil
+	})
+	if err != nil {
+		x.l.WithError(err).Error("record what the export waits for")
+	}
 }
 
 // storeEntry PUTs the bytes of an export's entry once per run; nil if they cannot be
