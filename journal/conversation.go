@@ -115,7 +115,7 @@ type Chunk struct {
 	// address, noted in the same transaction (see NoteUnresolved), so each event counts once.
 	Unresolved []Unresolved
 	// Keys are the message keys of a chat export's events (see Delivered). When set, they
-	// are the ledger of these events and the conversation keeps only the request.
+	// are the ledger of these events: the conversation's ledger is left as it is.
 	Keys []string
 }
 
@@ -200,6 +200,12 @@ func addToLedger(tx *bolt.Tx, c Chunk, now time.Time) error {
 	if len(c.Digests) != len(c.EventIDs) {
 		return fmt.Errorf("%d digests for %d events", len(c.Digests), len(c.EventIDs))
 	}
+	if len(c.Keys) > 0 {
+		// An export's events: the delivered ledger holds them, and the export's audit trail
+		// its requests. Rewriting the conversation's ledger at every request would cost time
+		// quadratic in the length of a long chat.
+		return nil
+	}
 	b, err := tx.CreateBucketIfNotExists(bucketConversations)
 	if err != nil {
 		return err
@@ -214,9 +220,6 @@ func addToLedger(tx *bolt.Tx, c Chunk, now time.Time) error {
 		conv.Sent = map[string][]string{}
 	}
 	for i, id := range c.EventIDs {
-		if len(c.Keys) > 0 {
-			break // an export's events: the delivered ledger holds them
-		}
 		if !slices.Contains(conv.Sent[id], c.Digests[i]) {
 			conv.Sent[id] = append(conv.Sent[id], c.Digests[i])
 		}
