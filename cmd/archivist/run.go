@@ -16,6 +16,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/archivist-project/archivist/archive"
@@ -36,18 +37,23 @@ import (
 	"github.com/archivist-project/archivist/watcher"
 )
 
-func runCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("run", "--config FILE [--once] [--new-journal]")
-	cfgPath := configFlag(fs)
-	once := fs.Bool("once", false, "archive what is there and exit when idle (cron-style jobs, first back-fills)")
-	newJournal := fs.Bool("new-journal", false, "start a new journal where the marker next to it names one that is missing, empty or another (every file is archived again)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func runCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "run [--once [--timeout DURATION]] [--new-journal]",
+		Short: "watch the configured folders and archive every complete file",
+		Args:  noArgs,
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	cfgPath := configFlag(c.Flags())
+	once := c.Flags().Bool("once", false, "archive what is there and exit when idle (cron-style jobs, first back-fills)")
+	newJournal := c.Flags().Bool("new-journal", false, "start a new journal where the marker next to it names one that is missing, empty or another (every file is archived again)")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		return runDaemon(cmd.Context(), *cfgPath, *once, *newJournal)
 	}
-	cfg, err := config.Load(*cfgPath)
+	return c
+}
+
+func runDaemon(ctx context.Context, cfgPath string, once, newJournal bool) error {
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return configError{err}
 	}
@@ -59,7 +65,7 @@ func runCommand(ctx context.Context, args []string) error {
 		log.Warn(w)
 	}
 	tuneGC(os.Getenv)
-	return run(ctx, *cfgPath, cfg, log, *once, *newJournal)
+	return run(ctx, cfgPath, cfg, log, once, newJournal)
 }
 
 // run is the daemon: journal, Global Relay client, pipeline and watcher, until ctx ends (or,
