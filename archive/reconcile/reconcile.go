@@ -44,6 +44,9 @@ type Summary struct {
 	// and requeued as new versions.
 	Verified   int `json:"verified,omitempty"`
 	Mismatched int `json:"mismatched,omitempty"`
+	// Dismissed entries are held files an operator gave up on (archivist dismiss): accounted
+	// for, never archived.
+	Dismissed int `json:"dismissed,omitempty"`
 }
 
 // VerifyAll, as Options.Verify, re-hashes every archived file.
@@ -242,6 +245,9 @@ func reconcileEntry(ctx context.Context, o *Options, w Watch, rel string, fi fs.
 				return v.offer(ctx, w, rel, r)
 			case journal.Held:
 				s.Held++
+				return nil
+			case journal.Dismissed:
+				s.Dismissed++
 				return nil
 			case journal.Discovered, journal.Uploaded:
 				s.Pending++

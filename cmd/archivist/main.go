@@ -26,7 +26,7 @@ var Version = "dev"
 func commands() []*cobra.Command {
 	return []*cobra.Command{
 		runCommand(), checkConfigCommand(), statusCommand(), queueCommand(), showCommand(), retryCommand(),
-		reconcileCommand(), reportCommand(), identitiesCommand(), journalCommand(), keygenCommand(),
+		dismissCommand(), reconcileCommand(), reportCommand(), identitiesCommand(), journalCommand(), keygenCommand(),
 		verifyCommand(), verifyReportCommand(), sandboxCommand(), versionCommand(), manCommand(),
 	}
 }

@@ -56,6 +56,9 @@ func reconcileNow(ctx context.Context, cfgPath string, timeout time.Duration, ve
 	fmt.Printf("reconciliation at %s (%s): %d on disk, %d archived, %d held, %d pending (%d failed, %d stale), %d vanished, %d unexplained\n",
 		sum.Time.Format(time.RFC3339), sum.Duration.Round(time.Millisecond), sum.OnDisk, sum.Archived, sum.Held, sum.Pending,
 		sum.Failed, sum.Stale, sum.Vanished, sum.Unexplained)
+	if sum.Dismissed > 0 {
+		fmt.Printf("%d files on disk were dismissed by an operator (archivist dismiss): accounted for, not archived\n", sum.Dismissed)
+	}
 	if verify {
 		fmt.Printf("verified %d archived files: %d hash to the archived SHA-256, %d do not (requeued as new versions)\n",
 			sum.Verified+sum.Mismatched, sum.Verified, sum.Mismatched)

@@ -25,6 +25,7 @@ type API interface {
 	Queue(ctx context.Context, f Filter) ([]Item, error)
 	Show(ctx context.Context, ref string) (*Detail, error)
 	Retry(ctx context.Context, r RetryRequest) (*RetryResult, error)
+	Dismiss(ctx context.Context, r DismissRequest) (*DismissResult, error)
 	Reconcile(ctx context.Context, verify bool) (*archive.Summary, error)
 	Report(ctx context.Context, w io.Writer, q ReportQuery) error
 	Unresolved(ctx context.Context) ([]journal.Unresolved, error)
