@@ -8,7 +8,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/archivist-project/archivist/cmd/archivist/control"
 	"github.com/archivist-project/archivist/journal"
 )
 
@@ -27,7 +26,7 @@ type onceRun struct {
 	mu      sync.Mutex
 	ended   bool  // nothing was left to do, or the timeout passed
 	expired bool  // the timeout passed first
-	held    int64 // files held when it ended (control.Held)
+	held    int64 // files held when it ended (journal's Held)
 	heldErr error // the count could not be read
 }
 
@@ -53,7 +52,7 @@ func (o *onceRun) deadline() <-chan time.Time {
 }
 
 func (o *onceRun) finished(j *journal.DB, log *logrus.Logger, archived, heldNow int64) {
-	held, err := control.Held(j)
+	held, err := j.Held()
 	o.mu.Lock()
 	o.ended, o.held, o.heldErr = true, held, err
 	o.mu.Unlock()
@@ -61,7 +60,7 @@ func (o *onceRun) finished(j *journal.DB, log *logrus.Logger, archived, heldNow 
 }
 
 func (o *onceRun) timedOut(j *journal.DB, log *logrus.Logger) {
-	held, err := control.Held(j)
+	held, err := j.Held()
 	o.mu.Lock()
 	o.ended, o.expired, o.held, o.heldErr = true, true, held, err
 	o.mu.Unlock()

@@ -46,6 +46,9 @@ func queue(ctx context.Context, cfgPath string, timeout time.Duration, f control
 		return err
 	}
 	if asJSON {
+		if items == nil {
+			items = []control.Item{} // one array, empty or not
+		}
 		return printJSON(os.Stdout, items)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
