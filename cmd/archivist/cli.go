@@ -61,9 +61,13 @@ func groupCommand(use, short, want string, subs ...*cobra.Command) *cobra.Comman
 	return c
 }
 
-// wantSubcommand is the run of a command called without one of its subcommands.
+// wantSubcommand is the run of a command called without one of its subcommands ("help", as
+// earlier versions took it, shows the command's help).
 func wantSubcommand(want string) func(*cobra.Command, []string) error {
-	return func(_ *cobra.Command, args []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 1 && args[0] == "help" {
+			return cmd.Help()
+		}
 		if len(args) > 0 {
 			return usageError{fmt.Errorf("unknown command %q: want %s", args[0], want)}
 		}

@@ -42,6 +42,7 @@ func TestE2EHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"-h"}, {"help"}, {"help", "status"}, {"status", "--help"}, {"show", "4", "--help"},
 		{"journal", "compact", "--help"}, {"identities", "unresolved", "-h"}, {"run", "--help"}, {"sandbox", "ls", "--help"},
+		{"journal", "help"}, {"identities", "--help"}, {"dismiss", "--help"}, {"completion", "--help"},
 	} {
 		code, stdout, stderr := runSplit(t, nil, args...)
 		if code != 0 || !strings.Contains(stdout, "Usage:") || stderr != "" {
