@@ -12,7 +12,7 @@ var legal = map[[2]State]bool{
 	{Discovered, Uploaded}: true, {Discovered, Posted}: true, {Discovered, Held}: true,
 	{Discovered, Vanished}: true, {Discovered, Superseded}: true,
 	{Uploaded, Posted}: true, {Uploaded, Held}: true,
-	{Held, Discovered}: true, {Held, Uploaded}: true, {Held, Superseded}: true,
+	{Held, Discovered}: true, {Held, Uploaded}: true, {Held, Superseded}: true, {Held, Dismissed}: true,
 }
 
 func TestStateTableEveryStateHasARow(t *testing.T) {
