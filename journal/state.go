@@ -30,6 +30,12 @@ var moves = map[State][]State{
 	Dismissed:  nil,
 }
 
+// Final reports whether no move leaves state s (posted, vanished, superseded, dismissed).
+func (s State) Final() bool {
+	moves, known := moves[s]
+	return known && len(moves) == 0
+}
+
 // ErrIllegalMove means a change of state the table does not allow.
 var ErrIllegalMove = errors.New("illegal state change")
 

@@ -63,3 +63,19 @@ func TestStateTableAcceptsLegalMovesRefusesTheRest(t *testing.T) {
 		}
 	}
 }
+
+func TestFinalStatesAreThoseNoMoveLeaves(t *testing.T) {
+	for _, s := range []State{Posted, Vanished, Superseded, Dismissed} {
+		if !s.Final() {
+			t.Errorf("%s is not final", s)
+		}
+		if !isFinished(&Record{State: s}) {
+			t.Errorf("a %s record with no lane due is not finished: compaction would keep its detail", s)
+		}
+	}
+	for _, s := range []State{Discovered, Uploaded, Held, State("unknown")} {
+		if s.Final() {
+			t.Errorf("%s is final", s)
+		}
+	}
+}
