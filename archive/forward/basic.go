@@ -1,0 +1,29 @@
+package forward
+
+import (
+	"strings"
+
+	"github.com/archivist-project/archivist/archive/redact"
+	"github.com/archivist-project/archivist/archive/remote"
+)
+
+// BasicProblems says what is wrong with a destination's Basic credential pair, naming its
+// fields as given: the user is empty or holds ":" (which would end it early), the secret is
+// empty.
+func BasicProblems(user, userField, secret, secretField string) []string {
+	var problems []string
+	if user == "" || strings.Contains(user, ":") {
+		problems = append(problems, userField+" is empty or contains \":\"")
+	}
+	if secret == "" {
+		problems = append(problems, secretField+" is empty")
+	}
+	return problems
+}
+
+// RedactBasic registers a Basic credential pair with package redact, the secret and its
+// Basic encoding, so that no answer echoes it in any form. Call it before any request.
+func RedactBasic(user, secret string) {
+	redact.Secret(secret)
+	redact.Credential(remote.BasicCredential(user, secret))
+}
