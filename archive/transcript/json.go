@@ -84,6 +84,18 @@ func (v *value) get(key string) *value {
 	return m
 }
 
+// parseTranscript is what every JSON format's Parse starts with: the transcript's folder
+// (attachments are relative to it) and its parsed JSON.
+func parseTranscript(relPath string, data []byte) (dir string, root *value, err error) {
+	if dir, err = transcriptDir(relPath); err != nil {
+		return "", nil, err
+	}
+	if root, err = parseJSON(relPath, data); err != nil {
+		return "", nil, err
+	}
+	return dir, root, nil
+}
+
 // parseJSON parses data (one JSON value, optionally preceded by a UTF-8 byte order mark) into
 // a tree. Errors are *Error for file, with the JSON path of the innermost value or container
 // being read and the line and column of the problem. It accepts exactly what encoding/json

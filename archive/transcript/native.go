@@ -27,11 +27,7 @@ func (Native) Name() string { return FormatNative }
 func (Native) Match(relPath string) bool { return hasSuffixName(relPath, NativeSuffix) }
 
 func (Native) Parse(relPath string, data []byte) (*Conversation, error) {
-	dir, err := transcriptDir(relPath)
-	if err != nil {
-		return nil, err
-	}
-	root, err := parseJSON(relPath, data)
+	dir, root, err := parseTranscript(relPath, data)
 	if err != nil {
 		return nil, err
 	}
