@@ -187,13 +187,9 @@ func (s *Server) sfToken(w http.ResponseWriter, r *http.Request) {
 		log.WithField("status", status).Warn("sandbox: salesforce token refused: " + msg)
 		writeJSON(w, status, map[string]string{"error": code, "error_description": msg})
 	}
-	form, msg := readTokenForm(r, "grant_type", "assertion")
+	form, code, msg := readGrant(r, "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion")
 	if msg != "" {
-		reject(http.StatusBadRequest, "invalid_request", msg)
-		return
-	}
-	if g := form["grant_type"]; len(g) != 1 || g[0] != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
-		reject(http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("grant_type: %q, want urn:ietf:params:oauth:grant-type:jwt-bearer", g))
+		reject(http.StatusBadRequest, code, msg)
 		return
 	}
 	a := form["assertion"]
@@ -889,6 +885,20 @@ func credentialsMatch(got, want string) bool {
 		return got != ""
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// readGrant reads an OAuth2 token request's form (readTokenForm, allowing grant_type and
+// the other fields given) and wants its grant_type to be grant. code and msg say what is
+// wrong, or msg is "".
+func readGrant(r *http.Request, grant string, allowed ...string) (form url.Values, code, msg string) {
+	form, msg = readTokenForm(r, append([]string{"grant_type"}, allowed...)...)
+	if msg != "" {
+		return nil, "invalid_request", msg
+	}
+	if g := form["grant_type"]; len(g) != 1 || g[0] != grant {
+		return nil, "unsupported_grant_type", fmt.Sprintf("grant_type: %q, want %s", g, grant)
+	}
+	return form, "", ""
 }
 
 // readTokenForm reads an OAuth2 token request's form body, refusing a wrong content type, an

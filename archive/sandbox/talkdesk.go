@@ -141,13 +141,9 @@ func (s *Server) tdToken(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusUnauthorized, "invalid_client", "Authorization: client credentials not accepted")
 		return
 	}
-	form, msg := readTokenForm(r, "grant_type", "scope")
+	form, code, msg := readGrant(r, "client_credentials", "scope")
 	if msg != "" {
-		reject(http.StatusBadRequest, "invalid_request", msg)
-		return
-	}
-	if g := form["grant_type"]; len(g) != 1 || g[0] != "client_credentials" {
-		reject(http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("grant_type: %q, want client_credentials", g))
+		reject(http.StatusBadRequest, code, msg)
 		return
 	}
 	sc := form["scope"]

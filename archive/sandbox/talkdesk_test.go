@@ -126,3 +126,34 @@ func TestTalkdeskPutRefusals(t *testing.T) {
 		t.Errorf("upload-link with an unknown field: %d %s", a.status, a.body)
 	}
 }
+
+func TestForwardTokenGrants(t *testing.T) {
+	e := start(t, sandbox.Options{TalkdeskClientID: "td-id", TalkdeskClientSecret: "td-secret"})
+	post := func(path string, auth bool, form url.Values) (int, string) {
+		h := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+		if auth {
+			h["Authorization"] = genesysAuth("td-id", "td-secret")
+		}
+		a := e.do("POST", path, h, strings.NewReader(form.Encode()), -1)
+		var r struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(a.body, &r)
+		return a.status, r.Error
+	}
+	for name, c := range map[string]struct {
+		path string
+		auth bool
+		form url.Values
+		want string
+	}{
+		"talkdesk password grant":  {"/oauth/token", true, url.Values{"grant_type": {"password"}, "scope": {"attachments:write"}}, "unsupported_grant_type"},
+		"talkdesk extra field":     {"/oauth/token", true, url.Values{"grant_type": {"client_credentials"}, "user": {"x"}}, "invalid_request"},
+		"salesforce refresh grant": {"/services/oauth2/token", false, url.Values{"grant_type": {"refresh_token"}}, "unsupported_grant_type"},
+		"salesforce extra field":   {"/services/oauth2/token", false, url.Values{"grant_type": {"refresh_token"}, "scope": {"x"}}, "invalid_request"},
+	} {
+		if status, code := post(c.path, c.auth, c.form); status != 400 || code != c.want {
+			t.Errorf("%s: %d %q, want 400 %q", name, status, code, c.want)
+		}
+	}
+}
