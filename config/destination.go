@@ -140,7 +140,7 @@ func (d *Destination) validate(p *problems, key string) {
 		if strings.Contains(d.Username, ":") {
 			p.add(key+".username", "must not contain \":\" (Basic authentication)")
 		}
-		if d.ChatID != "" && !validChatID(d.ChatID) {
+		if d.ChatID != "" && !ValidChatID(d.ChatID) {
 			p.add(key+".chat_id", "%q must be letters, digits, \"-\" and \"_\"", d.ChatID)
 		}
 	case DestinationTalkdesk:
@@ -202,8 +202,10 @@ func (d *Destination) checkSalesforce(p *problems, key string) {
 	}
 }
 
-func validChatID(id string) bool {
-	if len(id) > 128 {
+// ValidChatID reports whether id is a Genesys (GWS) interaction id: 1 to 128 letters,
+// digits, "-" and "_", which need no escaping in a URL path.
+func ValidChatID(id string) bool {
+	if id == "" || len(id) > 128 {
 		return false
 	}
 	for _, c := range id {

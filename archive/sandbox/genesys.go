@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/archivist-project/archivist/config"
 )
 
 const (
@@ -107,22 +109,10 @@ func gnChatFromPath(path, prefix, suffix string) string {
 		return ""
 	}
 	id, ok := strings.CutSuffix(rest, suffix)
-	if !ok || !validGenesysID(id) {
+	if !ok || !config.ValidChatID(id) {
 		return ""
 	}
 	return id
-}
-
-func validGenesysID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // gnRequest checks what every GWS request needs: Basic authentication and a chat id in

@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/archivist-project/archivist/config"
 )
 
 const (
@@ -478,7 +480,7 @@ func sfCheckHeaders(r *http.Request, rec *SFInteraction) (boundary string, e *sf
 	rec.RequestID = r.Header.Get("RequestId")
 	prefix, name, _ := strings.Cut(rec.AuthorizationContext, "_")
 	switch {
-	case !isOrgID(rec.OrgID):
+	case !config.ValidOrgID(rec.OrgID):
 		return "", sfErr(10016, "Enter a valid header: OrgId %q, want a 15- or 18-character org id", rec.OrgID)
 	case prefix == "" || name == "":
 		return "", sfErr(10016, "Enter a valid header: AuthorizationContext %q, want {prefix}_{ConversationChannelDefinitionName}", rec.AuthorizationContext)
@@ -682,18 +684,6 @@ func (s *Server) sfBearer(r *http.Request) string {
 		return "token expired"
 	}
 	return ""
-}
-
-func isOrgID(id string) bool {
-	if len(id) != 15 && len(id) != 18 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func isUUID(s string) bool {
