@@ -7,11 +7,14 @@ import (
 	"github.com/archivist-project/archivist/archive/remote"
 )
 
-// BasicProblems says what is wrong with a destination's Basic credential pair, naming its
-// fields as given: the user is empty or holds ":" (which would end it early), the secret is
-// empty.
-func BasicProblems(user, userField, secret, secretField string) []string {
+// BasicProblems says what is wrong with a Basic-authenticated destination: it has no name,
+// or its credential pair, whose fields are named as given, has an empty user or one holding
+// ":" (which would end it early), or an empty secret.
+func BasicProblems(name, user, userField, secret, secretField string) []string {
 	var problems []string
+	if name == "" {
+		problems = append(problems, "name is empty")
+	}
 	if user == "" || strings.Contains(user, ":") {
 		problems = append(problems, userField+" is empty or contains \":\"")
 	}

@@ -106,11 +106,11 @@ func TestMultipartBodyShortFileFails(t *testing.T) {
 }
 
 func TestBasicProblemsNameTheFields(t *testing.T) {
-	if p := forward.BasicProblems("u", "username", "s", "password"); len(p) != 0 {
+	if p := forward.BasicProblems("gws", "u", "username", "s", "password"); len(p) != 0 {
 		t.Errorf("a good pair: %v", p)
 	}
-	got := strings.Join(forward.BasicProblems("a:b", "client id", "", "client secret"), "; ")
-	if want := `client id is empty or contains ":"; client secret is empty`; got != want {
+	got := strings.Join(forward.BasicProblems("", "a:b", "client id", "", "client secret"), "; ")
+	if want := `name is empty; client id is empty or contains ":"; client secret is empty`; got != want {
 		t.Errorf("%q, want %q", got, want)
 	}
 }

@@ -61,11 +61,7 @@ func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 // configured (package config): http(s), a host, no user info.
 func New(o Options) (*Client, error) {
 	o.URL = strings.TrimRight(o.URL, "/")
-	var problems []string
-	if o.Name == "" {
-		problems = append(problems, "name is empty")
-	}
-	problems = append(problems, forward.BasicProblems(o.Username, "username", o.Password, "password")...)
+	problems := forward.BasicProblems(o.Name, o.Username, "username", o.Password, "password")
 	if o.ChatID != "" && !validChatID(o.ChatID) {
 		problems = append(problems, fmt.Sprintf("chat id %q: want letters and digits", o.ChatID))
 	}
@@ -73,10 +69,7 @@ func New(o Options) (*Client, error) {
 		return nil, fmt.Errorf("genesys %s: %s", o.Name, strings.Join(problems, "; "))
 	}
 	forward.RedactBasic(o.Username, o.Password)
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = DefaultHTTPClient()
-	}
+	hc := forward.HTTPClientOr(o.HTTPClient)
 	return &Client{opts: o, http: hc, pending: make(map[pendingKey]string)}, nil
 }
 

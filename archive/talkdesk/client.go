@@ -61,19 +61,12 @@ func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 // configured (package config): http(s), a host, no user info.
 func New(o Options) (*Client, error) {
 	o.URL = strings.TrimRight(o.URL, "/")
-	var problems []string
-	if o.Name == "" {
-		problems = append(problems, "name is empty")
-	}
-	problems = append(problems, forward.BasicProblems(o.ClientID, "client id", o.ClientSecret, "client secret")...)
+	problems := forward.BasicProblems(o.Name, o.ClientID, "client id", o.ClientSecret, "client secret")
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("talkdesk %s: %s", o.Name, strings.Join(problems, "; "))
 	}
 	forward.RedactBasic(o.ClientID, o.ClientSecret)
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = DefaultHTTPClient()
-	}
+	hc := forward.HTTPClientOr(o.HTTPClient)
 	c := &Client{opts: o, http: hc}
 	c.tokens = oauth.New(c.fetchToken)
 	c.api = remote.Authorize(hc, &remote.Bearer{Tokens: c.tokens})
