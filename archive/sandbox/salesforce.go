@@ -593,14 +593,23 @@ func (s *Server) sfValidate(rec *SFInteraction, doc []byte, up *receivedFile, no
 	return sfErr(10089, "Invalid parameters passed to API: json.interactions[0].interactionType %q, want AttachmentInteraction or EntryInteraction", kind.InteractionType)
 }
 
+// sfDecodeInteraction decodes the interaction raw strictly into v and checks its timestamp,
+// *ts (a field of v).
+func sfDecodeInteraction(raw json.RawMessage, v any, ts *json.RawMessage, now time.Time) *sfError {
+	if err := strictDecode(raw, v, "json.interactions[0]"); err != nil {
+		return sfErr(10089, "Invalid parameters passed to API: %v", err)
+	}
+	if err := checkEpochMillis(*ts, "json.interactions[0].timestamp", now); err != nil {
+		return sfErr(10089, "Invalid parameters passed to API: %v", err)
+	}
+	return nil
+}
+
 // sfValidateAttachment checks an AttachmentInteraction against the upload and fills rec.
 func sfValidateAttachment(rec *SFInteraction, raw json.RawMessage, up *receivedFile, now time.Time) *sfError {
 	var ai sfAttachmentInteraction
-	if err := strictDecode(raw, &ai, "json.interactions[0]"); err != nil {
-		return sfErr(10089, "Invalid parameters passed to API: %v", err)
-	}
-	if err := checkEpochMillis(ai.Timestamp, "json.interactions[0].timestamp", now); err != nil {
-		return sfErr(10089, "Invalid parameters passed to API: %v", err)
+	if e := sfDecodeInteraction(raw, &ai, &ai.Timestamp, now); e != nil {
+		return e
 	}
 	switch {
 	case ai.ID == "":
@@ -631,11 +640,8 @@ func sfValidateAttachment(rec *SFInteraction, raw json.RawMessage, up *receivedF
 // entries only, carrying no file) and fills rec.
 func sfValidateEntry(rec *SFInteraction, raw json.RawMessage, up *receivedFile, now time.Time) *sfError {
 	var ei sfEntryInteraction
-	if err := strictDecode(raw, &ei, "json.interactions[0]"); err != nil {
-		return sfErr(10089, "Invalid parameters passed to API: %v", err)
-	}
-	if err := checkEpochMillis(ei.Timestamp, "json.interactions[0].timestamp", now); err != nil {
-		return sfErr(10089, "Invalid parameters passed to API: %v", err)
+	if e := sfDecodeInteraction(raw, &ei, &ei.Timestamp, now); e != nil {
+		return e
 	}
 	if up != nil {
 		return sfErr(10011, "The number of interactions of type AttachmentInteraction does not match the number of attachment files: an EntryInteraction carries no file")
