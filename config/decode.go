@@ -113,60 +113,55 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		d.decodeMap(n, v, key)
 	case reflect.Slice:
 		d.decodeSlice(n, v, key)
+	case reflect.String, reflect.Bool,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		if s, ok := d.scalar(n, t, key); ok && !setScalar(v, s) {
+			d.fail(key, n, "expected %s, got %q", describeType(t), s)
+		}
+	default:
+		// A programming error in this package: a field type the decoder does not know.
+		d.fail(key, n, "internal error: cannot decode into %s", t)
+	}
+}
+
+// setScalar stores the text s into v, a string, bool, integer or float; false means s is
+// not a value of v's type (or does not fit it).
+func setScalar(v reflect.Value, s string) bool {
+	t := v.Type()
+	switch t.Kind() {
 	case reflect.String:
-		if s, ok := d.scalar(n, t, key); ok {
-			v.SetString(s)
-		}
+		v.SetString(s)
 	case reflect.Bool:
-		s, ok := d.scalar(n, t, key)
-		if !ok {
-			return
-		}
 		switch strings.ToLower(s) {
 		case "true":
 			v.SetBool(true)
 		case "false":
 			v.SetBool(false)
 		default:
-			d.fail(key, n, "expected %s, got %q", describeType(t), s)
+			return false
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		s, ok := d.scalar(n, t, key)
-		if !ok {
-			return
-		}
 		i, err := parseInt(s, t.Bits())
 		if err != nil {
-			d.fail(key, n, "expected %s, got %q", describeType(t), s)
-			return
+			return false
 		}
 		v.SetInt(i)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		s, ok := d.scalar(n, t, key)
-		if !ok {
-			return
-		}
 		i, err := parseInt(s, 64)
 		if err != nil || i < 0 || v.OverflowUint(uint64(i)) {
-			d.fail(key, n, "expected %s, got %q", describeType(t), s)
-			return
+			return false
 		}
 		v.SetUint(uint64(i))
 	case reflect.Float32, reflect.Float64:
-		s, ok := d.scalar(n, t, key)
-		if !ok {
-			return
-		}
 		f, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), t.Bits())
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			d.fail(key, n, "expected %s, got %q", describeType(t), s)
-			return
+			return false
 		}
 		v.SetFloat(f)
-	default:
-		// A programming error in this package: a field type the decoder does not know.
-		d.fail(key, n, "internal error: cannot decode into %s", t)
 	}
+	return true
 }
 
 // scalar returns the text of n, or records an error naming what t expects.

@@ -113,13 +113,13 @@ func (c *Config) validateDestinations(p *problems) {
 }
 
 func (d *Destination) validate(p *problems, key string) {
-	kinds := make([]string, 0, len(destinationKeys))
-	for k := range destinationKeys {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
 	spec, ok := destinationKeys[d.Type]
 	if !ok {
+		kinds := make([]string, 0, len(destinationKeys))
+		for k := range destinationKeys {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
 		if d.Type == "" {
 			p.add(key+".type", "required: one of %s", strings.Join(kinds, ", "))
 		} else {
@@ -132,13 +132,34 @@ func (d *Destination) validate(p *problems, key string) {
 			p.add(key+"."+k, "not a key of a %s destination", d.Type)
 		}
 	}
+	d.checkRequired(p, key, spec.required)
+	switch d.Type {
+	case DestinationSalesforce:
+		d.checkSalesforce(p, key)
+	case DestinationGenesys:
+		if strings.Contains(d.Username, ":") {
+			p.add(key+".username", "must not contain \":\" (Basic authentication)")
+		}
+		if d.ChatID != "" && !ValidChatID(d.ChatID) {
+			p.add(key+".chat_id", "%q must be letters, digits, \"-\" and \"_\"", d.ChatID)
+		}
+	case DestinationTalkdesk:
+		if strings.Contains(d.ClientID, ":") {
+			p.add(key+".client_id", "must not contain \":\" (Basic authentication)")
+		}
+	}
+}
+
+// checkRequired checks the keys a destination of its type requires: URLs, the files of its
+// key and secrets (read here), and a non-empty value for the others.
+func (d *Destination) checkRequired(p *problems, key string, required []string) {
 	values := map[string]string{
 		"url": d.URL, "token_url": d.TokenURL, "client_id": d.ClientID, "username": d.Username,
 		"private_key_file": d.PrivateKeyFile, "audience": d.Audience, "org_id": d.OrgID,
 		"authorization_context": d.AuthorizationContext, "channel_address": d.ChannelAddress,
 		"password_file": d.PasswordFile, "client_secret_file": d.ClientSecretFile,
 	}
-	for _, k := range spec.required {
+	for _, k := range required {
 		switch k {
 		case "url":
 			checkURL(p, key+".url", d.URL, true)
@@ -160,38 +181,31 @@ func (d *Destination) validate(p *problems, key string) {
 			}
 		}
 	}
-	switch d.Type {
-	case DestinationSalesforce:
-		if d.OrgID != "" && !ValidOrgID(d.OrgID) {
-			p.add(key+".org_id", "%q must be 15 or 18 letters and digits", d.OrgID)
+}
+
+// checkSalesforce checks the forms of a Salesforce destination's org id, authorization
+// context, channel address and end user.
+func (d *Destination) checkSalesforce(p *problems, key string) {
+	if d.OrgID != "" && !ValidOrgID(d.OrgID) {
+		p.add(key+".org_id", "%q must be 15 or 18 letters and digits", d.OrgID)
+	}
+	if d.AuthorizationContext != "" {
+		if pre, name, _ := strings.Cut(d.AuthorizationContext, "_"); pre == "" || name == "" {
+			p.add(key+".authorization_context", "%q must be {prefix}_{ChannelDefinitionName}", d.AuthorizationContext)
 		}
-		if d.AuthorizationContext != "" {
-			if pre, name, _ := strings.Cut(d.AuthorizationContext, "_"); pre == "" || name == "" {
-				p.add(key+".authorization_context", "%q must be {prefix}_{ChannelDefinitionName}", d.AuthorizationContext)
-			}
-		}
-		if len(d.ChannelAddress) > 240 {
-			p.add(key+".channel_address", "longer than 240 characters")
-		}
-		if len(d.EndUser) > 255 {
-			p.add(key+".end_user", "longer than 255 characters")
-		}
-	case DestinationGenesys:
-		if strings.Contains(d.Username, ":") {
-			p.add(key+".username", "must not contain \":\" (Basic authentication)")
-		}
-		if d.ChatID != "" && !validChatID(d.ChatID) {
-			p.add(key+".chat_id", "%q must be letters, digits, \"-\" and \"_\"", d.ChatID)
-		}
-	case DestinationTalkdesk:
-		if strings.Contains(d.ClientID, ":") {
-			p.add(key+".client_id", "must not contain \":\" (Basic authentication)")
-		}
+	}
+	if len(d.ChannelAddress) > 240 {
+		p.add(key+".channel_address", "longer than 240 characters")
+	}
+	if len(d.EndUser) > 255 {
+		p.add(key+".end_user", "longer than 255 characters")
 	}
 }
 
-func validChatID(id string) bool {
-	if len(id) > 128 {
+// ValidChatID reports whether id is a Genesys (GWS) interaction id: 1 to 128 letters,
+// digits, "-" and "_", which need no escaping in a URL path.
+func ValidChatID(id string) bool {
+	if id == "" || len(id) > 128 {
 		return false
 	}
 	for _, c := range id {

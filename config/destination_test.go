@@ -174,3 +174,14 @@ func TestDestinationSecretsAreRedacted(t *testing.T) {
 		t.Errorf("secret printed: %s", s)
 	}
 }
+
+func TestValidChatID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"0001PaBMYY3600R8": true, "a-b_c": true, strings.Repeat("x", 128): true,
+		"": false, strings.Repeat("x", 129): false, "a/b": false, "a b": false, "ä": false,
+	} {
+		if got := ValidChatID(id); got != want {
+			t.Errorf("ValidChatID(%q) = %v", id, got)
+		}
+	}
+}

@@ -302,6 +302,27 @@ func (w *Watch) validate(p *problems, key string) {
 		p.add(key+".retention", "must not be negative, got %v", w.Retention)
 	}
 	w.validateChatClock(p, key)
+	w.validateNameAndPath(p, key)
+	if w.Settle <= 0 {
+		p.add(key+".settle", "must be greater than 0, got %v", w.Settle)
+	}
+	if w.ScanInterval < 0 {
+		p.add(key+".scan_interval", "must not be negative (0 turns periodic scans off), got %v", w.ScanInterval)
+	}
+	if w.Sender.Name == "" {
+		p.add(key+".sender.name", "required")
+	}
+	switch {
+	case w.Sender.Email == "":
+		p.add(key+".sender.email", "required")
+	case !strings.Contains(w.Sender.Email, "@"):
+		p.add(key+".sender.email", "%q is not an email address (no \"@\")", w.Sender.Email)
+	}
+	w.validateIgnore(p, key)
+}
+
+// validateNameAndPath checks the watch's name and that its path is a directory.
+func (w *Watch) validateNameAndPath(p *problems, key string) {
 	switch {
 	case w.Name == "":
 		p.add(key+".name", "required")
@@ -319,21 +340,10 @@ func (w *Watch) validate(p *problems, key string) {
 	} else if !fi.IsDir() {
 		p.add(key+".path", "%q: not a directory", w.Path)
 	}
-	if w.Settle <= 0 {
-		p.add(key+".settle", "must be greater than 0, got %v", w.Settle)
-	}
-	if w.ScanInterval < 0 {
-		p.add(key+".scan_interval", "must not be negative (0 turns periodic scans off), got %v", w.ScanInterval)
-	}
-	if w.Sender.Name == "" {
-		p.add(key+".sender.name", "required")
-	}
-	switch {
-	case w.Sender.Email == "":
-		p.add(key+".sender.email", "required")
-	case !strings.Contains(w.Sender.Email, "@"):
-		p.add(key+".sender.email", "%q is not an email address (no \"@\")", w.Sender.Email)
-	}
+}
+
+// validateIgnore checks the ignore patterns: base-name patterns of path.Match.
+func (w *Watch) validateIgnore(p *problems, key string) {
 	for i, pattern := range w.Ignore {
 		k := fmt.Sprintf("%s.ignore[%d]", key, i)
 		switch {

@@ -95,9 +95,9 @@ func readBase(tx *bolt.Tx) (*chainBase, bool) {
 func isDetail(e *Entry) bool { return e.Result == "error" || e.Result == "waiting" }
 
 // isFinished reports whether a record's work is over, so its detail will not be needed to
-// follow it: archived (posted), vanished or superseded, with nothing pending.
+// follow it: in a final state (archived, vanished, superseded, dismissed), nothing pending.
 func isFinished(r *Record) bool {
-	return len(r.Lanes) == 0 && (r.State == Posted || r.State == Vanished || r.State == Superseded)
+	return len(r.Lanes) == 0 && r.State.Final()
 }
 
 // CompactOptions tune CompactAudit.

@@ -159,31 +159,7 @@ func (db *DB) CommitChunk(c Chunk, now time.Time) error {
 			return err
 		}
 		for _, id := range c.Attachments {
-			err := update(tx, id, func(r *Record) ([]Entry, error) {
-				if r.State != Uploaded && r.State != Posted {
-					return nil, ErrSkip
-				}
-				r.ReferencedBy = c.Transcript
-				r.Done(LaneLoose)
-				if c.OnAttachment != nil {
-					c.OnAttachment(r)
-				}
-				if r.State == Posted {
-					return []Entry{{Time: now, Step: "post", Result: "ok", FileKey: r.FileKey, RequestID: c.RequestID,
-						Detail: fmt.Sprintf("referenced again by transcript #%d", c.Transcript)}}, nil
-				}
-				if err := r.Move(Posted); err != nil {
-					return nil, err
-				}
-				r.PostedAt, r.RequestID = now, c.RequestID
-				r.LastError = "" // a note that it waited for this transcript
-				if c.OnAttachment != nil {
-					c.OnAttachment(r) // again: now posted
-				}
-				return []Entry{{Time: now, Step: "post", Result: "ok", FileKey: r.FileKey, RequestID: c.RequestID,
-					Detail: fmt.Sprintf("File_transfer event of transcript #%d accepted", c.Transcript)}}, nil
-			})
-			if err != nil && !errors.Is(err, ErrSkip) {
+			if err := commitAttachment(tx, c, id, now); err != nil && !errors.Is(err, ErrSkip) {
 				return err
 			}
 		}
@@ -193,6 +169,35 @@ func (db *DB) CommitChunk(c Chunk, now time.Time) error {
 		return fmt.Errorf("journal: commit chunk of conversation %s: %w", c.Conv, err)
 	}
 	return nil
+}
+
+// commitAttachment records that chunk c referenced attachment id: posted (if it was only
+// uploaded), no longer waiting to go loose. ErrSkip if it is neither uploaded nor posted.
+func commitAttachment(tx *bolt.Tx, c Chunk, id uint64, now time.Time) error {
+	return update(tx, id, func(r *Record) ([]Entry, error) {
+		if r.State != Uploaded && r.State != Posted {
+			return nil, ErrSkip
+		}
+		r.ReferencedBy = c.Transcript
+		r.Done(LaneLoose)
+		if c.OnAttachment != nil {
+			c.OnAttachment(r)
+		}
+		if r.State == Posted {
+			return []Entry{{Time: now, Step: "post", Result: "ok", FileKey: r.FileKey, RequestID: c.RequestID,
+				Detail: fmt.Sprintf("referenced again by transcript #%d", c.Transcript)}}, nil
+		}
+		if err := r.Move(Posted); err != nil {
+			return nil, err
+		}
+		r.PostedAt, r.RequestID = now, c.RequestID
+		r.LastError = "" // a note that it waited for this transcript
+		if c.OnAttachment != nil {
+			c.OnAttachment(r) // again: now posted
+		}
+		return []Entry{{Time: now, Step: "post", Result: "ok", FileKey: r.FileKey, RequestID: c.RequestID,
+			Detail: fmt.Sprintf("File_transfer event of transcript #%d accepted", c.Transcript)}}, nil
+	})
 }
 
 // addToLedger records chunk c's events (id and digest) and request in its conversation.

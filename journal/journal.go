@@ -521,21 +521,40 @@ func put(tx *bolt.Tx, old, r *Record) error {
 	if err := records.Put(u64(r.ID), encodeRecord(r)); err != nil {
 		return err
 	}
+	if err := countStates(tx, old, r); err != nil {
+		return err
+	}
+	if err := indexDue(tx, old, r); err != nil {
+		return err
+	}
+	if err := indexPath(tx, old, r); err != nil {
+		return err
+	}
+	if err := indexKey(tx, r); err != nil {
+		return err
+	}
+	// Transcripts' claims on their attachments (claims.go).
+	return claimsOnPut(tx, old, r)
+}
 
-	// State counts.
+// countStates keeps the state counts in line with the change from old (nil for a new
+// record) to r.
+func countStates(tx *bolt.Tx, old, r *Record) error {
 	meta := tx.Bucket(bucketMeta)
-	if old == nil || old.State != r.State {
-		if old != nil {
-			if err := addCount(meta, old.State, -1); err != nil {
-				return err
-			}
-		}
-		if err := addCount(meta, r.State, 1); err != nil {
+	if old != nil && old.State == r.State {
+		return nil
+	}
+	if old != nil {
+		if err := addCount(meta, old.State, -1); err != nil {
 			return err
 		}
 	}
+	return addCount(meta, r.State, 1)
+}
 
-	// Due index: one sub-bucket per lane.
+// indexDue keeps the due index, one sub-bucket per lane, in line with the change from old
+// (nil for a new record) to r.
+func indexDue(tx *bolt.Tx, old, r *Record) error {
 	due := tx.Bucket(bucketDue)
 	if old != nil {
 		for lane, t := range old.Lanes {
@@ -563,22 +582,19 @@ func put(tx *bolt.Tx, old, r *Record) error {
 			return err
 		}
 	}
+	return nil
+}
 
-	if err := indexPath(tx, old, r); err != nil {
-		return err
+// indexKey keeps the key index: the first record whose PUT of a key was confirmed.
+func indexKey(tx *bolt.Tx, r *Record) error {
+	if r.FileKey == "" || r.DuplicateOf != 0 || (r.State != Uploaded && r.State != Posted) {
+		return nil
 	}
-
-	// Key index: the first record whose PUT of a key was confirmed.
-	if r.FileKey != "" && r.DuplicateOf == 0 && (r.State == Uploaded || r.State == Posted) {
-		keys := tx.Bucket(bucketKeys)
-		if keys.Get([]byte(r.FileKey)) == nil {
-			if err := keys.Put([]byte(r.FileKey), u64(r.ID)); err != nil {
-				return err
-			}
-		}
+	keys := tx.Bucket(bucketKeys)
+	if keys.Get([]byte(r.FileKey)) != nil {
+		return nil
 	}
-	// Transcripts' claims on their attachments (claims.go).
-	return claimsOnPut(tx, old, r)
+	return keys.Put([]byte(r.FileKey), u64(r.ID))
 }
 
 // indexPath keeps the path index, the newest version of each path, in line with the change

@@ -24,10 +24,13 @@ const (
 	Vanished State = "vanished"
 	// Superseded: the file changed before its upload finished; the new version has its own record.
 	Superseded State = "superseded"
+	// Dismissed: an operator gave up on a held file (archivist dismiss), with a reason in the
+	// audit trail. Final: it is not archived, and its version is not recorded again.
+	Dismissed State = "dismissed"
 )
 
 // States lists every state, in pipeline order.
-var States = []State{Discovered, Uploaded, Posted, Held, Vanished, Superseded}
+var States = []State{Discovered, Uploaded, Posted, Held, Vanished, Superseded, Dismissed}
 
 // Lanes of pending work. Forwarding destinations add "fwd/<name>" lanes.
 const (

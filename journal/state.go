@@ -14,17 +14,26 @@ import (
 //	discovered  uploaded (PUT confirmed), posted (same bytes, same path: nothing to send),
 //	            held, vanished (deleted before upload), superseded (changed before upload)
 //	uploaded    posted (event accepted), held (event or transcript refused)
-//	held        discovered, uploaded (released where it was held), superseded (newer version)
+//	held        discovered, uploaded (released where it was held), superseded (newer version),
+//	            dismissed (an operator gave up on it: archivist dismiss)
 //	posted      (final for the archive; disposal and forwards do not change the state)
 //	vanished    (final)
 //	superseded  (final)
+//	dismissed   (final)
 var moves = map[State][]State{
 	Discovered: {Uploaded, Posted, Held, Vanished, Superseded},
 	Uploaded:   {Posted, Held},
-	Held:       {Discovered, Uploaded, Superseded},
+	Held:       {Discovered, Uploaded, Superseded, Dismissed},
 	Posted:     nil,
 	Vanished:   nil,
 	Superseded: nil,
+	Dismissed:  nil,
+}
+
+// Final reports whether no move leaves state s (posted, vanished, superseded, dismissed).
+func (s State) Final() bool {
+	moves, known := moves[s]
+	return known && len(moves) == 0
 }
 
 // ErrIllegalMove means a change of state the table does not allow.

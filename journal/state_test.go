@@ -12,7 +12,7 @@ var legal = map[[2]State]bool{
 	{Discovered, Uploaded}: true, {Discovered, Posted}: true, {Discovered, Held}: true,
 	{Discovered, Vanished}: true, {Discovered, Superseded}: true,
 	{Uploaded, Posted}: true, {Uploaded, Held}: true,
-	{Held, Discovered}: true, {Held, Uploaded}: true, {Held, Superseded}: true,
+	{Held, Discovered}: true, {Held, Uploaded}: true, {Held, Superseded}: true, {Held, Dismissed}: true,
 }
 
 func TestStateTableEveryStateHasARow(t *testing.T) {
@@ -60,6 +60,22 @@ func TestStateTableAcceptsLegalMovesRefusesTheRest(t *testing.T) {
 			case !want && (!errors.Is(err, ErrIllegalMove) || stored.State != from):
 				t.Errorf("commit %s -> %s: err %v, stored %s; want ErrIllegalMove and %s kept", from, to, err, stored.State, from)
 			}
+		}
+	}
+}
+
+func TestFinalStatesAreThoseNoMoveLeaves(t *testing.T) {
+	for _, s := range []State{Posted, Vanished, Superseded, Dismissed} {
+		if !s.Final() {
+			t.Errorf("%s is not final", s)
+		}
+		if !isFinished(&Record{State: s}) {
+			t.Errorf("a %s record with no lane due is not finished: compaction would keep its detail", s)
+		}
+	}
+	for _, s := range []State{Discovered, Uploaded, Held, State("unknown")} {
+		if s.Final() {
+			t.Errorf("%s is final", s)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package systemd
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,16 +15,25 @@ import (
 // debFiles are the package's files with their permissions and owner, as dpkg-deb --contents
 // lists them.
 var debFiles = map[string]string{
-	"./usr/bin/archivist":                             "-rwxr-xr-x root/root",
-	"./usr/lib/systemd/system/archivist.service":      "-rw-r--r-- root/root",
-	"./usr/lib/sysusers.d/archivist.conf":             "-rw-r--r-- root/root",
-	"./etc/archivist/archivist.yml":                   "-rw-r--r-- root/root",
-	"./usr/share/doc/archivist/archivist.yml.example": "-rw-r--r-- root/root",
-	"./usr/share/doc/archivist/README.md":             "-rw-r--r-- root/root",
-	"./usr/share/doc/archivist/systemd.md":            "-rw-r--r-- root/root",
-	"./usr/share/doc/archivist/CHANGELOG.md":          "-rw-r--r-- root/root",
-	"./usr/share/doc/archivist/copyright":             "-rw-r--r-- root/root",
+	"./usr/bin/archivist":                                  "-rwxr-xr-x root/root",
+	"./usr/lib/systemd/system/archivist.service":           "-rw-r--r-- root/root",
+	"./usr/lib/sysusers.d/archivist.conf":                  "-rw-r--r-- root/root",
+	"./etc/archivist/archivist.yml":                        "-rw-r--r-- root/root",
+	"./usr/share/doc/archivist/archivist.yml.example":      "-rw-r--r-- root/root",
+	"./usr/share/doc/archivist/README.md":                  "-rw-r--r-- root/root",
+	"./usr/share/doc/archivist/systemd.md":                 "-rw-r--r-- root/root",
+	"./usr/share/doc/archivist/CHANGELOG.md":               "-rw-r--r-- root/root",
+	"./usr/share/doc/archivist/copyright":                  "-rw-r--r-- root/root",
+	"./usr/share/man/man1/archivist.1":                     "-rw-r--r-- root/root",
+	"./usr/share/man/man1/archivist-status.1":              "-rw-r--r-- root/root",
+	"./usr/share/man/man1/archivist-check-config.1":        "-rw-r--r-- root/root",
+	"./usr/share/bash-completion/completions/archivist":    "-rw-r--r-- root/root",
+	"./usr/share/zsh/vendor-completions/_archivist":        "-rw-r--r-- root/root",
+	"./usr/share/fish/vendor_completions.d/archivist.fish": "-rw-r--r-- root/root",
 }
+
+// manPage is the path of a command's man page in the package: one for every command.
+var manPage = regexp.MustCompile(`^\./usr/share/man/man1/archivist(-[a-z-]+)?\.1$`)
 
 func command(t *testing.T, name string, args ...string) string {
 	t.Helper()
@@ -48,7 +58,8 @@ func TestDebPackage(t *testing.T) {
 	dpkgDeb := requireTool(t, "dpkg-deb")
 	dpkg := requireTool(t, "dpkg")
 	out := t.TempDir()
-	command(t, "make", "-C", "..", "--no-print-directory", "deb", "DEB_DIR="+out,
+	build := t.TempDir() // the host binary that writes the man pages and completions, and those
+	command(t, "make", "-C", "..", "--no-print-directory", "deb", "DEB_DIR="+out, "BIN="+filepath.Join(build, "archivist"),
 		"DEB_BINARY="+filepath.Join(t.TempDir(), "archivist"), "DEB_VERSION=0.1.0~test")
 	deb := filepath.Join(out, "archivist_0.1.0~test_"+runtime.GOARCH+".deb")
 
@@ -81,6 +92,7 @@ func TestDebPackage(t *testing.T) {
 		t.Errorf("installed archivist version: %q", v)
 	}
 	checkInstalledRoot(t, root)
+	checkExampleConfig(t, root)
 
 	conf := filepath.Join(root, "etc/archivist/archivist.yml")
 	edited := append(readFile(t, conf), "# a site's edit\n"...)
@@ -115,8 +127,27 @@ func checkDebContents(t *testing.T, contents string) {
 		}
 	}
 	for path := range got {
-		if _, ok := debFiles[path]; !ok {
+		if _, ok := debFiles[path]; !ok && !manPage.MatchString(path) {
 			t.Errorf("unexpected file in the package: %s", path)
+		}
+	}
+}
+
+// checkExampleConfig runs the installed archivist check-config on the installed example
+// configuration: it must refuse it (exit 78, EX_CONFIG) and name what is left to fill in,
+// the credentials file and the watch folder, instead of starting on placeholders.
+func checkExampleConfig(t *testing.T, root string) {
+	t.Helper()
+	conf := filepath.Join(root, "etc/archivist/archivist.yml")
+	cmd := exec.Command(filepath.Join(root, "usr/bin/archivist"), "check-config", "--config", conf)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 78 {
+		t.Fatalf("check-config of the installed example: %v (want exit 78)\n%s", err, out)
+	}
+	for _, want := range []string{"config " + conf, "globalrelay.credentials_file", "watches[0].path"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("check-config of the installed example does not name %q:\n%s", want, out)
 		}
 	}
 }

@@ -116,3 +116,11 @@ func DefaultHTTPClient() *http.Client {
 	tr.ResponseHeaderTimeout = 2 * time.Minute
 	return &http.Client{Transport: tr}
 }
+
+// HTTPClientOr is hc, or DefaultHTTPClient() if hc is nil.
+func HTTPClientOr(hc *http.Client) *http.Client {
+	if hc == nil {
+		return DefaultHTTPClient()
+	}
+	return hc
+}

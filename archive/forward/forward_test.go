@@ -104,3 +104,13 @@ func TestMultipartBodyShortFileFails(t *testing.T) {
 		t.Errorf("read %d (err %v), want %d", len(all), err, b.Length)
 	}
 }
+
+func TestBasicProblemsNameTheFields(t *testing.T) {
+	if p := forward.BasicProblems("gws", "u", "username", "s", "password"); len(p) != 0 {
+		t.Errorf("a good pair: %v", p)
+	}
+	got := strings.Join(forward.BasicProblems("", "a:b", "client id", "", "client secret"), "; ")
+	if want := `name is empty; client id is empty or contains ":"; client secret is empty`; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+}

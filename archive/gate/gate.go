@@ -124,12 +124,13 @@ func (g *Gate) Pause() (failures int, until time.Time) {
 	return g.failures, g.until
 }
 
-// Health is a destination's state for status displays.
+// Health is a destination's state for status displays (status --json: camelCase like the
+// rest of the control API; pausedFor in nanoseconds, as every duration there).
 type Health struct {
-	Up        bool
-	Failures  int
-	PausedFor time.Duration
-	LastError string
+	Up        bool          `json:"up"`
+	Failures  int           `json:"failures"`
+	PausedFor time.Duration `json:"pausedFor"`
+	LastError string        `json:"lastError,omitempty"`
 }
 
 func (g *Gate) Health(now time.Time) Health {

@@ -1,13 +1,10 @@
 package genesys
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/textproto"
@@ -18,13 +15,10 @@ import (
 
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
-	"github.com/archivist-project/archivist/archive/redact"
 	"github.com/archivist-project/archivist/archive/remote"
 )
 
 const (
-	userAgent = "archivist"
-	maxReply  = 64 << 10
 	// maxPending bounds the memo of uploaded but unlinked documents.
 	maxPending = 1024
 	// statusAuthFailed is GWS's statusCode for "authentication failed".
@@ -67,29 +61,15 @@ func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 // configured (package config): http(s), a host, no user info.
 func New(o Options) (*Client, error) {
 	o.URL = strings.TrimRight(o.URL, "/")
-	var problems []string
-	if o.Name == "" {
-		problems = append(problems, "name is empty")
-	}
-	if o.Username == "" || strings.Contains(o.Username, ":") {
-		problems = append(problems, "username is empty or contains \":\"")
-	}
-	if o.Password == "" {
-		problems = append(problems, "password is empty")
-	}
+	problems := forward.BasicProblems(o.Name, o.Username, "username", o.Password, "password")
 	if o.ChatID != "" && !validChatID(o.ChatID) {
 		problems = append(problems, fmt.Sprintf("chat id %q: want letters and digits", o.ChatID))
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("genesys %s: %s", o.Name, strings.Join(problems, "; "))
 	}
-	// Before any request: no answer may echo the password in any form.
-	redact.Secret(o.Password)
-	redact.Credential(base64.StdEncoding.EncodeToString([]byte(o.Username + ":" + o.Password)))
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = DefaultHTTPClient()
-	}
+	forward.RedactBasic(o.Username, o.Password)
+	hc := forward.HTTPClientOr(o.HTTPClient)
 	return &Client{opts: o, http: hc, pending: make(map[pendingKey]string)}, nil
 }
 
@@ -227,7 +207,7 @@ func (c *Client) upload(ctx context.Context, chat string, f *forward.File) (stri
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
 	target := c.opts.URL + "/api/v2/me/interactions/" + chat + "/attachments"
-	r, err := c.send(ctx, op, target, body.ContentType, body.Length, body.Open)
+	r, err := c.send(ctx, op, target, remote.Body{Type: body.ContentType, Length: body.Length, Open: body.Open})
 	if err != nil {
 		return "", err
 	}
@@ -244,62 +224,32 @@ func (c *Client) share(ctx context.Context, chat, documentID, text string) error
 	if text != "" {
 		payload["text"] = text
 	}
-	b, err := json.Marshal(payload)
+	body, err := remote.JSONBody(payload)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, failure.Refuse("encode: %v", err))
 	}
-	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-	_, err = c.send(ctx, op, c.opts.URL+"/api/v2/me/chats/"+chat, "application/json", int64(len(b)), open)
+	_, err = c.send(ctx, op, c.opts.URL+"/api/v2/me/chats/"+chat, body)
 	return err
 }
 
 // send POSTs a body with Basic authentication and reads GWS's reply. A non-2xx answer is a
 // *failure.HTTPError whose Code is the body's statusCode (20 makes it Auth); a 2xx answer
 // with a non-zero statusCode is a *failure.HTTPError too, Auth for 20, else Permanent.
-func (c *Client) send(ctx context.Context, op, target, contentType string, length int64, open func() (io.ReadCloser, error)) (*reply, error) {
-	rc, err := open()
+func (c *Client) send(ctx context.Context, op, target string, body remote.Body) (*reply, error) {
+	req, err := remote.NewJSONRequest(ctx, http.MethodPost, target, body)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, rc)
-	if err != nil {
-		rc.Close()
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	req.ContentLength = length
-	req.GetBody = open
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", userAgent)
 	req.SetBasicAuth(c.opts.Username, c.opts.Password)
-	resp, err := c.http.Do(req)
+	resp, b, err := remote.Exchange(c.http, req, op, func(resp *http.Response) error { return refusal(op, resp) })
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer remote.DrainClose(resp.Body)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		he := failure.NewHTTPError(op, resp)
-		var r reply
-		if json.Unmarshal([]byte(he.Body), &r) == nil && r.StatusCode != nil {
-			he.Code = strconv.Itoa(*r.StatusCode)
-			if *r.StatusCode == statusAuthFailed {
-				cls := failure.Auth
-				he.Class = &cls
-			}
-		}
-		return nil, he
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
-	if err != nil {
-		return nil, fmt.Errorf("%s: read answer: %w", op, err)
+		return nil, err
 	}
 	var r reply
 	if err := json.Unmarshal(b, &r); err != nil || r.StatusCode == nil {
 		return nil, fmt.Errorf("%s: answer is not a GWS reply with a statusCode", op)
 	}
-	if *r.StatusCode != 0 {
-		// Built like every other refusal: from the answer, with the body re-readable.
-		resp.Body = io.NopCloser(bytes.NewReader(b))
+	if *r.StatusCode != 0 { // built like every other refusal: from the answer
 		he := failure.NewHTTPError(op, resp)
 		he.Code = strconv.Itoa(*r.StatusCode)
 		cls := failure.Permanent
@@ -310,4 +260,18 @@ func (c *Client) send(ctx context.Context, op, target, contentType string, lengt
 		return nil, he
 	}
 	return &r, nil
+}
+
+// refusal is the *failure.HTTPError of a non-2xx answer, its Code the body's statusCode.
+func refusal(op string, resp *http.Response) error {
+	he := failure.NewHTTPError(op, resp)
+	var r reply
+	if json.Unmarshal([]byte(he.Body), &r) == nil && r.StatusCode != nil {
+		he.Code = strconv.Itoa(*r.StatusCode)
+		if *r.StatusCode == statusAuthFailed {
+			cls := failure.Auth
+			he.Class = &cls
+		}
+	}
+	return he
 }

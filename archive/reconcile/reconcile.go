@@ -27,7 +27,7 @@ type Summary struct {
 	Duration time.Duration `json:"duration"`
 	OnDisk   int           `json:"onDisk"`   // entries found under the watches (ignored names excluded)
 	Archived int           `json:"archived"` // their current version is posted
-	Held     int           `json:"held"`     // held with a reason (see archivist queue --state held)
+	Held     int           `json:"held"`     // held records, on disk or not (journal's Held: archivist queue --state held)
 	Pending  int           `json:"pending"`  // recorded and in progress
 	Failed   int           `json:"failed"`   // in progress after failed attempts
 	Stale    int           `json:"stale"`    // in progress for longer than the stale threshold
@@ -44,6 +44,9 @@ type Summary struct {
 	// and requeued as new versions.
 	Verified   int `json:"verified,omitempty"`
 	Mismatched int `json:"mismatched,omitempty"`
+	// Dismissed entries are held files an operator gave up on (archivist dismiss): accounted
+	// for, never archived.
+	Dismissed int `json:"dismissed,omitempty"`
 }
 
 // VerifyAll, as Options.Verify, re-hashes every archived file.
@@ -102,6 +105,12 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, fmt.Errorf("reconcile: count vanished records: %w", err)
 	}
 	s.Vanished = int(counts[journal.Vanished])
+	// The journal's one count of held files: one no longer on disk still waits for an operator.
+	held, err := o.Journal.Held()
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: count held records: %w", err)
+	}
+	s.Held = int(held)
 	s.Duration = o.Now().Sub(start)
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -240,8 +249,10 @@ func reconcileEntry(ctx context.Context, o *Options, w Watch, rel string, fi fs.
 			case journal.Posted:
 				s.Archived++
 				return v.offer(ctx, w, rel, r)
-			case journal.Held:
-				s.Held++
+			case journal.Held: // counted with the journal's Held, on disk or not
+				return nil
+			case journal.Dismissed:
+				s.Dismissed++
 				return nil
 			case journal.Discovered, journal.Uploaded:
 				s.Pending++

@@ -1,6 +1,7 @@
 // Package remote is the HTTP plumbing every client of archivist shares: Bearer, the one
 // http.RoundTripper that authorizes requests with a bearer token and renews a rejected token
-// once, and DrainClose, the one way an answer's body is given back to the connection pool.
+// once, DrainClose, the one way an answer's body is given back to the connection pool, and
+// NewRequest and Exchange, which build a request and read its answer for a client.
 //
 // It imports no other package of archivist, so every client and every other piece of
 // plumbing may use it.

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/archivist-project/archivist/config"
 )
 
 const (
@@ -107,34 +109,31 @@ func gnChatFromPath(path, prefix, suffix string) string {
 		return ""
 	}
 	id, ok := strings.CutSuffix(rest, suffix)
-	if !ok || !validGenesysID(id) {
+	if !ok || !config.ValidChatID(id) {
 		return ""
 	}
 	return id
 }
 
-func validGenesysID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
+// gnRequest checks what every GWS request needs: Basic authentication and a chat id in
+// the path, prefix{id}suffix. When ok is false the request has been refused.
+func (s *Server) gnRequest(w http.ResponseWriter, r *http.Request, prefix, suffix string) (log logrus.FieldLogger, chat string, ok bool) {
+	path := r.URL.EscapedPath()
+	log = s.log.WithFields(logrus.Fields{"method": r.Method, "path": path})
+	if why := s.gnAuth(r); why != "" {
+		s.gnReject(w, log, http.StatusUnauthorized, gnStatusAuth, why)
+		return log, "", false
 	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
+	if chat = gnChatFromPath(path, prefix, suffix); chat == "" {
+		s.gnReject(w, log, http.StatusNotFound, gnStatusInvalid, fmt.Sprintf("%s: want %s{id}%s with an id of letters and digits", path, prefix, suffix))
+		return log, "", false
 	}
-	return true
+	return log, chat, true
 }
 
 func (s *Server) gnUpload(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.EscapedPath()
-	log := s.log.WithFields(logrus.Fields{"method": r.Method, "path": path})
-	if why := s.gnAuth(r); why != "" {
-		s.gnReject(w, log, http.StatusUnauthorized, gnStatusAuth, why)
-		return
-	}
-	chat := gnChatFromPath(path, gnInteractionsPath, "/attachments")
-	if chat == "" {
-		s.gnReject(w, log, http.StatusNotFound, gnStatusInvalid, fmt.Sprintf("%s: want %s{id}/attachments with an id of letters and digits", path, gnInteractionsPath))
+	log, chat, ok := s.gnRequest(w, r, gnInteractionsPath, "/attachments")
+	if !ok {
 		return
 	}
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -142,41 +141,14 @@ func (s *Server) gnUpload(w http.ResponseWriter, r *http.Request) {
 		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, fmt.Sprintf("Content-Type: %q, want multipart/form-data with a boundary", r.Header.Get("Content-Type")))
 		return
 	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	var up *receivedFile
+	up, why := s.gnReceive(multipart.NewReader(r.Body, params["boundary"]))
 	defer func() {
 		if up != nil && up.tmp != "" {
 			os.Remove(up.tmp)
 		}
 	}()
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, "multipart body: "+err.Error())
-			return
-		}
-		switch {
-		case p.FormName() != "attachment":
-			s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, fmt.Sprintf("unexpected part %q; want one part \"attachment\"", p.FormName()))
-			return
-		case up != nil:
-			s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, "a second \"attachment\" part; one file per request")
-			return
-		case p.FileName() == "":
-			s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, "part \"attachment\": no filename")
-			return
-		}
-		up = &receivedFile{name: p.FileName(), contentType: p.Header.Get("Content-Type")}
-		if err := s.gn.recs.receive(p, gnMaxFile, up); err != nil {
-			s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, "part \"attachment\": "+err.Error())
-			return
-		}
-	}
-	if up == nil {
-		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, "no \"attachment\" part")
+	if why != "" {
+		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, why)
 		return
 	}
 	if up.contentType == "" {
@@ -201,6 +173,36 @@ func (s *Server) gnUpload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"statusCode": 0, "documentId": rec.DocumentID})
 }
 
+// gnReceive reads the one "attachment" part into a temporary file; why says what is wrong
+// with the body, or is "". The upload is returned, for its removal, even with a why.
+func (s *Server) gnReceive(mr *multipart.Reader) (up *receivedFile, why string) {
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return up, "multipart body: " + err.Error()
+		}
+		switch {
+		case p.FormName() != "attachment":
+			return up, fmt.Sprintf("unexpected part %q; want one part \"attachment\"", p.FormName())
+		case up != nil:
+			return up, "a second \"attachment\" part; one file per request"
+		case p.FileName() == "":
+			return up, "part \"attachment\": no filename"
+		}
+		up = &receivedFile{name: p.FileName(), contentType: p.Header.Get("Content-Type")}
+		if err := s.gn.recs.receive(p, gnMaxFile, up); err != nil {
+			return up, "part \"attachment\": " + err.Error()
+		}
+	}
+	if up == nil {
+		return nil, "no \"attachment\" part"
+	}
+	return up, ""
+}
+
 // gnUploadFile is the sandbox's own reading of the UploadFile operation.
 type gnUploadFile struct {
 	OperationName string  `json:"operationName"`
@@ -214,54 +216,13 @@ type gnUploadFile struct {
 }
 
 func (s *Server) gnChatOperation(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.EscapedPath()
-	log := s.log.WithFields(logrus.Fields{"method": r.Method, "path": path})
-	if why := s.gnAuth(r); why != "" {
-		s.gnReject(w, log, http.StatusUnauthorized, gnStatusAuth, why)
+	log, chat, ok := s.gnRequest(w, r, gnChatsPath, "")
+	if !ok {
 		return
 	}
-	chat := gnChatFromPath(path, gnChatsPath, "")
-	if chat == "" {
-		s.gnReject(w, log, http.StatusNotFound, gnStatusInvalid, fmt.Sprintf("%s: want %s{id} with an id of letters and digits", path, gnChatsPath))
-		return
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, fmt.Sprintf("Content-Type: %q, want application/json", r.Header.Get("Content-Type")))
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, gnMaxJSON+1))
-	if err != nil || len(body) > gnMaxJSON {
-		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, "body: unreadable or larger than 64 KiB")
-		return
-	}
-	var kind struct {
-		OperationName string `json:"operationName"`
-	}
-	if err := json.Unmarshal(body, &kind); err != nil {
-		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, "body: not a JSON object")
-		return
-	}
-	if kind.OperationName != "UploadFile" {
-		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, fmt.Sprintf("operationName: %q; the sandbox supports only UploadFile", kind.OperationName))
-		return
-	}
-	var op gnUploadFile
-	if err := strictDecode(body, &op, ""); err != nil {
-		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, err.Error())
-		return
-	}
-	switch {
-	case op.DocumentID == "":
-		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, "documentId: missing or empty")
-		return
-	case op.UploadType != "" && !slices.Contains([]string{"standard-response", "file-system"}, op.UploadType):
-		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, fmt.Sprintf("uploadType: %q, want standard-response or file-system", op.UploadType))
-		return
-	case (op.MessageType != "" || op.TreatAs != "") && op.Text == nil:
-		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, "messageType and treatAs need text")
-		return
-	case op.TreatAs != "" && op.TreatAs != "Normal" && op.TreatAs != "System":
-		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, fmt.Sprintf("treatAs: %q, want Normal or System", op.TreatAs))
+	op, why := gnReadOperation(r)
+	if why != "" {
+		s.gnReject(w, log, http.StatusBadRequest, gnStatusInvalid, why)
 		return
 	}
 	_, seq, ok := s.gn.recs.find(func(u *GenesysUpload) bool { return u.DocumentID == op.DocumentID && u.ChatID == chat })
@@ -285,4 +246,39 @@ func (s *Server) gnChatOperation(w http.ResponseWriter, r *http.Request) {
 	s.count(func(st *Stats) { st.GenesysShares++ })
 	log.WithFields(logrus.Fields{"documentId": op.DocumentID, "chat": chat}).Info("sandbox: genesys file shared")
 	writeJSON(w, http.StatusOK, map[string]any{"statusCode": 0})
+}
+
+// gnReadOperation reads and checks a chat operation's JSON body: an UploadFile operation
+// (the only one the sandbox supports); why says what is wrong, or is "".
+func gnReadOperation(r *http.Request) (op gnUploadFile, why string) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return op, fmt.Sprintf("Content-Type: %q, want application/json", r.Header.Get("Content-Type"))
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, gnMaxJSON+1))
+	if err != nil || len(body) > gnMaxJSON {
+		return op, "body: unreadable or larger than 64 KiB"
+	}
+	var kind struct {
+		OperationName string `json:"operationName"`
+	}
+	if err := json.Unmarshal(body, &kind); err != nil {
+		return op, "body: not a JSON object"
+	}
+	if kind.OperationName != "UploadFile" {
+		return op, fmt.Sprintf("operationName: %q; the sandbox supports only UploadFile", kind.OperationName)
+	}
+	if err := strictDecode(body, &op, ""); err != nil {
+		return op, err.Error()
+	}
+	switch {
+	case op.DocumentID == "":
+		return op, "documentId: missing or empty"
+	case op.UploadType != "" && !slices.Contains([]string{"standard-response", "file-system"}, op.UploadType):
+		return op, fmt.Sprintf("uploadType: %q, want standard-response or file-system", op.UploadType)
+	case (op.MessageType != "" || op.TreatAs != "") && op.Text == nil:
+		return op, "messageType and treatAs need text"
+	case op.TreatAs != "" && op.TreatAs != "Normal" && op.TreatAs != "System":
+		return op, fmt.Sprintf("treatAs: %q, want Normal or System", op.TreatAs)
+	}
+	return op, ""
 }

@@ -81,3 +81,30 @@ func TestGenesysUploadThenUploadFile(t *testing.T) {
 		t.Errorf("stats = %+v", st)
 	}
 }
+
+func TestGenesysRefusalsNameThePath(t *testing.T) {
+	e := start(t, sandbox.Options{GenesysUser: "agent", GenesysPassword: "pw"})
+	auth := genesysAuth("agent", "pw")
+	message := func(r map[string]any) string { s, _ := r["statusMessage"].(string); return s }
+
+	if status, r := e.gnUpload(auth, "bad.id", map[string]string{"attachment": "x"}); status != 404 ||
+		!strings.Contains(message(r), "want /api/v2/me/interactions/{id}/attachments with an id of letters and digits") {
+		t.Errorf("upload to a bad chat id: %d %v", status, r)
+	}
+	if status, r := e.gnChat(auth, "bad.id", `{}`); status != 404 ||
+		!strings.Contains(message(r), "want /api/v2/me/chats/{id} with an id of letters and digits") {
+		t.Errorf("operation on a bad chat id: %d %v", status, r)
+	}
+	if status, r := e.gnUpload(auth, "CHAT1", nil); status != 400 || message(r) != `no "attachment" part` {
+		t.Errorf("upload without a part: %d %v", status, r)
+	}
+	for body, want := range map[string]string{
+		`[1]`: "body: not a JSON object",
+		`{"operationName":"UploadFile","documentId":"D","uploadType":"x"}`: `uploadType: "x"`,
+		`{"operationName":"UploadFile","documentId":""}`:                   "documentId: missing",
+	} {
+		if status, r := e.gnChat(auth, "CHAT1", body); status != 400 || !strings.Contains(message(r), want) {
+			t.Errorf("%s: %d %v, want 400 naming %q", body, status, r, want)
+		}
+	}
+}

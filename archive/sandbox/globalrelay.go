@@ -50,77 +50,16 @@ func (s *Server) globalRelayRoutes() []route {
 func (s *Server) grToken(w http.ResponseWriter, r *http.Request) {
 	s.count(func(st *Stats) { st.TokenRequests++ })
 	log := s.log.WithFields(logrus.Fields{"method": r.Method, "path": grTokenPath})
-	reject := func(status int, code, msg string) {
-		if status == http.StatusUnauthorized {
+	if no := s.grCheckTokenRequest(r); no != nil {
+		if no.status == http.StatusUnauthorized {
 			s.count(func(st *Stats) { st.Unauthorized++ })
 			w.Header().Set("WWW-Authenticate", `Basic realm="sandbox"`)
 		}
-		log.WithField("status", status).Warn("sandbox: token refused: " + msg)
-		writeError(w, status, code, msg)
-	}
-
-	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	switch {
-	case !strings.EqualFold(scheme, "Basic") || strings.TrimSpace(cred) == "":
-		reject(http.StatusUnauthorized, "invalid_client", `Authorization: want "Basic <credentials>"`)
-		return
-	case s.opts.Credentials != "" && subtle.ConstantTimeCompare([]byte(cred), []byte(s.opts.Credentials)) != 1:
-		reject(http.StatusUnauthorized, "invalid_client", "Authorization: credentials not accepted")
+		log.WithField("status", no.status).Warn("sandbox: token refused: " + no.msg)
+		writeError(w, no.status, no.code, no.msg)
 		return
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		reject(http.StatusBadRequest, "invalid_request",
-			fmt.Sprintf("Content-Type: %q, want application/x-www-form-urlencoded", r.Header.Get("Content-Type")))
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxTokenRequest+1))
-	if err != nil {
-		reject(http.StatusBadRequest, "invalid_request", "body: "+err.Error())
-		return
-	}
-	if len(body) > maxTokenRequest {
-		reject(http.StatusRequestEntityTooLarge, "invalid_request", "body: larger than 64 KiB")
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		reject(http.StatusBadRequest, "invalid_request", "body: not a form: "+err.Error())
-		return
-	}
-	for name := range form {
-		if name != "grant_type" && name != "scope" {
-			reject(http.StatusBadRequest, "invalid_request", fmt.Sprintf("%s: unexpected form field", name))
-			return
-		}
-	}
-	if g := form["grant_type"]; len(g) != 1 || g[0] != "client_credentials" {
-		reject(http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("grant_type: %q, want client_credentials", g))
-		return
-	}
-	sc := form["scope"]
-	if len(sc) != 1 {
-		reject(http.StatusBadRequest, "invalid_scope", fmt.Sprintf("scope: %q, want %q", sc, "openid conversation file write"))
-		return
-	}
-	got := strings.Fields(sc[0])
-	slices.Sort(got)
-	if !slices.Equal(got, grScope) {
-		reject(http.StatusBadRequest, "invalid_scope", fmt.Sprintf("scope: %q, want %q", sc[0], "openid conversation file write"))
-		return
-	}
-
-	tok := randomHex(32)
-	now := time.Now()
-	s.mu.Lock()
-	for t, exp := range s.tokens {
-		if !now.Before(exp) {
-			delete(s.tokens, t)
-		}
-	}
-	s.tokens[tok] = now.Add(s.opts.TokenTTL)
-	s.stats.TokensIssued++
-	s.mu.Unlock()
-
+	tok := s.grIssueToken()
 	secs := int64(s.opts.TokenTTL / time.Second)
 	var expiresIn any = strconv.FormatInt(secs, 10)
 	if s.opts.TokenTTLAsNumber {
@@ -136,6 +75,83 @@ func (s *Server) grToken(w http.ResponseWriter, r *http.Request) {
 		"not-before-policy":  0,
 		"scope":              "openid conversation file write",
 	})
+}
+
+// grRefusal is why a Global Relay request is refused: its status, error code and message.
+type grRefusal struct {
+	status    int
+	code, msg string
+}
+
+// grCheckTokenRequest checks the Basic credentials and the client-credentials form of a
+// token request; nil means a token is issued.
+func (s *Server) grCheckTokenRequest(r *http.Request) *grRefusal {
+	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch {
+	case !strings.EqualFold(scheme, "Basic") || strings.TrimSpace(cred) == "":
+		return &grRefusal{http.StatusUnauthorized, "invalid_client", `Authorization: want "Basic <credentials>"`}
+	case s.opts.Credentials != "" && subtle.ConstantTimeCompare([]byte(cred), []byte(s.opts.Credentials)) != 1:
+		return &grRefusal{http.StatusUnauthorized, "invalid_client", "Authorization: credentials not accepted"}
+	}
+	form, no := grReadTokenForm(r)
+	if no != nil {
+		return no
+	}
+	if g := form["grant_type"]; len(g) != 1 || g[0] != "client_credentials" {
+		return &grRefusal{http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("grant_type: %q, want client_credentials", g)}
+	}
+	sc := form["scope"]
+	if len(sc) != 1 {
+		return &grRefusal{http.StatusBadRequest, "invalid_scope", fmt.Sprintf("scope: %q, want %q", sc, "openid conversation file write")}
+	}
+	got := strings.Fields(sc[0])
+	slices.Sort(got)
+	if !slices.Equal(got, grScope) {
+		return &grRefusal{http.StatusBadRequest, "invalid_scope", fmt.Sprintf("scope: %q, want %q", sc[0], "openid conversation file write")}
+	}
+	return nil
+}
+
+// grReadTokenForm reads a token request's form body: the content type, at most 64 KiB, and
+// no fields but grant_type and scope.
+func grReadTokenForm(r *http.Request) (url.Values, *grRefusal) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, &grRefusal{http.StatusBadRequest, "invalid_request",
+			fmt.Sprintf("Content-Type: %q, want application/x-www-form-urlencoded", r.Header.Get("Content-Type"))}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxTokenRequest+1))
+	if err != nil {
+		return nil, &grRefusal{http.StatusBadRequest, "invalid_request", "body: " + err.Error()}
+	}
+	if len(body) > maxTokenRequest {
+		return nil, &grRefusal{http.StatusRequestEntityTooLarge, "invalid_request", "body: larger than 64 KiB"}
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, &grRefusal{http.StatusBadRequest, "invalid_request", "body: not a form: " + err.Error()}
+	}
+	for name := range form {
+		if name != "grant_type" && name != "scope" {
+			return nil, &grRefusal{http.StatusBadRequest, "invalid_request", fmt.Sprintf("%s: unexpected form field", name)}
+		}
+	}
+	return form, nil
+}
+
+// grIssueToken issues a new token for TokenTTL, forgetting the expired ones.
+func (s *Server) grIssueToken() string {
+	tok := randomHex(32)
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t, exp := range s.tokens {
+		if !now.Before(exp) {
+			delete(s.tokens, t)
+		}
+	}
+	s.tokens[tok] = now.Add(s.opts.TokenTTL)
+	s.stats.TokensIssued++
+	return tok
 }
 
 // bearer checks r's bearer token; "" means it is valid, else the reason it is not.
@@ -400,96 +416,108 @@ func (s *Server) grValidate(body []byte, now time.Time) (events int, keys []file
 	if err := strictDecode(body, &c, ""); err != nil {
 		return 0, nil, err
 	}
-
-	if isNull(c.Overview) {
-		return 0, nil, errors.New("conversationOverview: missing")
-	}
-	var ov grOverview
-	if err := strictDecode(c.Overview, &ov, "conversationOverview"); err != nil {
+	if err := s.grValidateOverview(c.Overview, now); err != nil {
 		return 0, nil, err
 	}
-	switch {
-	case ov.ConversationType == "":
-		return 0, nil, errors.New("conversationOverview.conversationType: missing or empty")
-	case s.opts.ConversationType != "" && ov.ConversationType != s.opts.ConversationType:
-		return 0, nil, fmt.Errorf("conversationOverview.conversationType: %q is not this tenant's conversation type %q",
-			ov.ConversationType, s.opts.ConversationType)
-	}
-	if !isNull(ov.CreatedAt) {
-		if err := checkEpochMillis(ov.CreatedAt, "conversationOverview.createdAt", now); err != nil {
-			return 0, nil, err
-		}
-	}
-	if err := checkParticipants(ov.InitialParticipants, "conversationOverview.initialParticipants", false); err != nil {
-		return 0, nil, err
-	}
-
 	if len(c.Events) == 0 {
 		return 0, nil, errors.New("conversationEvents: missing or empty")
 	}
 	for i, raw := range c.Events {
-		p := fmt.Sprintf("conversationEvents[%d]", i)
-		if isNull(raw) {
-			return 0, nil, fmt.Errorf("%s: null", p)
-		}
-		var ev grEvent
-		if err := strictDecode(raw, &ev, p); err != nil {
+		evKeys, err := grValidateEvent(raw, fmt.Sprintf("conversationEvents[%d]", i), now)
+		if err != nil {
 			return 0, nil, err
 		}
-		if isNull(ev.EventTime) {
-			return 0, nil, fmt.Errorf("%s.eventTime: missing", p)
-		}
-		if err := checkEpochMillis(ev.EventTime, p+".eventTime", now); err != nil {
-			return 0, nil, err
-		}
-		if !slices.Contains(grEventTypes, ev.EventType) {
-			return 0, nil, fmt.Errorf("%s.eventType: %q, want one of %s", p, ev.EventType, strings.Join(grEventTypes, ", "))
-		}
-		if err := checkParticipants(ev.Participants, p+".participants", true); err != nil {
-			return 0, nil, err
-		}
-		if ev.Content != nil && ev.Content.Message == "" {
-			return 0, nil, fmt.Errorf("%s.content.message: missing or empty", p)
-		}
-		switch ev.EventType {
-		case "Message":
-			if ev.Content == nil {
-				return 0, nil, fmt.Errorf("%s.content: missing, a Message event needs content.message", p)
-			}
-			if len(ev.Files) > 0 {
-				return 0, nil, fmt.Errorf("%s.files: only File_transfer events carry files", p)
-			}
-		case "File_transfer":
-			if len(ev.Files) == 0 {
-				return 0, nil, fmt.Errorf("%s.files: missing or empty, a File_transfer event needs files", p)
-			}
-			for j, f := range ev.Files {
-				fp := fmt.Sprintf("%s.files[%d]", p, j)
-				switch {
-				case f.Filename == "":
-					return 0, nil, fmt.Errorf("%s.filename: missing or empty", fp)
-				case f.FileKey == "":
-					return 0, nil, fmt.Errorf("%s.fileKey: missing or empty", fp)
-				case !strings.HasPrefix(f.FileKey, "default/") || len(f.FileKey) == len("default/"):
-					return 0, nil, fmt.Errorf("%s.fileKey: %q does not start with \"default/\"", fp, f.FileKey)
-				case f.IsInlined == nil:
-					return 0, nil, fmt.Errorf("%s.isInlined: missing, want true or false", fp)
-				}
-				if f.FileHref != "" {
-					if u, err := url.Parse(f.FileHref); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-						return 0, nil, fmt.Errorf("%s.fileHref: %q is not an http(s) URL", fp, f.FileHref)
-					}
-					continue
-				}
-				keys = append(keys, fileKeyRef{path: fp + ".fileKey", key: f.FileKey})
-			}
-		default:
-			if len(ev.Files) > 0 {
-				return 0, nil, fmt.Errorf("%s.files: only File_transfer events carry files", p)
-			}
-		}
+		keys = append(keys, evKeys...)
 	}
 	return len(c.Events), keys, nil
+}
+
+// grValidateOverview checks the conversationOverview.
+func (s *Server) grValidateOverview(raw json.RawMessage, now time.Time) error {
+	if isNull(raw) {
+		return errors.New("conversationOverview: missing")
+	}
+	var ov grOverview
+	if err := strictDecode(raw, &ov, "conversationOverview"); err != nil {
+		return err
+	}
+	switch {
+	case ov.ConversationType == "":
+		return errors.New("conversationOverview.conversationType: missing or empty")
+	case s.opts.ConversationType != "" && ov.ConversationType != s.opts.ConversationType:
+		return fmt.Errorf("conversationOverview.conversationType: %q is not this tenant's conversation type %q",
+			ov.ConversationType, s.opts.ConversationType)
+	}
+	if !isNull(ov.CreatedAt) {
+		if err := checkEpochMillis(ov.CreatedAt, "conversationOverview.createdAt", now); err != nil {
+			return err
+		}
+	}
+	return checkParticipants(ov.InitialParticipants, "conversationOverview.initialParticipants", false)
+}
+
+// grValidateEvent checks the event at JSON path p and returns the fileKeys it references.
+func grValidateEvent(raw json.RawMessage, p string, now time.Time) ([]fileKeyRef, error) {
+	if isNull(raw) {
+		return nil, fmt.Errorf("%s: null", p)
+	}
+	var ev grEvent
+	if err := strictDecode(raw, &ev, p); err != nil {
+		return nil, err
+	}
+	if isNull(ev.EventTime) {
+		return nil, fmt.Errorf("%s.eventTime: missing", p)
+	}
+	if err := checkEpochMillis(ev.EventTime, p+".eventTime", now); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(grEventTypes, ev.EventType) {
+		return nil, fmt.Errorf("%s.eventType: %q, want one of %s", p, ev.EventType, strings.Join(grEventTypes, ", "))
+	}
+	if err := checkParticipants(ev.Participants, p+".participants", true); err != nil {
+		return nil, err
+	}
+	if ev.Content != nil && ev.Content.Message == "" {
+		return nil, fmt.Errorf("%s.content.message: missing or empty", p)
+	}
+	switch {
+	case ev.EventType == "File_transfer":
+		if len(ev.Files) == 0 {
+			return nil, fmt.Errorf("%s.files: missing or empty, a File_transfer event needs files", p)
+		}
+		return grValidateFiles(ev.Files, p)
+	case ev.EventType == "Message" && ev.Content == nil:
+		return nil, fmt.Errorf("%s.content: missing, a Message event needs content.message", p)
+	case len(ev.Files) > 0:
+		return nil, fmt.Errorf("%s.files: only File_transfer events carry files", p)
+	}
+	return nil, nil
+}
+
+// grValidateFiles checks the files of the File_transfer event at JSON path p and returns the
+// fileKeys of those not given by a fileHref.
+func grValidateFiles(files []grFile, p string) (keys []fileKeyRef, err error) {
+	for j, f := range files {
+		fp := fmt.Sprintf("%s.files[%d]", p, j)
+		switch {
+		case f.Filename == "":
+			return nil, fmt.Errorf("%s.filename: missing or empty", fp)
+		case f.FileKey == "":
+			return nil, fmt.Errorf("%s.fileKey: missing or empty", fp)
+		case !strings.HasPrefix(f.FileKey, "default/") || len(f.FileKey) == len("default/"):
+			return nil, fmt.Errorf("%s.fileKey: %q does not start with \"default/\"", fp, f.FileKey)
+		case f.IsInlined == nil:
+			return nil, fmt.Errorf("%s.isInlined: missing, want true or false", fp)
+		}
+		if f.FileHref != "" {
+			if u, err := url.Parse(f.FileHref); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return nil, fmt.Errorf("%s.fileHref: %q is not an http(s) URL", fp, f.FileHref)
+			}
+			continue
+		}
+		keys = append(keys, fileKeyRef{path: fp + ".fileKey", key: f.FileKey})
+	}
+	return keys, nil
 }
 
 // strictDecode decodes one JSON value into v, refusing unknown fields and trailing data,

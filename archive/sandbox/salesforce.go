@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/archivist-project/archivist/config"
 )
 
 const (
@@ -187,13 +189,9 @@ func (s *Server) sfToken(w http.ResponseWriter, r *http.Request) {
 		log.WithField("status", status).Warn("sandbox: salesforce token refused: " + msg)
 		writeJSON(w, status, map[string]string{"error": code, "error_description": msg})
 	}
-	form, msg := readTokenForm(r, "grant_type", "assertion")
+	form, code, msg := readGrant(r, "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion")
 	if msg != "" {
-		reject(http.StatusBadRequest, "invalid_request", msg)
-		return
-	}
-	if g := form["grant_type"]; len(g) != 1 || g[0] != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
-		reject(http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("grant_type: %q, want urn:ietf:params:oauth:grant-type:jwt-bearer", g))
+		reject(http.StatusBadRequest, code, msg)
 		return
 	}
 	a := form["assertion"]
@@ -231,17 +229,32 @@ func (s *Server) sfToken(w http.ResponseWriter, r *http.Request) {
 // sfCheckAssertion checks a compact RS256 JWT: its signature (with the configured key, or
 // only its form without one) and its iss, sub, aud and exp claims.
 func (s *Server) sfCheckAssertion(jwt string, now time.Time) error {
+	claims, err := s.sfVerifyJWT(jwt)
+	if err != nil {
+		return err
+	}
+	return s.sfCheckClaims(claims, now)
+}
+
+// sfClaims are the claims of an assertion the sandbox checks.
+type sfClaims struct {
+	Iss string          `json:"iss"`
+	Sub string          `json:"sub"`
+	Aud json.RawMessage `json:"aud"`
+	Exp json.RawMessage `json:"exp"`
+}
+
+// sfVerifyJWT decodes a compact JWT, wants RS256, and verifies its signature with the
+// configured key (without one, only that there is a signature).
+func (s *Server) sfVerifyJWT(jwt string) (*sfClaims, error) {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
-		return fmt.Errorf("%d dot-separated parts, want 3 (header.claims.signature)", len(parts))
+		return nil, fmt.Errorf("%d dot-separated parts, want 3 (header.claims.signature)", len(parts))
 	}
 	dec := func(what, p string, v any) error {
 		b, err := base64.RawURLEncoding.DecodeString(p)
 		if err != nil {
 			return fmt.Errorf("%s: not unpadded base64url", what)
-		}
-		if v == nil {
-			return nil
 		}
 		if err := json.Unmarshal(b, v); err != nil {
 			return fmt.Errorf("%s: not a JSON object", what)
@@ -253,30 +266,31 @@ func (s *Server) sfCheckAssertion(jwt string, now time.Time) error {
 		Typ string `json:"typ"`
 	}
 	if err := dec("header", parts[0], &header); err != nil {
-		return err
+		return nil, err
 	}
 	if header.Alg != "RS256" {
-		return fmt.Errorf("header.alg: %q, want RS256", header.Alg)
+		return nil, fmt.Errorf("header.alg: %q, want RS256", header.Alg)
 	}
-	var claims struct {
-		Iss string          `json:"iss"`
-		Sub string          `json:"sub"`
-		Aud json.RawMessage `json:"aud"`
-		Exp json.RawMessage `json:"exp"`
-	}
+	var claims sfClaims
 	if err := dec("claims", parts[1], &claims); err != nil {
-		return err
+		return nil, err
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil || len(sig) == 0 {
-		return errors.New("signature: empty or not unpadded base64url")
+		return nil, errors.New("signature: empty or not unpadded base64url")
 	}
 	if k := s.opts.SalesforcePublicKey; k != nil {
 		sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 		if rsa.VerifyPKCS1v15(k, crypto.SHA256, sum[:], sig) != nil {
-			return errors.New("signature: does not verify with the connected app's certificate")
+			return nil, errors.New("signature: does not verify with the connected app's certificate")
 		}
 	}
+	return &claims, nil
+}
+
+// sfCheckClaims wants iss, sub and aud (a string or a list of one) as configured, and an
+// exp ahead of now by at most sfMaxAssertionLife.
+func (s *Server) sfCheckClaims(claims *sfClaims, now time.Time) error {
 	var aud string
 	if json.Unmarshal(claims.Aud, &aud) != nil {
 		var auds []string
@@ -443,78 +457,108 @@ func (s *Server) sfReceive(r *http.Request) (SFInteraction, *receivedFile, *sfEr
 	if queued != 0 {
 		return rec, nil, sfErr(queued, "sandbox: error %d queued by the test", queued)
 	}
-	rec.OrgID = r.Header.Get("OrgId")
-	rec.AuthorizationContext = r.Header.Get("AuthorizationContext")
-	rec.RequestID = r.Header.Get("RequestId")
-	prefix, name, _ := strings.Cut(rec.AuthorizationContext, "_")
-	switch {
-	case !isOrgID(rec.OrgID):
-		return rec, nil, sfErr(10016, "Enter a valid header: OrgId %q, want a 15- or 18-character org id", rec.OrgID)
-	case prefix == "" || name == "":
-		return rec, nil, sfErr(10016, "Enter a valid header: AuthorizationContext %q, want {prefix}_{ConversationChannelDefinitionName}", rec.AuthorizationContext)
-	case !isUUID(rec.RequestID):
-		return rec, nil, sfErr(10016, "Enter a valid header: RequestId %q, want a GUID", rec.RequestID)
+	boundary, e := sfCheckHeaders(r, &rec)
+	if e != nil {
+		return rec, nil, e
 	}
-	if acc := r.Header.Get("Accept"); acc != "" && !strings.Contains(acc, "application/json") && !strings.Contains(acc, "*/*") {
-		return rec, nil, sfErr(10016, "Enter a valid header: Accept %q does not accept application/json", acc)
-	}
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return rec, nil, sfErr(10016, "Enter a valid header: Content-Type %q, want multipart/form-data with a boundary", r.Header.Get("Content-Type"))
-	}
-
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	var doc []byte
-	var up *receivedFile
-	uploads := 0
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return rec, up, sfErr(10089, "Invalid parameters passed to API: multipart body: %v", err)
-		}
-		switch p.FormName() {
-		case "json":
-			if doc != nil {
-				return rec, up, sfErr(10089, "Invalid parameters passed to API: a second \"json\" part")
-			}
-			if ct, _, err := mime.ParseMediaType(p.Header.Get("Content-Type")); err != nil || ct != "application/json" {
-				return rec, up, sfErr(10089, "Invalid parameters passed to API: part \"json\": Content-Type %q, want application/json", p.Header.Get("Content-Type"))
-			}
-			b, err := io.ReadAll(io.LimitReader(p, sfMaxJSONPart+1))
-			if err != nil || len(b) > sfMaxJSONPart {
-				return rec, up, sfErr(10089, "Invalid parameters passed to API: part \"json\": unreadable or larger than 1 MiB")
-			}
-			doc = b
-		case "attachments":
-			uploads++
-			if uploads > 1 {
-				return rec, up, sfErr(10011, "The number of interactions of type AttachmentInteraction does not match the number of attachment files: more than one \"attachments\" part")
-			}
-			if p.FileName() == "" {
-				return rec, up, sfErr(10007, "The file ID field is empty: part \"attachments\" has no filename")
-			}
-			up = &receivedFile{name: p.FileName(), contentType: p.Header.Get("Content-Type")}
-			if serr := s.sf.recs.receive(p, sfMaxFile, up); serr != nil {
-				if errors.Is(serr, errTooLarge) {
-					return rec, up, sfErr(10008, "The file size exceeds the maximum limit of 25 MB")
-				}
-				return rec, up, sfErr(10089, "Invalid parameters passed to API: part \"attachments\": %v", serr)
-			}
-		default:
-			return rec, up, sfErr(10089, "Invalid parameters passed to API: unexpected part %q; want \"json\" and at most one \"attachments\"", p.FormName())
-		}
-	}
-	if doc == nil {
-		return rec, up, sfErr(10100, "A request body is required: no \"json\" part")
+	doc, up, e := s.sfReadParts(multipart.NewReader(r.Body, boundary))
+	if e != nil {
+		return rec, up, e
 	}
 	rec.JSON = json.RawMessage(doc)
 	if e := s.sfValidate(&rec, doc, up, time.Now()); e != nil {
 		return rec, up, e
 	}
 	return rec, up, nil
+}
+
+// sfCheckHeaders checks the OrgId, AuthorizationContext, RequestId, Accept and Content-Type
+// headers, fills rec with the first three and returns the multipart boundary.
+func sfCheckHeaders(r *http.Request, rec *SFInteraction) (boundary string, e *sfError) {
+	rec.OrgID = r.Header.Get("OrgId")
+	rec.AuthorizationContext = r.Header.Get("AuthorizationContext")
+	rec.RequestID = r.Header.Get("RequestId")
+	prefix, name, _ := strings.Cut(rec.AuthorizationContext, "_")
+	switch {
+	case !config.ValidOrgID(rec.OrgID):
+		return "", sfErr(10016, "Enter a valid header: OrgId %q, want a 15- or 18-character org id", rec.OrgID)
+	case prefix == "" || name == "":
+		return "", sfErr(10016, "Enter a valid header: AuthorizationContext %q, want {prefix}_{ConversationChannelDefinitionName}", rec.AuthorizationContext)
+	case !isUUID(rec.RequestID):
+		return "", sfErr(10016, "Enter a valid header: RequestId %q, want a GUID", rec.RequestID)
+	}
+	if acc := r.Header.Get("Accept"); acc != "" && !strings.Contains(acc, "application/json") && !strings.Contains(acc, "*/*") {
+		return "", sfErr(10016, "Enter a valid header: Accept %q does not accept application/json", acc)
+	}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return "", sfErr(10016, "Enter a valid header: Content-Type %q, want multipart/form-data with a boundary", r.Header.Get("Content-Type"))
+	}
+	return params["boundary"], nil
+}
+
+// sfReadParts reads the "json" part and at most one "attachments" part (into a temporary
+// file). The upload is returned, for its removal, even with an error.
+func (s *Server) sfReadParts(mr *multipart.Reader) (doc []byte, up *receivedFile, e *sfError) {
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, up, sfErr(10089, "Invalid parameters passed to API: multipart body: %v", err)
+		}
+		switch p.FormName() {
+		case "json":
+			if doc != nil {
+				return nil, up, sfErr(10089, "Invalid parameters passed to API: a second \"json\" part")
+			}
+			if doc, e = sfReadJSONPart(p); e != nil {
+				return nil, up, e
+			}
+		case "attachments":
+			if up != nil {
+				return nil, up, sfErr(10011, "The number of interactions of type AttachmentInteraction does not match the number of attachment files: more than one \"attachments\" part")
+			}
+			if p.FileName() == "" {
+				return nil, up, sfErr(10007, "The file ID field is empty: part \"attachments\" has no filename")
+			}
+			up = &receivedFile{name: p.FileName(), contentType: p.Header.Get("Content-Type")}
+			if e := s.sfReceiveFile(p, up); e != nil {
+				return nil, up, e
+			}
+		default:
+			return nil, up, sfErr(10089, "Invalid parameters passed to API: unexpected part %q; want \"json\" and at most one \"attachments\"", p.FormName())
+		}
+	}
+	if doc == nil {
+		return nil, up, sfErr(10100, "A request body is required: no \"json\" part")
+	}
+	return doc, up, nil
+}
+
+// sfReadJSONPart reads the "json" part: application/json, at most 1 MiB.
+func sfReadJSONPart(p *multipart.Part) ([]byte, *sfError) {
+	if ct, _, err := mime.ParseMediaType(p.Header.Get("Content-Type")); err != nil || ct != "application/json" {
+		return nil, sfErr(10089, "Invalid parameters passed to API: part \"json\": Content-Type %q, want application/json", p.Header.Get("Content-Type"))
+	}
+	b, err := io.ReadAll(io.LimitReader(p, sfMaxJSONPart+1))
+	if err != nil || len(b) > sfMaxJSONPart {
+		return nil, sfErr(10089, "Invalid parameters passed to API: part \"json\": unreadable or larger than 1 MiB")
+	}
+	return b, nil
+}
+
+// sfReceiveFile receives the "attachments" part into up's temporary file, at most 25 MB.
+func (s *Server) sfReceiveFile(p *multipart.Part, up *receivedFile) *sfError {
+	err := s.sf.recs.receive(p, sfMaxFile, up)
+	switch {
+	case errors.Is(err, errTooLarge):
+		return sfErr(10008, "The file size exceeds the maximum limit of 25 MB")
+	case err != nil:
+		return sfErr(10089, "Invalid parameters passed to API: part \"attachments\": %v", err)
+	}
+	return nil
 }
 
 // sfValidate checks the "json" part against the upload and fills rec.
@@ -538,79 +582,96 @@ func (s *Server) sfValidate(rec *SFInteraction, doc []byte, up *receivedFile, no
 	var kind struct {
 		InteractionType string `json:"interactionType"`
 	}
-	_ = json.Unmarshal(raw, &kind)
+	_ = json.Unmarshal(raw, &kind) // a malformed interaction is refused below, with its path
 	rec.InteractionType = kind.InteractionType
 	switch kind.InteractionType {
 	case "AttachmentInteraction":
-		var ai sfAttachmentInteraction
-		if err := strictDecode(raw, &ai, "json.interactions[0]"); err != nil {
-			return sfErr(10089, "Invalid parameters passed to API: %v", err)
-		}
-		if err := checkEpochMillis(ai.Timestamp, "json.interactions[0].timestamp", now); err != nil {
-			return sfErr(10089, "Invalid parameters passed to API: %v", err)
-		}
-		switch {
-		case ai.ID == "":
-			return sfErr(10059, "Interaction ID or Message ID is empty")
-		case !isUUID(ai.ID):
-			return sfErr(10089, "Invalid parameters passed to API: json.interactions[0].id %q is not a UUID", ai.ID)
-		case ai.AttachmentIndex == nil || *ai.AttachmentIndex != 0:
-			return sfErr(10089, "Invalid parameters passed to API: json.interactions[0].attachmentIndex: missing or not 0")
-		case ai.ContentLength == nil:
-			return sfErr(10010, "The interaction contentLength field is empty")
-		case up == nil:
-			return sfErr(10011, "The number of interactions of type AttachmentInteraction does not match the number of attachment files: no \"attachments\" part")
-		case up.size == 0:
-			return sfErr(10009, "The file is empty or doesn't exist")
-		case *ai.ContentLength != up.size:
-			return sfErr(10051, "The file size (in bytes) of uploaded attachment is incorrect: contentLength %d, file %d bytes", *ai.ContentLength, up.size)
-		}
-		mt, _, err := mime.ParseMediaType(up.contentType)
-		if err != nil || !slices.Contains(sfMIMETypes, mt) {
-			return sfErr(10095, "The MIME type of the uploaded file cannot be determined: %q is not one of %s", up.contentType, strings.Join(sfMIMETypes, ", "))
-		}
-		rec.ID = ai.ID
-		rec.FileName, rec.ContentType, rec.Size, rec.SHA256 = up.name, up.contentType, up.size, up.sha
+		return sfValidateAttachment(rec, raw, up, now)
 	case "EntryInteraction":
-		var ei sfEntryInteraction
-		if err := strictDecode(raw, &ei, "json.interactions[0]"); err != nil {
-			return sfErr(10089, "Invalid parameters passed to API: %v", err)
-		}
-		if err := checkEpochMillis(ei.Timestamp, "json.interactions[0].timestamp", now); err != nil {
-			return sfErr(10089, "Invalid parameters passed to API: %v", err)
-		}
-		if up != nil {
-			return sfErr(10011, "The number of interactions of type AttachmentInteraction does not match the number of attachment files: an EntryInteraction carries no file")
-		}
-		if isNull(ei.Payload) {
-			return sfErr(10089, "Invalid parameters passed to API: json.interactions[0].payload: missing")
-		}
-		var p sfDeliveryFailed
-		if err := strictDecode(ei.Payload, &p, "json.interactions[0].payload"); err != nil {
-			return sfErr(10089, "Invalid parameters passed to API: %v (the sandbox accepts only MessageDeliveryFailed entries)", err)
-		}
-		switch {
-		case p.EntryType != "MessageDeliveryFailed":
-			return sfErr(10089, "Invalid parameters passed to API: payload.entryType %q: the sandbox accepts only MessageDeliveryFailed", p.EntryType)
-		case !isUUID(p.ID):
-			return sfErr(10059, "Interaction ID or Message ID is empty or not a UUID: payload.id %q", p.ID)
-		case p.FailedConversationEntryIdentifier == "":
-			return sfErr(10089, "Invalid parameters passed to API: payload.failedConversationEntryIdentifier: missing")
-		case p.Recipient == nil:
-			return sfErr(10089, "Invalid parameters passed to API: payload.recipient: missing")
-		case p.Recipient.AppType != "custom":
-			return sfErr(10037, "The AppType provided is not supported: %q, want custom", p.Recipient.AppType)
-		case p.Recipient.Role != "EndUser":
-			return sfErr(10038, "The Participant Role provided is not supported: %q, want EndUser", p.Recipient.Role)
-		case p.Recipient.Subject != req.From:
-			return sfErr(10054, "Invalid subject of participant: %q is not the request's from %q", p.Recipient.Subject, req.From)
-		case p.ErrorCode == "":
-			return sfErr(10089, "Invalid parameters passed to API: payload.errorCode: missing or empty")
-		}
-		rec.EntryType, rec.ID, rec.FailedID, rec.ErrorCode = p.EntryType, p.ID, p.FailedConversationEntryIdentifier, p.ErrorCode
-	default:
-		return sfErr(10089, "Invalid parameters passed to API: json.interactions[0].interactionType %q, want AttachmentInteraction or EntryInteraction", kind.InteractionType)
+		return sfValidateEntry(rec, raw, up, now)
 	}
+	return sfErr(10089, "Invalid parameters passed to API: json.interactions[0].interactionType %q, want AttachmentInteraction or EntryInteraction", kind.InteractionType)
+}
+
+// sfDecodeInteraction decodes the interaction raw strictly into v and checks its timestamp,
+// *ts (a field of v).
+func sfDecodeInteraction(raw json.RawMessage, v any, ts *json.RawMessage, now time.Time) *sfError {
+	if err := strictDecode(raw, v, "json.interactions[0]"); err != nil {
+		return sfErr(10089, "Invalid parameters passed to API: %v", err)
+	}
+	if err := checkEpochMillis(*ts, "json.interactions[0].timestamp", now); err != nil {
+		return sfErr(10089, "Invalid parameters passed to API: %v", err)
+	}
+	return nil
+}
+
+// sfValidateAttachment checks an AttachmentInteraction against the upload and fills rec.
+func sfValidateAttachment(rec *SFInteraction, raw json.RawMessage, up *receivedFile, now time.Time) *sfError {
+	var ai sfAttachmentInteraction
+	if e := sfDecodeInteraction(raw, &ai, &ai.Timestamp, now); e != nil {
+		return e
+	}
+	switch {
+	case ai.ID == "":
+		return sfErr(10059, "Interaction ID or Message ID is empty")
+	case !isUUID(ai.ID):
+		return sfErr(10089, "Invalid parameters passed to API: json.interactions[0].id %q is not a UUID", ai.ID)
+	case ai.AttachmentIndex == nil || *ai.AttachmentIndex != 0:
+		return sfErr(10089, "Invalid parameters passed to API: json.interactions[0].attachmentIndex: missing or not 0")
+	case ai.ContentLength == nil:
+		return sfErr(10010, "The interaction contentLength field is empty")
+	case up == nil:
+		return sfErr(10011, "The number of interactions of type AttachmentInteraction does not match the number of attachment files: no \"attachments\" part")
+	case up.size == 0:
+		return sfErr(10009, "The file is empty or doesn't exist")
+	case *ai.ContentLength != up.size:
+		return sfErr(10051, "The file size (in bytes) of uploaded attachment is incorrect: contentLength %d, file %d bytes", *ai.ContentLength, up.size)
+	}
+	mt, _, err := mime.ParseMediaType(up.contentType)
+	if err != nil || !slices.Contains(sfMIMETypes, mt) {
+		return sfErr(10095, "The MIME type of the uploaded file cannot be determined: %q is not one of %s", up.contentType, strings.Join(sfMIMETypes, ", "))
+	}
+	rec.ID = ai.ID
+	rec.FileName, rec.ContentType, rec.Size, rec.SHA256 = up.name, up.contentType, up.size, up.sha
+	return nil
+}
+
+// sfValidateEntry checks an EntryInteraction (the sandbox accepts MessageDeliveryFailed
+// entries only, carrying no file) and fills rec.
+func sfValidateEntry(rec *SFInteraction, raw json.RawMessage, up *receivedFile, now time.Time) *sfError {
+	var ei sfEntryInteraction
+	if e := sfDecodeInteraction(raw, &ei, &ei.Timestamp, now); e != nil {
+		return e
+	}
+	if up != nil {
+		return sfErr(10011, "The number of interactions of type AttachmentInteraction does not match the number of attachment files: an EntryInteraction carries no file")
+	}
+	if isNull(ei.Payload) {
+		return sfErr(10089, "Invalid parameters passed to API: json.interactions[0].payload: missing")
+	}
+	var p sfDeliveryFailed
+	if err := strictDecode(ei.Payload, &p, "json.interactions[0].payload"); err != nil {
+		return sfErr(10089, "Invalid parameters passed to API: %v (the sandbox accepts only MessageDeliveryFailed entries)", err)
+	}
+	switch {
+	case p.EntryType != "MessageDeliveryFailed":
+		return sfErr(10089, "Invalid parameters passed to API: payload.entryType %q: the sandbox accepts only MessageDeliveryFailed", p.EntryType)
+	case !isUUID(p.ID):
+		return sfErr(10059, "Interaction ID or Message ID is empty or not a UUID: payload.id %q", p.ID)
+	case p.FailedConversationEntryIdentifier == "":
+		return sfErr(10089, "Invalid parameters passed to API: payload.failedConversationEntryIdentifier: missing")
+	case p.Recipient == nil:
+		return sfErr(10089, "Invalid parameters passed to API: payload.recipient: missing")
+	case p.Recipient.AppType != "custom":
+		return sfErr(10037, "The AppType provided is not supported: %q, want custom", p.Recipient.AppType)
+	case p.Recipient.Role != "EndUser":
+		return sfErr(10038, "The Participant Role provided is not supported: %q, want EndUser", p.Recipient.Role)
+	case p.Recipient.Subject != rec.From:
+		return sfErr(10054, "Invalid subject of participant: %q is not the request's from %q", p.Recipient.Subject, rec.From)
+	case p.ErrorCode == "":
+		return sfErr(10089, "Invalid parameters passed to API: payload.errorCode: missing or empty")
+	}
+	rec.EntryType, rec.ID, rec.FailedID, rec.ErrorCode = p.EntryType, p.ID, p.FailedConversationEntryIdentifier, p.ErrorCode
 	return nil
 }
 
@@ -629,18 +690,6 @@ func (s *Server) sfBearer(r *http.Request) string {
 		return "token expired"
 	}
 	return ""
-}
-
-func isOrgID(id string) bool {
-	if len(id) != 15 && len(id) != 18 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func isUUID(s string) bool {
@@ -832,6 +881,20 @@ func credentialsMatch(got, want string) bool {
 		return got != ""
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// readGrant reads an OAuth2 token request's form (readTokenForm, allowing grant_type and
+// the other fields given) and wants its grant_type to be grant. code and msg say what is
+// wrong, or msg is "".
+func readGrant(r *http.Request, grant string, allowed ...string) (form url.Values, code, msg string) {
+	form, msg = readTokenForm(r, append([]string{"grant_type"}, allowed...)...)
+	if msg != "" {
+		return nil, "invalid_request", msg
+	}
+	if g := form["grant_type"]; len(g) != 1 || g[0] != grant {
+		return nil, "unsupported_grant_type", fmt.Sprintf("grant_type: %q, want %s", g, grant)
+	}
+	return form, "", ""
 }
 
 // readTokenForm reads an OAuth2 token request's form body, refusing a wrong content type, an

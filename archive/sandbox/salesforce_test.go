@@ -99,6 +99,11 @@ func TestSalesforceTokenChecksTheAssertion(t *testing.T) {
 		{"wrong iss", jwt(t, salesforceKey(t), with("iss", "someone-else")), "iss"},
 		{"no sub", jwt(t, salesforceKey(t), with("sub", "")), "sub: missing"},
 		{"not a JWT", "abc.def", "parts"},
+		{"two audiences", jwt(t, salesforceKey(t), with("aud", []string{"a", "b"})), "aud: want a string"},
+		{"no exp", jwt(t, salesforceKey(t), with("exp", "soon")), "exp: missing"},
+		{"claims not base64url", "eyJhbGciOiJSUzI1NiJ9.***.c2ln", "claims: not unpadded base64url"},
+		{"HS256", "eyJhbGciOiJIUzI1NiJ9.e30.c2ln", `header.alg: "HS256"`},
+		{"no signature", strings.TrimRight(jwt(t, salesforceKey(t), goodClaims()), "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_"), "signature: empty"},
 	}
 	for _, tt := range tests {
 		a := e.sfToken(tt.assertion)
@@ -258,7 +263,11 @@ func TestSalesforceDeliveryFailedEntry(t *testing.T) {
 		"agent recipient": func(p map[string]any) {
 			p["recipient"] = map[string]any{"appType": "custom", "subject": "user-1", "role": "Agent"}
 		},
-		"no errorCode":     func(p map[string]any) { delete(p, "errorCode") },
+		"no errorCode": func(p map[string]any) { delete(p, "errorCode") },
+		"recipient not the sender": func(p map[string]any) {
+			p["recipient"] = map[string]any{"appType": "custom", "subject": "user-2", "role": "EndUser"}
+		},
+		"no recipient":     func(p map[string]any) { delete(p, "recipient") },
 		"errorCode object": func(p map[string]any) { p["errorCode"] = map[string]any{"code": 1} },
 	} {
 		if status, _, msg := e.sfPost(tok, nil, entry(mod)); status != 400 {

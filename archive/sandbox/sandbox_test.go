@@ -159,6 +159,9 @@ func TestToken(t *testing.T) {
 		{"short scope", "Basic " + testCreds, form, tokenForm("client_credentials", "openid file write"), 400, "scope"},
 		{"extra scope", "Basic " + testCreds, form, tokenForm("client_credentials", "openid conversation file write admin"), 400, "scope"},
 		{"extra field", "Basic " + testCreds, form, good + "&client_id=x", 400, "client_id"},
+		{"two scopes", "Basic " + testCreds, form, good + "&scope=openid", 400, "scope"},
+		{"not a form", "Basic " + testCreds, form, "grant_type=%zz", 400, "not a form"},
+		{"body too large", "Basic " + testCreds, form, good + "&scope=" + strings.Repeat("x", 64<<10), 413, "larger than 64 KiB"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -344,6 +347,9 @@ func TestConversationValidation(t *testing.T) {
 		{"message without content", func(c map[string]any) { delete(ev(c, 0), "content") }, "conversationEvents[0].content: missing"},
 		{"empty message", func(c map[string]any) { ev(c, 0)["content"] = map[string]any{"message": ""} }, "conversationEvents[0].content.message"},
 		{"files on message", func(c map[string]any) { ev(c, 0)["files"] = ev(c, 1)["files"] }, "conversationEvents[0].files: only File_transfer"},
+		{"files on another event", func(c map[string]any) {
+			ev(c, 0)["eventType"], ev(c, 0)["files"] = "User_joined", ev(c, 1)["files"]
+		}, "conversationEvents[0].files: only File_transfer"},
 		{"no files", func(c map[string]any) { delete(ev(c, 1), "files") }, "conversationEvents[1].files: missing"},
 		{"no filename", func(c map[string]any) { delete(file(c), "filename") }, "conversationEvents[1].files[0].filename"},
 		{"no fileKey", func(c map[string]any) { delete(file(c), "fileKey") }, "conversationEvents[1].files[0].fileKey: missing"},

@@ -124,8 +124,47 @@ func Load(dir string) ([]File, []Conversation, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, nil, err
 	}
+	files, err := loadFiles(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	convs, err := loadConversations(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, convs, nil
+}
+
+// loadFiles reads the legacy meta files and the files log: a key's last record wins, the
+// log being newer, and only files whose bytes are in place with the recorded size count.
+func loadFiles(dir string) ([]File, error) {
+	files, err := loadLegacyMeta(filepath.Join(dir, metaDir))
+	if err != nil {
+		return nil, err
+	}
+	logged, err := readLog(filepath.Join(dir, filesLog))
+	if err != nil {
+		return nil, err
+	}
+	latest := make(map[string]File, len(files)+len(logged))
+	for _, f := range append(files, logged...) {
+		latest[f.Key] = f
+	}
+	files = files[:0]
+	for _, f := range latest {
+		fi, err := os.Stat(filepath.Join(dir, filesDir, filepath.FromSlash(f.Key)))
+		if err == nil && fi.Mode().IsRegular() && fi.Size() == f.Size {
+			files = append(files, f)
+		}
+	}
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Key, b.Key) })
+	return files, nil
+}
+
+// loadLegacyMeta reads the per-file records of older sandboxes under metaRoot (none if it
+// does not exist).
+func loadLegacyMeta(metaRoot string) ([]File, error) {
 	var files []File
-	metaRoot := filepath.Join(dir, metaDir)
 	err := filepath.WalkDir(metaRoot, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && p == metaRoot {
@@ -147,32 +186,15 @@ func Load(dir string) ([]File, []Conversation, error) {
 		files = append(files, f)
 		return nil
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	logged, err := readLog(filepath.Join(dir, filesLog))
-	if err != nil {
-		return nil, nil, err
-	}
-	// A key's last record wins, and the log is newer than the legacy files.
-	latest := make(map[string]File, len(files)+len(logged))
-	for _, f := range append(files, logged...) {
-		latest[f.Key] = f
-	}
-	files = files[:0]
-	for _, f := range latest {
-		// Only files whose bytes are in place and match the record count as stored.
-		fi, err := os.Stat(filepath.Join(dir, filesDir, filepath.FromSlash(f.Key)))
-		if err == nil && fi.Mode().IsRegular() && fi.Size() == f.Size {
-			files = append(files, f)
-		}
-	}
-	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Key, b.Key) })
+	return files, err
+}
 
+// loadConversations reads the stored conversations, NNNNNN.json under convDir, by Seq.
+func loadConversations(dir string) ([]Conversation, error) {
 	var convs []Conversation
 	entries, err := os.ReadDir(filepath.Join(dir, convDir))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, e := range entries {
 		name := e.Name()
@@ -184,16 +206,16 @@ func Load(dir string) ([]File, []Conversation, error) {
 		}
 		b, err := os.ReadFile(filepath.Join(dir, convDir, name))
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		var c Conversation
 		if err := json.Unmarshal(b, &c); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		convs = append(convs, c)
 	}
 	slices.SortFunc(convs, func(a, b Conversation) int { return a.Seq - b.Seq })
-	return files, convs, nil
+	return convs, nil
 }
 
 func (st *store) filePath(key string) string {

@@ -12,6 +12,7 @@ package sandbox
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -140,13 +141,9 @@ func (s *Server) tdToken(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusUnauthorized, "invalid_client", "Authorization: client credentials not accepted")
 		return
 	}
-	form, msg := readTokenForm(r, "grant_type", "scope")
+	form, code, msg := readGrant(r, "client_credentials", "scope")
 	if msg != "" {
-		reject(http.StatusBadRequest, "invalid_request", msg)
-		return
-	}
-	if g := form["grant_type"]; len(g) != 1 || g[0] != "client_credentials" {
-		reject(http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("grant_type: %q, want client_credentials", g))
+		reject(http.StatusBadRequest, code, msg)
 		return
 	}
 	sc := form["scope"]
@@ -210,22 +207,31 @@ func tdReadJSON(r *http.Request) ([]byte, string) {
 	return body, ""
 }
 
-func (s *Server) tdUploadLink(w http.ResponseWriter, r *http.Request) {
-	log := s.log.WithFields(logrus.Fields{"method": r.Method, "path": tdUploadLinkPath})
-	if status, why := s.tdBearer(r, scopeRequest); status != 0 {
+// tdDecode checks the bearer token's scope and decodes the JSON body strictly into v;
+// false means the request has been refused.
+func (s *Server) tdDecode(w http.ResponseWriter, r *http.Request, log logrus.FieldLogger, scope string, v any) bool {
+	if status, why := s.tdBearer(r, scope); status != 0 {
 		s.tdReject(w, log, status, "sandbox-auth", why)
-		return
+		return false
 	}
 	body, why := tdReadJSON(r)
 	if why != "" {
 		s.tdReject(w, log, http.StatusBadRequest, "sandbox-invalid-body", why)
-		return
+		return false
 	}
+	if err := strictDecode(body, v, ""); err != nil {
+		s.tdReject(w, log, http.StatusBadRequest, "sandbox-invalid-body", err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) tdUploadLink(w http.ResponseWriter, r *http.Request) {
+	log := s.log.WithFields(logrus.Fields{"method": r.Method, "path": tdUploadLinkPath})
 	var req struct {
 		AllowedMIMETypes []string `json:"allowed_mime_types"`
 	}
-	if err := strictDecode(body, &req, ""); err != nil {
-		s.tdReject(w, log, http.StatusBadRequest, "sandbox-invalid-body", err.Error())
+	if !s.tdDecode(w, r, log, scopeRequest, &req) {
 		return
 	}
 	for i, m := range req.AllowedMIMETypes {
@@ -255,39 +261,12 @@ func (s *Server) tdPut(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, map[string]string{"error": http.StatusText(status), "message": msg})
 	}
 	id := strings.TrimPrefix(r.URL.EscapedPath(), tdStoragePrefix)
-	if r.Header.Get("Authorization") != "" {
-		reject(http.StatusBadRequest, "Authorization: only one auth mechanism allowed; the link's query already authenticates the upload")
+	l, status, why := s.tdCheckPut(r, id)
+	if why != "" {
+		reject(status, why)
 		return
 	}
-	s.td.mu.Lock()
-	l := s.td.links[id]
-	s.td.mu.Unlock()
-	sig := r.URL.Query().Get("X-Sandbox-Signature")
-	switch {
-	case l == nil || subtle.ConstantTimeCompare([]byte(sig), []byte(l.signature)) != 1:
-		reject(http.StatusForbidden, "signature does not match")
-		return
-	case !time.Now().Before(l.expires):
-		reject(http.StatusForbidden, "link expired")
-		return
-	}
-	ct := r.Header.Get("Content-Type")
-	mt, _, err := mime.ParseMediaType(ct)
-	switch {
-	case err != nil:
-		reject(http.StatusBadRequest, fmt.Sprintf("Content-Type: %q is not a MIME type", ct))
-		return
-	case l.allowed != nil && !slices.Contains(l.allowed, mt):
-		reject(http.StatusBadRequest, fmt.Sprintf("Content-Type: %q is not in the link's allowed_mime_types", mt))
-		return
-	case r.ContentLength < 0 || (r.ContentLength == 0 && r.Header.Get("Content-Length") == ""):
-		reject(http.StatusLengthRequired, "Content-Length: missing, want the exact size")
-		return
-	case r.ContentLength > tdMaxFile:
-		reject(http.StatusRequestEntityTooLarge, fmt.Sprintf("Content-Length: %d bytes exceeds %s", r.ContentLength, humanBytes(tdMaxFile)))
-		return
-	}
-	up := receivedFile{contentType: ct}
+	up := receivedFile{contentType: r.Header.Get("Content-Type")}
 	if err := s.td.recs.receive(r.Body, r.ContentLength, &up); err != nil || up.size != r.ContentLength {
 		if up.tmp != "" {
 			os.Remove(up.tmp)
@@ -295,22 +274,12 @@ func (s *Server) tdPut(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusBadRequest, "body: shorter than Content-Length or unreadable")
 		return
 	}
-	s.td.mu.Lock()
-	if l.put {
-		s.td.mu.Unlock()
-		os.Remove(up.tmp)
+	up, err := s.tdKeepUpload(l, id, up)
+	switch {
+	case errors.Is(err, errLinkUsed):
 		reject(http.StatusForbidden, "link already used")
 		return
-	}
-	dst, err := s.td.recs.keepFile(up.tmp, "upload-"+id)
-	if err == nil {
-		l.put = true
-		up.tmp = dst
-		l.up = up
-	}
-	s.td.mu.Unlock()
-	if err != nil {
-		os.Remove(up.tmp)
+	case err != nil:
 		log.WithError(err).Error("sandbox: store talkdesk upload")
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal", "message": "sandbox: cannot store the upload"})
 		return
@@ -318,6 +287,60 @@ func (s *Server) tdPut(w http.ResponseWriter, r *http.Request) {
 	s.count(func(st *Stats) { st.TalkdeskPuts++ })
 	w.Header().Set("ETag", `"`+up.sha[:32]+`"`)
 	w.WriteHeader(http.StatusOK)
+}
+
+// tdCheckPut checks an upload to link id before its body is read: no Authorization, the
+// link's signature and expiry, the content type and length. why is "" when it passes.
+func (s *Server) tdCheckPut(r *http.Request, id string) (l *tdLink, status int, why string) {
+	if r.Header.Get("Authorization") != "" {
+		return nil, http.StatusBadRequest, "Authorization: only one auth mechanism allowed; the link's query already authenticates the upload"
+	}
+	s.td.mu.Lock()
+	l = s.td.links[id]
+	s.td.mu.Unlock()
+	sig := r.URL.Query().Get("X-Sandbox-Signature")
+	switch {
+	case l == nil || subtle.ConstantTimeCompare([]byte(sig), []byte(l.signature)) != 1:
+		return nil, http.StatusForbidden, "signature does not match"
+	case !time.Now().Before(l.expires):
+		return nil, http.StatusForbidden, "link expired"
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	switch {
+	case err != nil:
+		return nil, http.StatusBadRequest, fmt.Sprintf("Content-Type: %q is not a MIME type", ct)
+	case l.allowed != nil && !slices.Contains(l.allowed, mt):
+		return nil, http.StatusBadRequest, fmt.Sprintf("Content-Type: %q is not in the link's allowed_mime_types", mt)
+	case r.ContentLength < 0 || (r.ContentLength == 0 && r.Header.Get("Content-Length") == ""):
+		return nil, http.StatusLengthRequired, "Content-Length: missing, want the exact size"
+	case r.ContentLength > tdMaxFile:
+		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("Content-Length: %d bytes exceeds %s", r.ContentLength, humanBytes(tdMaxFile))
+	}
+	return l, 0, ""
+}
+
+// errLinkUsed means an upload link took an upload already.
+var errLinkUsed = errors.New("link already used")
+
+// tdKeepUpload keeps a received upload as link id's, once: a second upload is errLinkUsed.
+// On any error the received file is removed.
+func (s *Server) tdKeepUpload(l *tdLink, id string, up receivedFile) (receivedFile, error) {
+	s.td.mu.Lock()
+	defer s.td.mu.Unlock()
+	if l.put {
+		os.Remove(up.tmp)
+		return up, errLinkUsed
+	}
+	dst, err := s.td.recs.keepFile(up.tmp, "upload-"+id)
+	if err != nil {
+		os.Remove(up.tmp)
+		return up, err
+	}
+	l.put = true
+	up.tmp = dst
+	l.up = up
+	return up, nil
 }
 
 // tdCreateRequest is the sandbox's own reading of POST /attachments/2023-03.
@@ -329,18 +352,8 @@ type tdCreateRequest struct {
 
 func (s *Server) tdCreate(w http.ResponseWriter, r *http.Request) {
 	log := s.log.WithFields(logrus.Fields{"method": r.Method, "path": tdAttachmentsPath})
-	if status, why := s.tdBearer(r, scopeWrite); status != 0 {
-		s.tdReject(w, log, status, "sandbox-auth", why)
-		return
-	}
-	body, why := tdReadJSON(r)
-	if why != "" {
-		s.tdReject(w, log, http.StatusBadRequest, "sandbox-invalid-body", why)
-		return
-	}
 	var req tdCreateRequest
-	if err := strictDecode(body, &req, ""); err != nil {
-		s.tdReject(w, log, http.StatusBadRequest, "sandbox-invalid-body", err.Error())
+	if !s.tdDecode(w, r, log, scopeWrite, &req) {
 		return
 	}
 	invalid := func(p *tdField) {

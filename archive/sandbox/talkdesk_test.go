@@ -93,3 +93,67 @@ func TestTalkdeskUploadFlow(t *testing.T) {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestTalkdeskPutRefusals(t *testing.T) {
+	e := start(t, sandbox.Options{TalkdeskClientID: "td-id", TalkdeskClientSecret: "td-secret"})
+	tok := e.tdToken("attachments:request attachments:write")
+	data := []byte("image bytes")
+	_, link := e.tdLink(tok)
+	for name, c := range map[string]struct {
+		link, ctype string
+		status      int
+		want        string
+	}{
+		"wrong signature": {strings.Replace(link, "Signature=", "Signature=0", 1), "image/png", 403, "signature does not match"},
+		"unknown link":    {"/storage/talkdesk/nope?X-Sandbox-Signature=x", "image/png", 403, "signature does not match"},
+		"not a MIME type": {link, "image/", 400, "is not a MIME type"},
+		"no content type": {link, "", 400, "is not a MIME type"},
+	} {
+		h := map[string]string{}
+		if c.ctype != "" {
+			h["Content-Type"] = c.ctype
+		}
+		a := e.do("PUT", c.link, h, bytes.NewReader(data), int64(len(data)))
+		if a.status != c.status || !strings.Contains(string(a.body), c.want) {
+			t.Errorf("%s: %d %s, want %d naming %q", name, a.status, a.body, c.status, c.want)
+		}
+	}
+	if a := e.do("PUT", link, map[string]string{"Content-Type": "image/png"}, bytes.NewReader(data), int64(len(data))); a.status != 200 {
+		t.Fatalf("the link still takes its upload after the refusals: %d %s", a.status, a.body)
+	}
+	if a := e.tdPost(tok, "/attachments/2023-03/upload-link", `{"allowed_mime_types":["image/png"],"x":1}`); a.status != 400 ||
+		!strings.Contains(string(a.body), `unknown field \"x\"`) {
+		t.Errorf("upload-link with an unknown field: %d %s", a.status, a.body)
+	}
+}
+
+func TestForwardTokenGrants(t *testing.T) {
+	e := start(t, sandbox.Options{TalkdeskClientID: "td-id", TalkdeskClientSecret: "td-secret"})
+	post := func(path string, auth bool, form url.Values) (int, string) {
+		h := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+		if auth {
+			h["Authorization"] = genesysAuth("td-id", "td-secret")
+		}
+		a := e.do("POST", path, h, strings.NewReader(form.Encode()), -1)
+		var r struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(a.body, &r)
+		return a.status, r.Error
+	}
+	for name, c := range map[string]struct {
+		path string
+		auth bool
+		form url.Values
+		want string
+	}{
+		"talkdesk password grant":  {"/oauth/token", true, url.Values{"grant_type": {"password"}, "scope": {"attachments:write"}}, "unsupported_grant_type"},
+		"talkdesk extra field":     {"/oauth/token", true, url.Values{"grant_type": {"client_credentials"}, "user": {"x"}}, "invalid_request"},
+		"salesforce refresh grant": {"/services/oauth2/token", false, url.Values{"grant_type": {"refresh_token"}}, "unsupported_grant_type"},
+		"salesforce extra field":   {"/services/oauth2/token", false, url.Values{"grant_type": {"refresh_token"}, "scope": {"x"}}, "invalid_request"},
+	} {
+		if status, code := post(c.path, c.auth, c.form); status != 400 || code != c.want {
+			t.Errorf("%s: %d %q, want 400 %q", name, status, code, c.want)
+		}
+	}
+}

@@ -129,7 +129,15 @@ func (j *Journal) UpdateMany(ids []uint64, fn func(r *journal.Record) ([]journal
 	return j.Result(j.DB.UpdateMany(ids, fn))
 }
 
-func (j *Journal) Result(err error) error {
+// Result reports the outcome of a journal write to the journal's gate (see ResultAt).
+func (j *Journal) Result(err error) error { return j.ResultAt(time.Time{}, err) }
+
+// ResultAt reports the outcome of a write whose work the gates admitted at admitted (zero:
+// now). A write of work admitted before the journal's pause began shares the cause of the
+// failure that paused it and does not count as the failure of its probe (see gate.Failed):
+// otherwise a late commit of the batch in flight at the first failure would end the probe
+// and let a second one start, each sending its files to the archive again.
+func (j *Journal) ResultAt(admitted time.Time, err error) error {
 	if err == nil {
 		j.Gate.Succeeded()
 		return nil
@@ -140,7 +148,7 @@ func (j *Journal) Result(err error) error {
 		return err
 	}
 	now := j.Now()
-	until := j.Gate.Failed(now, now, err)
+	until := j.Gate.Failed(admitted, now, err)
 	j.Log.WithError(err).WithField("retry_at", until.Format(time.RFC3339)).
 		Error("journal write failed; new work paused until it succeeds again (nothing is marked done that was not committed)")
 	return err

@@ -1,7 +1,6 @@
 package talkdesk
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,13 +15,10 @@ import (
 	"github.com/archivist-project/archivist/archive/failure"
 	"github.com/archivist-project/archivist/archive/forward"
 	"github.com/archivist-project/archivist/archive/oauth"
-	"github.com/archivist-project/archivist/archive/redact"
 	"github.com/archivist-project/archivist/archive/remote"
 )
 
 const (
-	userAgent = "archivist"
-	maxReply  = 64 << 10
 	// tokenScope asks for both steps' scopes in one token.
 	tokenScope = "attachments:request attachments:write"
 	// defaultTokenLifetime is Talkdesk's documented ten minutes, assumed when a reply has
@@ -65,26 +61,12 @@ func DefaultHTTPClient() *http.Client { return forward.DefaultHTTPClient() }
 // configured (package config): http(s), a host, no user info.
 func New(o Options) (*Client, error) {
 	o.URL = strings.TrimRight(o.URL, "/")
-	var problems []string
-	if o.Name == "" {
-		problems = append(problems, "name is empty")
-	}
-	if o.ClientID == "" || strings.Contains(o.ClientID, ":") {
-		problems = append(problems, "client id is empty or contains \":\"")
-	}
-	if o.ClientSecret == "" {
-		problems = append(problems, "client secret is empty")
-	}
+	problems := forward.BasicProblems(o.Name, o.ClientID, "client id", o.ClientSecret, "client secret")
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("talkdesk %s: %s", o.Name, strings.Join(problems, "; "))
 	}
-	// Before any request: no answer may echo the secret in any form.
-	redact.Secret(o.ClientSecret)
-	redact.Credential(basicAuth(o.ClientID, o.ClientSecret))
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = DefaultHTTPClient()
-	}
+	forward.RedactBasic(o.ClientID, o.ClientSecret)
+	hc := forward.HTTPClientOr(o.HTTPClient)
 	c := &Client{opts: o, http: hc}
 	c.tokens = oauth.New(c.fetchToken)
 	c.api = remote.Authorize(hc, &remote.Bearer{Tokens: c.tokens})
@@ -180,36 +162,23 @@ func (c *Client) uploadLink(ctx context.Context) (*uploadLinkReply, error) {
 }
 
 // put streams f's bytes to the presigned link: no Authorization header (the link carries
-// its own), the file's MIME type, an exact Content-Length.
+// its own), the file's MIME type, an exact Content-Length. A transport error does not carry
+// the link's query (its signature).
 func (c *Client) put(ctx context.Context, link *uploadLinkReply, f *forward.File) error {
 	op := "put upload " + link.RequestID
 	getBody := f.Open
 	if f.Size == 0 {
 		getBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
 	}
-	body, err := getBody()
-	if err != nil {
-		return fmt.Errorf("%s: open: %w", op, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, link.URL, body)
-	if err != nil {
-		body.Close()
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	req.ContentLength = f.Size
-	req.GetBody = getBody
 	ct := f.MIME
 	if forward.BaseMIME(ct) == "" {
 		ct = "application/octet-stream"
 	}
-	req.Header.Set("Content-Type", ct)
-	req.Header.Set("User-Agent", userAgent)
-	resp, err := c.http.Do(req)
+	req, err := remote.NewRequest(ctx, http.MethodPut, link.URL, remote.Body{Type: ct, Length: f.Size, Open: getBody})
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, redactURLError(err))
+		return fmt.Errorf("%s: %w", op, err)
 	}
-	defer remote.DrainClose(resp.Body)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	_, _, err = remote.Exchange(c.http, req, op, func(resp *http.Response) error {
 		he := failure.NewHTTPError(op, resp)
 		if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusNotFound {
 			// An expired or used link: the next attempt asks for a new one.
@@ -217,19 +186,7 @@ func (c *Client) put(ctx context.Context, link *uploadLinkReply, f *forward.File
 			he.Class = &cls
 		}
 		return he
-	}
-	return nil
-}
-
-// redactURLError drops the presigned link's query (its signature) from a transport error.
-func redactURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			u.RawQuery = ""
-			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
-		}
-	}
+	})
 	return err
 }
 
@@ -280,35 +237,26 @@ type apiError struct {
 // renews a token refused with a 401 once and sends again). Non-2xx answers are
 // *failure.HTTPError with Code set from the error body.
 func (c *Client) postJSON(ctx context.Context, op, target string, v, out any) error {
-	b, err := json.Marshal(v)
+	body, err := remote.JSONBody(v)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, failure.Refuse("encode: %v", err))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(b))
+	req, err := remote.NewJSONRequest(ctx, http.MethodPost, target, body)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", userAgent)
-	resp, err := c.api.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	defer remote.DrainClose(resp.Body)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	_, b, err := remote.Exchange(c.api, req, op, func(resp *http.Response) error {
 		he := failure.NewHTTPError(op, resp)
 		var e apiError
 		if json.Unmarshal([]byte(he.Body), &e) == nil {
 			he.Code = e.Code
 		}
 		return he
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	})
 	if err != nil {
-		return fmt.Errorf("%s: read answer: %w", op, err)
+		return err
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("%s: answer is not the expected JSON object", op)
 	}
 	return nil

@@ -29,11 +29,7 @@ func (Genesys) Name() string { return FormatGenesys }
 func (Genesys) Match(relPath string) bool { return hasSuffixName(relPath, GenesysSuffix) }
 
 func (Genesys) Parse(relPath string, data []byte) (*Conversation, error) {
-	dir, err := transcriptDir(relPath)
-	if err != nil {
-		return nil, err
-	}
-	root, err := parseJSON(relPath, data)
+	dir, root, err := parseTranscript(relPath, data)
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,18 @@ func (v *value) get(key string) *value {
 	return m
 }
 
+// parseTranscript is what every JSON format's Parse starts with: the transcript's folder
+// (attachments are relative to it) and its parsed JSON.
+func parseTranscript(relPath string, data []byte) (dir string, root *value, err error) {
+	if dir, err = transcriptDir(relPath); err != nil {
+		return "", nil, err
+	}
+	if root, err = parseJSON(relPath, data); err != nil {
+		return "", nil, err
+	}
+	return dir, root, nil
+}
+
 // parseJSON parses data (one JSON value, optionally preceded by a UTF-8 byte order mark) into
 // a tree. Errors are *Error for file, with the JSON path of the innermost value or container
 // being read and the line and column of the problem. It accepts exactly what encoding/json
@@ -189,65 +201,95 @@ func (p *jsonParser) value(path string, depth int) (*value, error) {
 
 func (p *jsonParser) object(path string, depth int) (*value, error) {
 	v := &value{kind: kindObject, path: path}
-	var seen map[string]bool // for large objects; small ones are searched
-	p.pos++                  // {
+	p.pos++ // {
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
 		return v, nil
 	}
+	var keys keyIndex
 	for {
-		p.skipSpace()
-		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-			return nil, p.unexpected(path, "looking for beginning of object key string")
+		if err := p.member(v, &keys, depth); err != nil {
+			return nil, err
 		}
-		keyAt := p.pos
-		key, err := p.string(path)
+		more, err := p.separator('}', path, "after object key:value pair")
 		if err != nil {
 			return nil, err
 		}
-		mpath := memberPath(path, key)
-		dup := false
-		if seen != nil {
-			dup = seen[key]
-		} else {
-			dup = v.raw(key) != nil
+		if !more {
+			return v, nil
 		}
-		if dup {
-			return nil, invalidf(p.file, mpath, "duplicate key at %s", position(p.data, int64(keyAt)))
-		}
-		p.skipSpace()
-		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
-			return nil, p.unexpected(mpath, "after object key")
-		}
-		p.pos++
-		m, err := p.value(mpath, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		v.keys = append(v.keys, key)
-		v.elems = append(v.elems, m)
-		if seen == nil && len(v.keys) > 16 {
-			seen = make(map[string]bool, 2*len(v.keys))
-			for _, k := range v.keys {
-				seen[k] = true
-			}
-		} else if seen != nil {
-			seen[key] = true
-		}
-		p.skipSpace()
-		if p.pos < len(p.data) {
-			switch p.data[p.pos] {
-			case ',':
-				p.pos++
-				continue
-			case '}':
-				p.pos++
-				return v, nil
-			}
-		}
-		return nil, p.unexpected(path, "after object key:value pair")
 	}
+}
+
+// member reads one key:value pair into object v, refusing a key v has already.
+func (p *jsonParser) member(v *value, keys *keyIndex, depth int) error {
+	p.skipSpace()
+	if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+		return p.unexpected(v.path, "looking for beginning of object key string")
+	}
+	keyAt := p.pos
+	key, err := p.string(v.path)
+	if err != nil {
+		return err
+	}
+	mpath := memberPath(v.path, key)
+	if keys.has(v, key) {
+		return invalidf(p.file, mpath, "duplicate key at %s", position(p.data, int64(keyAt)))
+	}
+	p.skipSpace()
+	if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+		return p.unexpected(mpath, "after object key")
+	}
+	p.pos++
+	m, err := p.value(mpath, depth+1)
+	if err != nil {
+		return err
+	}
+	v.keys = append(v.keys, key)
+	v.elems = append(v.elems, m)
+	keys.added(v, key)
+	return nil
+}
+
+// keyIndex finds the keys an object has already: a small object's are searched, a larger
+// one's are kept in a map.
+type keyIndex struct{ seen map[string]bool }
+
+func (x *keyIndex) has(v *value, key string) bool {
+	if x.seen != nil {
+		return x.seen[key]
+	}
+	return v.raw(key) != nil
+}
+
+// added records key, just appended to v.keys.
+func (x *keyIndex) added(v *value, key string) {
+	if x.seen == nil && len(v.keys) > 16 {
+		x.seen = make(map[string]bool, 2*len(v.keys))
+		for _, k := range v.keys {
+			x.seen[k] = true
+		}
+	} else if x.seen != nil {
+		x.seen[key] = true
+	}
+}
+
+// separator reads what follows an object's member or an array's element: "," (more
+// follows) or close (the end); anything else is an error at path, after what.
+func (p *jsonParser) separator(close byte, path, after string) (more bool, err error) {
+	p.skipSpace()
+	if p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+			return true, nil
+		case close:
+			p.pos++
+			return false, nil
+		}
+	}
+	return false, p.unexpected(path, after)
 }
 
 func (p *jsonParser) array(path string, depth int) (*value, error) {
@@ -264,18 +306,13 @@ func (p *jsonParser) array(path string, depth int) (*value, error) {
 			return nil, err
 		}
 		v.elems = append(v.elems, e)
-		p.skipSpace()
-		if p.pos < len(p.data) {
-			switch p.data[p.pos] {
-			case ',':
-				p.pos++
-				continue
-			case ']':
-				p.pos++
-				return v, nil
-			}
+		more, err := p.separator(']', path, "after array element")
+		if err != nil {
+			return nil, err
 		}
-		return nil, p.unexpected(path, "after array element")
+		if !more {
+			return v, nil
+		}
 	}
 }
 

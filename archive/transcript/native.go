@@ -27,11 +27,7 @@ func (Native) Name() string { return FormatNative }
 func (Native) Match(relPath string) bool { return hasSuffixName(relPath, NativeSuffix) }
 
 func (Native) Parse(relPath string, data []byte) (*Conversation, error) {
-	dir, err := transcriptDir(relPath)
-	if err != nil {
-		return nil, err
-	}
-	root, err := parseJSON(relPath, data)
+	dir, root, err := parseTranscript(relPath, data)
 	if err != nil {
 		return nil, err
 	}
@@ -59,29 +55,47 @@ func (n *nativeParser) conversation(root *value) (*Conversation, error) {
 		return nil, err
 	}
 	c := &Conversation{Format: FormatNative, Version: int(version)}
+	if err := n.header(root, c); err != nil {
+		return nil, err
+	}
+	if c.Participants, err = n.participantList(root); err != nil {
+		return nil, err
+	}
+	if c.Events, err = n.eventList(root); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
+// header reads the "conversation" object: its id, title and createdAt.
+func (n *nativeParser) header(root *value, c *Conversation) error {
 	conv, err := n.member(root, "conversation", true)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := n.object(conv); err != nil {
-		return nil, err
+		return err
 	}
 	if err := n.known(conv, "id", "title", "createdAt"); err != nil {
-		return nil, err
+		return err
 	}
 	if c.ID, err = n.id(conv, "id"); err != nil {
-		return nil, err
+		return err
 	}
 	if c.Title, err = n.str(conv, "title", false); err != nil {
-		return nil, err
+		return err
 	}
 	if v := conv.get("createdAt"); v != nil {
 		if c.CreatedAt, err = n.time(v); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
+// participantList reads the "participants", which must not be empty; it records their ids
+// for the events' references.
+func (n *nativeParser) participantList(root *value) ([]Participant, error) {
 	parts, err := n.array(root, "participants", true)
 	if err != nil {
 		return nil, err
@@ -90,14 +104,19 @@ func (n *nativeParser) conversation(root *value) (*Conversation, error) {
 		return nil, invalidf(n.file, parts.path, "is empty; a conversation needs participants")
 	}
 	n.participants = unique{}
+	var out []Participant
 	for _, pv := range parts.elems {
 		p, err := n.participant(pv)
 		if err != nil {
 			return nil, err
 		}
-		c.Participants = append(c.Participants, p)
+		out = append(out, p)
 	}
+	return out, nil
+}
 
+// eventList reads the "events", which must not be empty, each id once.
+func (n *nativeParser) eventList(root *value) ([]Event, error) {
 	events, err := n.array(root, "events", true)
 	if err != nil {
 		return nil, err
@@ -106,14 +125,15 @@ func (n *nativeParser) conversation(root *value) (*Conversation, error) {
 		return nil, invalidf(n.file, events.path, "is empty; there is nothing to archive")
 	}
 	ids := unique{}
+	var out []Event
 	for _, ev := range events.elems {
 		e, err := n.event(ev, ids)
 		if err != nil {
 			return nil, err
 		}
-		c.Events = append(c.Events, e)
+		out = append(out, e)
 	}
-	return c, nil
+	return out, nil
 }
 
 func (n *nativeParser) version(root *value) (int64, error) {
@@ -209,34 +229,43 @@ func (n *nativeParser) event(ev *value, ids unique) (Event, error) {
 	if e.SystemText, err = n.str(ev, "systemText", false); err != nil {
 		return e, err
 	}
+	e.Files, err = n.eventFiles(ev, e)
+	return e, err
+}
+
+// eventFiles reads the "files" of event ev: required, and not empty, for a file event; a
+// message has none, but text.
+func (n *nativeParser) eventFiles(ev *value, e Event) ([]FileRef, error) {
 	files, err := n.array(ev, "files", false)
 	if err != nil {
-		return e, err
+		return nil, err
 	}
 	switch e.Type {
 	case EventMessage:
 		if e.Text == "" {
-			return e, invalidf(n.file, memberPath(ev.path, "text"), "is required for a message")
+			return nil, invalidf(n.file, memberPath(ev.path, "text"), "is required for a message")
 		}
 		if files != nil {
-			return e, invalidf(n.file, files.path, "only file events have files")
+			return nil, invalidf(n.file, files.path, "only file events have files")
 		}
 	case EventFile:
 		if files == nil {
-			return e, invalidf(n.file, memberPath(ev.path, "files"), "is required for a file event")
+			return nil, invalidf(n.file, memberPath(ev.path, "files"), "is required for a file event")
 		}
 		if len(files.elems) == 0 {
-			return e, invalidf(n.file, files.path, "is empty; a file event needs at least one file")
+			return nil, invalidf(n.file, files.path, "is empty; a file event needs at least one file")
 		}
+		var out []FileRef
 		for _, fv := range files.elems {
 			f, err := n.fileRef(fv)
 			if err != nil {
-				return e, err
+				return nil, err
 			}
-			e.Files = append(e.Files, f)
+			out = append(out, f)
 		}
+		return out, nil
 	}
-	return e, nil
+	return nil, nil
 }
 
 func (n *nativeParser) knownParticipant(v *value, id string) error {

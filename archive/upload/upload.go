@@ -115,6 +115,7 @@ func (u *Lane) worker(work context.Context, jobs <-chan job, commits chan<- *pen
 		u.mu.Unlock()
 		if c != nil {
 			c.done = func() { u.jobDone(j) }
+			c.admitted = j.At
 			commits <- c
 			u.Wake() // this worker is free for the next file
 			continue
@@ -335,9 +336,10 @@ const commitLinger = 50 * time.Millisecond
 
 // pendingCommit is a confirmed upload waiting for its journal commit.
 type pendingCommit struct {
-	change journal.Change
-	log    *logrus.Entry
-	done   func() // called once the commit succeeded or failed
+	change   journal.Change
+	log      *logrus.Entry
+	done     func()    // called once the commit succeeded or failed
+	admitted time.Time // when the gates admitted its upload
 }
 
 // commitLoop commits confirmed uploads, as many per transaction as are waiting, until in is
@@ -365,10 +367,14 @@ func (u *Lane) commitLoop(in <-chan *pendingCommit) {
 		}
 		linger.Stop()
 		changes := make([]journal.Change, len(batch))
+		admitted := batch[0].admitted
 		for i, c := range batch {
 			changes[i] = c.change
+			if c.admitted.After(admitted) { // a batch with the probe in it is the probe's failure
+				admitted = c.admitted
+			}
 		}
-		err := u.j.Result(u.j.DB.UpdateEach(changes))
+		err := u.j.ResultAt(admitted, u.j.DB.UpdateEach(changes))
 		for _, c := range batch {
 			if err != nil {
 				c.log.WithError(err).Error("file uploaded but the journal commit failed; it will be sent again")

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/spf13/cobra"
 
 	"github.com/archivist-project/archivist/archive/globalrelay"
 	"github.com/archivist-project/archivist/cmd/archivist/statuspage"
@@ -15,26 +16,29 @@ import (
 // checks everything run would, without starting anything or touching the journal, and exits
 // 0 when run would start with this file, 78 (EX_CONFIG) with every problem otherwise.
 // ExecReload runs it before the SIGHUP, so a bad reload fails visibly.
-func checkConfigCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("check-config", "[--config FILE]")
-	cfgPath := configFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func checkConfigCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "check-config",
+		Short: "check a configuration without starting anything (exit 78 if it would not start)",
+		Args:  noArgs,
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
-	cfg, err := config.Load(*cfgPath)
+	cfgPath := configFlag(c.Flags())
+	c.RunE = func(*cobra.Command, []string) error { return checkConfigFile(*cfgPath) }
+	return c
+}
+
+func checkConfigFile(cfgPath string) error {
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return configError{err}
 	}
 	if err := checkConfig(cfg); err != nil {
-		return configError{fmt.Errorf("config %s: %w", *cfgPath, err)}
+		return configError{fmt.Errorf("config %s: %w", cfgPath, err)}
 	}
 	for _, w := range cfg.Warnings {
 		fmt.Printf("warning: %s\n", w)
 	}
-	fmt.Printf("%s: OK (%d watches, %d destinations)\n", *cfgPath, len(cfg.Watches), len(cfg.Destinations))
+	fmt.Printf("%s: OK (%d watches, %d destinations)\n", cfgPath, len(cfg.Watches), len(cfg.Destinations))
 	return nil
 }
 

@@ -10,38 +10,44 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
 
 	"github.com/archivist-project/archivist/cmd/archivist/control"
 	"github.com/archivist-project/archivist/config"
 	"github.com/archivist-project/archivist/journal"
 )
 
-// journalCompact is `archivist journal compact [--older-than DAYS]`: it removes the audit
+// journalCompactCommand is `archivist journal compact [--older-than DAYS]`: it removes the audit
 // detail (failed attempts, waits) of finished files written more than audit_retention_days
 // (or DAYS) ago, keeping the audit chain verifiable. With the daemon running it asks the
 // daemon, which does it in short transactions while it keeps archiving; the pages freed are
 // reused by new writes. With the daemon stopped it also rewrites the journal into a smaller
 // file (the only way bbolt gives space back to the file system).
-func journalCompact(ctx context.Context, args []string, w io.Writer) error {
-	fs := newFlagSet("journal compact", "[--config FILE] [--older-than DAYS]")
-	cfgPath := configFlag(fs)
-	days := fs.Int("older-than", -1, "remove the audit detail older than this many `days` (default: audit_retention_days)")
-	timeout := timeoutFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func journalCompactCommand() *cobra.Command {
+	c := &cobra.Command{Use: "compact [--older-than DAYS]", Short: "remove old audit detail, keeping the audit chain verifiable", Args: cobra.ArbitraryArgs}
+	cfgPath := configFlag(c.Flags())
+	days := c.Flags().Int("older-than", -1, "remove the audit detail older than this many `days` (default: audit_retention_days)")
+	timeout := timeoutFlag(c.Flags())
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if *days < -1 || len(args) > 0 {
+			return usageError{fmt.Errorf("--older-than %d: want a number of days, 0 or more, and no other arguments", *days)}
+		}
+		return journalCompact(cmd.Context(), *cfgPath, *days, *timeout, os.Stdout)
 	}
-	if *days < -1 || fs.NArg() > 0 {
-		return usageError{fmt.Errorf("--older-than %d: want a number of days, 0 or more, and no other arguments", *days)}
-	}
-	cfg, err := config.LoadWithoutSecrets(*cfgPath)
+	return c
+}
+
+// journalCompact compacts with the cutoff of days (-1: audit_retention_days).
+func journalCompact(ctx context.Context, cfgPath string, days int, timeout time.Duration, w io.Writer) error {
+	cfg, err := config.LoadWithoutSecrets(cfgPath)
 	if err != nil {
 		return configError{err}
 	}
 	before := cfg.AuditCutoff(time.Now())
-	if *days >= 0 {
-		before = time.Now().AddDate(0, 0, -*days)
+	if days >= 0 {
+		before = time.Now().AddDate(0, 0, -days)
 	}
-	if c, err := control.Dial(controlSocket(cfg), *timeout); err == nil {
+	if c, err := control.Dial(controlSocket(cfg), timeout); err == nil {
 		return compactOnline(ctx, c, before, w)
 	}
 	st, err := journal.CompactFile(ctx, cfg.Journal, journal.FileCompactOptions{Before: before, After: compactPause(os.Stderr)})

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/archivist-project/archivist/cmd/archivist/control"
 	"github.com/archivist-project/archivist/config"
@@ -13,7 +14,7 @@ import (
 )
 
 // configFlag adds the --config flag every command shares.
-func configFlag(fs *flag.FlagSet) *string {
+func configFlag(fs *pflag.FlagSet) *string {
 	return fs.String("config", defaultConfig(os.Getenv), "configuration `file` (default: $ARCHIVIST_CONFIG, else /etc/archivist/archivist.yml)")
 }
 
@@ -43,7 +44,7 @@ func controlSocket(cfg *config.Config) string {
 }
 
 // timeoutFlag adds the --timeout flag of the commands that talk to the daemon.
-func timeoutFlag(fs *flag.FlagSet) *time.Duration {
+func timeoutFlag(fs *pflag.FlagSet) *time.Duration {
 	return fs.Duration("timeout", 10*time.Second, "give up when the daemon sends nothing for this `long` (at least 1s)")
 }
 

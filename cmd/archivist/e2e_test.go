@@ -742,6 +742,11 @@ func TestE2EOperatorCommands(t *testing.T) {
 		t.Fatalf("retry: %s", out)
 	}
 	await(t, 20*time.Second, "retried file archived", func() bool { return e.archived("secret.txt", []byte("readable only after the fix")) })
+	// The archive has the post before the journal records it: the report reads the journal.
+	await(t, 10*time.Second, "both files posted in the journal", func() bool {
+		var st struct{ Counts map[string]int }
+		return json.Unmarshal([]byte(e.cli("status", "--json")), &st) == nil && st.Counts["posted"] == 2
+	})
 
 	// The report's rows match what the archive received; the held version was superseded by
 	// the version archived, and the report says so.

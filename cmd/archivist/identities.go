@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/archivist-project/archivist/journal"
 )
@@ -18,39 +19,27 @@ import (
 // archived under a fallback address because neither the export nor the identity directory gave
 // theirs. --csv writes them in the directory's own format (source,id,email,name) with the email
 // empty, for an admin to fill in and append to the directory; a reload then resolves them.
-func identitiesCommand(ctx context.Context, args []string) error {
-	for i, a := range args {
-		if i > 0 && (args[i-1] == "--config" || args[i-1] == "-config" || args[i-1] == "--timeout") {
-			continue
-		}
-		rest := append(append([]string{}, args[:i]...), args[i+1:]...)
-		switch a {
-		case "unresolved":
-			return identitiesUnresolved(ctx, rest, os.Stdout)
-		case "-h", "--help", "help":
-			fmt.Fprintln(os.Stderr, "usage: archivist identities unresolved [--config FILE] [--csv|--json]")
-			return nil
-		}
-	}
-	return usageError{errors.New("want 'identities unresolved [--csv|--json]'")}
+func identitiesCommand() *cobra.Command {
+	return groupCommand("identities", "list chat participants archived under a fallback address (unresolved [--csv|--json])",
+		"'identities unresolved [--csv|--json]'", identitiesUnresolvedCommand())
 }
 
-func identitiesUnresolved(ctx context.Context, args []string, w io.Writer) error {
-	fs := newFlagSet("identities unresolved", "[--config FILE] [--csv|--json]")
+func identitiesUnresolvedCommand() *cobra.Command {
+	c := &cobra.Command{Use: "unresolved [--csv|--json]", Short: "the participants archived under a fallback address", Args: noArgs}
+	fs := c.Flags()
 	cfgPath := configFlag(fs)
 	timeout := timeoutFlag(fs)
 	asCSV := fs.Bool("csv", false, "print CSV in the identity directory's format (source,id,email,name), email left empty to fill in")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	c.MarkFlagsMutuallyExclusive("csv", "json")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		return identitiesUnresolved(cmd.Context(), *cfgPath, *timeout, *asCSV, *asJSON, os.Stdout)
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
-	if *asCSV && *asJSON {
-		return usageError{errors.New("--csv and --json exclude each other")}
-	}
-	api, _, done, err := connect(*cfgPath, false, *timeout)
+	return c
+}
+
+func identitiesUnresolved(ctx context.Context, cfgPath string, timeout time.Duration, asCSV, asJSON bool, w io.Writer) error {
+	api, _, done, err := connect(cfgPath, false, timeout)
 	if err != nil {
 		return err
 	}
@@ -60,12 +49,12 @@ func identitiesUnresolved(ctx context.Context, args []string, w io.Writer) error
 		return err
 	}
 	switch {
-	case *asJSON:
+	case asJSON:
 		if people == nil {
 			people = []journal.Unresolved{}
 		}
 		return printJSON(w, people)
-	case *asCSV:
+	case asCSV:
 		return writeUnresolvedCSV(w, people)
 	}
 	return writeUnresolvedTable(w, people)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/archivist-project/archivist/config"
@@ -20,47 +21,40 @@ import (
 )
 
 // journalCommand is `archivist journal check [--full]`, `archivist journal rebuild` and
-// `archivist journal compact`. The
-// subcommand may come after flags (`journal --config FILE check`).
-func journalCommand(ctx context.Context, args []string) error {
-	for i, a := range args {
-		if i > 0 && (args[i-1] == "--config" || args[i-1] == "-config") {
-			continue
-		}
-		rest := append(append([]string{}, args[:i]...), args[i+1:]...)
-		switch a {
-		case "check":
-			return journalCheck(rest, os.Stdout)
-		case "rebuild":
-			return journalRebuild(rest, os.Stdout)
-		case "compact":
-			return journalCompact(ctx, rest, os.Stdout)
-		case "-h", "--help", "help":
-			fmt.Fprintln(os.Stderr, "usage: archivist journal check [--config FILE] [--full]\n       archivist journal rebuild [--config FILE]\n"+
-				"       archivist journal compact [--config FILE] [--older-than DAYS]")
-			return nil
-		}
-	}
-	return usageError{errors.New("want 'journal check [--full]', 'journal rebuild' or 'journal compact [--older-than DAYS]'")}
+// `archivist journal compact`. The subcommand may come after flags (`journal --config FILE check`).
+func journalCommand() *cobra.Command {
+	return groupCommand("journal",
+		"check the journal (check [--full]), rebuild a damaged one (rebuild), remove old audit detail (compact)",
+		"'journal check [--full]', 'journal rebuild' or 'journal compact [--older-than DAYS]'",
+		journalCheckCommand(), journalRebuildCommand(), journalCompactCommand())
 }
 
-func journalCheck(args []string, w io.Writer) error {
-	fs := newFlagSet("journal check", "[--config FILE] [--full]")
-	cfgPath := configFlag(fs)
-	full := fs.Bool("full", false, "check every page, record and index, not only the meta pages, size, freelist and root")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := config.Load(*cfgPath)
+func journalCheckCommand() *cobra.Command {
+	c := &cobra.Command{Use: "check [--full]", Short: "check the journal without changing it (exit 5 if it is damaged)", Args: noArgs}
+	cfgPath := configFlag(c.Flags())
+	full := c.Flags().Bool("full", false, "check every page, record and index, not only the meta pages, size, freelist and root")
+	c.RunE = func(*cobra.Command, []string) error { return journalCheck(*cfgPath, *full, os.Stdout) }
+	return c
+}
+
+func journalRebuildCommand() *cobra.Command {
+	c := &cobra.Command{Use: "rebuild", Short: "make a new journal from what a damaged one still yields", Args: noArgs}
+	cfgPath := configFlag(c.Flags())
+	c.RunE = func(*cobra.Command, []string) error { return journalRebuild(*cfgPath, os.Stdout) }
+	return c
+}
+
+func journalCheck(cfgPath string, full bool, w io.Writer) error {
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return err
 	}
-	rep, err := journal.CheckFile(cfg.Journal, *full, 2*time.Second)
+	rep, err := journal.CheckFile(cfg.Journal, full, 2*time.Second)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "journal   %s\n", cfg.Journal)
-	if *full {
+	if full {
 		fmt.Fprintf(w, "records   %d\n", rep.Records)
 	}
 	for _, s := range rep.Warnings {
@@ -77,20 +71,15 @@ func journalCheck(args []string, w io.Writer) error {
 			cfg.Journal, journal.ErrDamaged, len(rep.Problems))
 	}
 	what := "meta pages, size, freelist and root"
-	if *full {
+	if full {
 		what = "every page, record and index"
 	}
 	fmt.Fprintf(w, "ok        %s are sound\n", what)
 	return nil
 }
 
-func journalRebuild(args []string, w io.Writer) error {
-	fs := newFlagSet("journal rebuild", "[--config FILE]")
-	cfgPath := configFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := config.Load(*cfgPath)
+func journalRebuild(cfgPath string, w io.Writer) error {
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return err
 	}

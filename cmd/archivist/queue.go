@@ -6,13 +6,17 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/archivist-project/archivist/cmd/archivist/control"
 	"github.com/archivist-project/archivist/journal"
 )
 
-func queueCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("queue", "[--config FILE] [--state STATE] [--watch NAME] [--destination NAME] [--all] [--json]")
+func queueCommand() *cobra.Command {
+	c := &cobra.Command{Use: "queue", Short: "list files not archived yet (or --state held), like mailq", Args: noArgs}
+	fs := c.Flags()
 	cfgPath := configFlag(fs)
 	timeout := timeoutFlag(fs)
 	state := fs.String("state", "", "only records in this state ("+statesList()+")")
@@ -21,22 +25,30 @@ func queueCommand(ctx context.Context, args []string) error {
 	all := fs.Bool("all", false, "include archived records")
 	limit := fs.Int("limit", 0, "at most this many (0: all)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if *state != "" && !validState(*state) {
+			return usageError{fmt.Errorf("--state %q: want one of %s", *state, statesList())}
+		}
+		f := control.Filter{State: journal.State(*state), Watch: *watch, Destination: *dest, All: *all, Limit: *limit}
+		return queue(cmd.Context(), *cfgPath, *timeout, f, *asJSON)
 	}
-	if *state != "" && !validState(*state) {
-		return usageError{fmt.Errorf("--state %q: want one of %s", *state, statesList())}
-	}
-	api, _, done, err := connect(*cfgPath, false, *timeout)
+	return c
+}
+
+func queue(ctx context.Context, cfgPath string, timeout time.Duration, f control.Filter, asJSON bool) error {
+	api, _, done, err := connect(cfgPath, false, timeout)
 	if err != nil {
 		return err
 	}
 	defer done()
-	items, err := api.Queue(ctx, control.Filter{State: journal.State(*state), Watch: *watch, Destination: *dest, All: *all, Limit: *limit})
+	items, err := api.Queue(ctx, f)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
+		if items == nil {
+			items = []control.Item{} // one array, empty or not
+		}
 		return printJSON(os.Stdout, items)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)

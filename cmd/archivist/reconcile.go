@@ -7,26 +7,33 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/archivist-project/archivist/archive"
 	"github.com/archivist-project/archivist/archive/reconcile"
 	"github.com/archivist-project/archivist/cmd/archivist/control"
 )
 
-func reconcileCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("reconcile", "[--config FILE] [--verify] [--json]")
+func reconcileCommand() *cobra.Command {
+	c := &cobra.Command{Use: "reconcile", Short: "compare disk with the journal now; requeue what is missing", Args: noArgs}
+	fs := c.Flags()
 	cfgPath := configFlag(fs)
 	timeout := timeoutFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	verify := fs.Bool("verify", false, "read every archived file again and compare its SHA-256 with the archived one")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		return reconcileNow(cmd.Context(), *cfgPath, *timeout, *verify, *asJSON)
 	}
-	api, cfg, done, err := connect(*cfgPath, true, *timeout)
+	return c
+}
+
+func reconcileNow(ctx context.Context, cfgPath string, timeout time.Duration, verify, asJSON bool) error {
+	api, cfg, done, err := connect(cfgPath, true, timeout)
 	if err != nil {
 		return err
 	}
 	defer done()
-	sum, err := api.Reconcile(ctx, *verify)
+	sum, err := api.Reconcile(ctx, verify)
 	offline := errors.Is(err, control.ErrNotRunning)
 	if offline {
 		// Without the daemon nothing can be requeued; count and report only. The daemon's
@@ -34,7 +41,7 @@ func reconcileCommand(ctx context.Context, args []string) error {
 		// changed gives up its record's claim, so the scan records it again).
 		svc := api.(*control.Service)
 		n := 0
-		if *verify {
+		if verify {
 			n = reconcile.VerifyAll
 		}
 		sum, err = reconcile.Run(ctx, reconcile.Options{Journal: svc.J, Watches: archive.ReconcileWatches(pipelineWatches(cfg)),
@@ -43,13 +50,16 @@ func reconcileCommand(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		return printJSON(os.Stdout, sum)
 	}
 	fmt.Printf("reconciliation at %s (%s): %d on disk, %d archived, %d held, %d pending (%d failed, %d stale), %d vanished, %d unexplained\n",
 		sum.Time.Format(time.RFC3339), sum.Duration.Round(time.Millisecond), sum.OnDisk, sum.Archived, sum.Held, sum.Pending,
 		sum.Failed, sum.Stale, sum.Vanished, sum.Unexplained)
-	if *verify {
+	if sum.Dismissed > 0 {
+		fmt.Printf("%d files on disk were dismissed by an operator (archivist dismiss): accounted for, not archived\n", sum.Dismissed)
+	}
+	if verify {
 		fmt.Printf("verified %d archived files: %d hash to the archived SHA-256, %d do not (requeued as new versions)\n",
 			sum.Verified+sum.Mismatched, sum.Verified, sum.Mismatched)
 	}

@@ -7,65 +7,83 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/archivist-project/archivist/cmd/archivist/control"
 )
 
-func reportCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("report", "[--config FILE] [--since DATE] [--until DATE] [--format csv|json] [--output FILE [--sign KEY [--signature FILE]]]")
-	cfgPath := configFlag(fs)
-	timeout := timeoutFlag(fs)
-	since := fs.String("since", "", "files discovered at or after this date or RFC 3339 time")
-	until := fs.String("until", "", "files discovered before this date or RFC 3339 time")
-	format := fs.String("format", "csv", "csv, or json (one array of objects with typed values)")
-	output := fs.String("output", "", "write to this file instead of standard output")
-	signKey := fs.String("sign", "", "sign the report with this Ed25519 private key (archivist keygen); needs --output")
-	sigPath := fs.String("signature", "", "where the detached signature goes (default: the output file + .sig)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// reportFlags are report's flags.
+type reportFlags struct {
+	cfgPath, since, until, format, output, signKey, sigPath string
+	timeout                                                 time.Duration
+}
+
+func reportCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "report [--since DATE] [--until DATE] [--format csv|json] [--output FILE [--sign KEY [--signature FILE]]]",
+		Short: "chain-of-custody report of files discovered in a period (CSV or JSON)",
+		Args:  noArgs,
 	}
-	q := control.ReportQuery{Format: *format}
+	var rf reportFlags
+	fs := c.Flags()
+	cfgPath, timeout := configFlag(fs), timeoutFlag(fs)
+	fs.StringVar(&rf.since, "since", "", "files discovered at or after this date or RFC 3339 time")
+	fs.StringVar(&rf.until, "until", "", "files discovered before this date or RFC 3339 time")
+	fs.StringVar(&rf.format, "format", "csv", "csv, or json (one array of objects with typed values)")
+	fs.StringVar(&rf.output, "output", "", "write to this file instead of standard output")
+	fs.StringVar(&rf.signKey, "sign", "", "sign the report with this Ed25519 private key (archivist keygen); needs --output")
+	fs.StringVar(&rf.sigPath, "signature", "", "where the detached signature goes (default: the output file + .sig)")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		rf.cfgPath, rf.timeout = *cfgPath, *timeout
+		return report(cmd.Context(), rf)
+	}
+	return c
+}
+
+func report(ctx context.Context, rf reportFlags) error {
+	q := control.ReportQuery{Format: rf.format}
 	var err error
-	if q.Since, err = parseDate(*since); err != nil {
+	if q.Since, err = parseDate(rf.since); err != nil {
 		return usageError{fmt.Errorf("--since: %w", err)}
 	}
-	if q.Until, err = parseDate(*until); err != nil {
+	if q.Until, err = parseDate(rf.until); err != nil {
 		return usageError{fmt.Errorf("--until: %w", err)}
 	}
-	if *format != "csv" && *format != "json" {
-		return usageError{fmt.Errorf("--format %q: want csv or json", *format)}
+	if rf.format != "csv" && rf.format != "json" {
+		return usageError{fmt.Errorf("--format %q: want csv or json", rf.format)}
 	}
-	if *signKey != "" && *output == "" {
+	if rf.signKey != "" && rf.output == "" {
 		return usageError{errors.New("--sign needs --output FILE: the signature is of a file")}
 	}
-	api, _, done, err := connect(*cfgPath, false, *timeout)
+	api, _, done, err := connect(rf.cfgPath, false, rf.timeout)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if *output == "" {
+	if rf.output == "" {
 		return api.Report(ctx, os.Stdout, q)
 	}
 	var head chainHead
-	if *signKey != "" { // the chain as it stands when the report is made
+	if rf.signKey != "" { // the chain as it stands when the report is made
 		st, err := api.Status(ctx)
 		if err != nil {
 			return err
 		}
 		head = chainHead{hash: st.ChainHead, entries: st.ChainEntries}
 	}
-	if err := writeReport(ctx, api, *output, q); err != nil {
+	if err := writeReport(ctx, api, rf.output, q); err != nil {
 		return err
 	}
-	if *signKey == "" {
+	if rf.signKey == "" {
 		return nil
 	}
-	if *sigPath == "" {
-		*sigPath = *output + ".sig"
+	if rf.sigPath == "" {
+		rf.sigPath = rf.output + ".sig"
 	}
-	if err := signReport(*signKey, *output, *sigPath, *format, reportPeriod{q.Since, q.Until}, head); err != nil {
-		return fmt.Errorf("sign %s: %w", *output, err)
+	if err := signReport(rf.signKey, rf.output, rf.sigPath, rf.format, reportPeriod{q.Since, q.Until}, head); err != nil {
+		return fmt.Errorf("sign %s: %w", rf.output, err)
 	}
-	fmt.Fprintf(os.Stderr, "signed: %s\n", *sigPath)
+	fmt.Fprintf(os.Stderr, "signed: %s\n", rf.sigPath)
 	return nil
 }
 

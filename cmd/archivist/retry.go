@@ -5,32 +5,49 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/archivist-project/archivist/cmd/archivist/control"
 )
 
-func retryCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("retry", "[--config FILE] ID | --all-held [--destination NAME]")
+func retryCommand() *cobra.Command {
+	c := &cobra.Command{Use: "retry ID | --all-held", Short: "put a held file (or --all-held) back to work", Args: cobra.ArbitraryArgs}
+	fs := c.Flags()
 	cfgPath := configFlag(fs)
 	timeout := timeoutFlag(fs)
 	allHeld := fs.Bool("all-held", false, "put every held file back to work")
 	dest := fs.String("destination", "", "only the work of this forwarding destination")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	req := control.RetryRequest{AllHeld: *allHeld, Destination: *dest}
-	switch {
-	case fs.NArg() == 1 && !*allHeld:
-		id, err := strconv.ParseUint(strings.TrimPrefix(fs.Arg(0), "#"), 10, 64)
-		if err != nil {
-			return usageError{fmt.Errorf("%q is not a record id", fs.Arg(0))}
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		req := control.RetryRequest{AllHeld: *allHeld, Destination: *dest}
+		switch {
+		case len(args) == 1 && !*allHeld:
+			id, err := recordID(args[0])
+			if err != nil {
+				return err
+			}
+			req.ID = id
+		case len(args) == 0 && *allHeld:
+		default:
+			return usageError{fmt.Errorf("name one record id, or --all-held")}
 		}
-		req.ID = id
-	case fs.NArg() == 0 && *allHeld:
-	default:
-		return usageError{fmt.Errorf("name one record id, or --all-held")}
+		return retry(cmd.Context(), *cfgPath, *timeout, req)
 	}
-	api, _, done, err := connect(*cfgPath, true, *timeout)
+	return c
+}
+
+// recordID is the record id an operator typed ("4" or "#4").
+func recordID(s string) (uint64, error) {
+	id, err := strconv.ParseUint(strings.TrimPrefix(s, "#"), 10, 64)
+	if err != nil {
+		return 0, usageError{fmt.Errorf("%q is not a record id", s)}
+	}
+	return id, nil
+}
+
+func retry(ctx context.Context, cfgPath string, timeout time.Duration, req control.RetryRequest) error {
+	api, _, done, err := connect(cfgPath, true, timeout)
 	if err != nil {
 		return err
 	}

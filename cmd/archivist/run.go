@@ -16,6 +16,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/archivist-project/archivist/archive"
@@ -36,18 +37,31 @@ import (
 	"github.com/archivist-project/archivist/watcher"
 )
 
-func runCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("run", "--config FILE [--once] [--new-journal]")
-	cfgPath := configFlag(fs)
-	once := fs.Bool("once", false, "archive what is there and exit when idle (cron-style jobs, first back-fills)")
-	newJournal := fs.Bool("new-journal", false, "start a new journal where the marker next to it names one that is missing, empty or another (every file is archived again)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func runCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "run [--once [--timeout DURATION]] [--new-journal]",
+		Short: "watch the configured folders and archive every complete file",
+		Args:  noArgs,
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	cfgPath := configFlag(c.Flags())
+	once := c.Flags().Bool("once", false, "archive what is there and exit when idle (cron-style jobs, first back-fills)")
+	newJournal := c.Flags().Bool("new-journal", false, "start a new journal where the marker next to it names one that is missing, empty or another (every file is archived again)")
+	timeout := c.Flags().Duration("timeout", 0, "with --once: give up after this `long` (exit 4), work not done stays due (default: no limit)")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		o, err := newOnceRun(*once, cmd.Flags().Changed("timeout"), *timeout)
+		if err != nil {
+			return err
+		}
+		if err := runDaemon(cmd.Context(), *cfgPath, o, *newJournal); err != nil {
+			return err
+		}
+		return o.exit()
 	}
-	cfg, err := config.Load(*cfgPath)
+	return c
+}
+
+func runDaemon(ctx context.Context, cfgPath string, once *onceRun, newJournal bool) error {
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return configError{err}
 	}
@@ -59,13 +73,13 @@ func runCommand(ctx context.Context, args []string) error {
 		log.Warn(w)
 	}
 	tuneGC(os.Getenv)
-	return run(ctx, *cfgPath, cfg, log, *once, *newJournal)
+	return run(ctx, cfgPath, cfg, log, once, newJournal)
 }
 
 // run is the daemon: journal, Global Relay client, pipeline and watcher, until ctx ends (or,
 // with once, until there is nothing left to do). Every goroutine it starts has ended before
 // the journal closes.
-func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Logger, once, newJournal bool) error {
+func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Logger, once *onceRun, newJournal bool) error {
 	dir, err := loadIdentities(cfg)
 	if err != nil {
 		return configError{fmt.Errorf("config %s: %w", cfgPath, err)}
@@ -105,7 +119,7 @@ type wiring struct {
 	ids     *identities // the identity directory in force (ids.Current)
 }
 
-func (d *wiring) run(ctx context.Context, once bool) error {
+func (d *wiring) run(ctx context.Context, once *onceRun) error {
 	if d.cfg.GlobalRelay.InsecureSkipVerify {
 		d.log.Warn("TLS certificate verification is OFF (globalrelay.insecure_skip_verify): use only for testing")
 	}
@@ -239,14 +253,14 @@ func (d *wiring) service() *control.Service {
 // notifySystemd says ready once the journal is open and the watches are set up (not after
 // the first scan, which may take long), keeps a status line with the queue and watchdog
 // pings while the journal answers, and starts the reload (and, with once, the idle) watch.
-func (d *wiring) notifySystemd(ctx context.Context, watchOpts watcher.Options, svc *control.Service, once bool) *systemd.Notifier {
+func (d *wiring) notifySystemd(ctx context.Context, watchOpts watcher.Options, svc *control.Service, once *onceRun) *systemd.Notifier {
 	sd := systemd.NewNotifier()
 	_ = sd.Ready()
 	d.bg.Go(func() { sd.RunWatchdog(ctx, func() bool { _, err := d.j.Counts(); return err == nil }) })
 	d.bg.Go(func() { reportStatus(ctx, sd, d.j, d.p) })
 	d.bg.Go(func() { reloadOnHangup(ctx, d.cfgPath, d.cfg, d.log, sd, d.p, d.watch, watchOpts, svc, d.ids) })
-	if once {
-		d.bg.Go(func() { runOnce(ctx, d.stop, d.j, d.watch, d.log) })
+	if once != nil {
+		d.bg.Go(func() { once.run(ctx, d.stop, d.j, d.watch, d.log) })
 	}
 	return sd
 }
@@ -416,18 +430,23 @@ func loadForReload(cfgPath string) (*config.Config, *identity.Directory, error) 
 	return next, dir, nil
 }
 
-// runOnce ends the daemon (stop) once every watch was scanned, nothing waits to settle and no
-// archive or forward work is pending; on a terminal it shows progress meanwhile. Files of a
-// transcripts watch that wait to be referenced (the loose lane) do not keep it running: they
-// are handled by a later run.
-func runOnce(ctx context.Context, stop func(), j *journal.DB, watch *watchRunner, log *logrus.Logger) {
+// run ends the daemon (stop) once every watch was scanned, nothing waits to settle and no
+// archive or forward work is pending, or when the timeout passed first; on a terminal it shows
+// progress meanwhile. Files of a transcripts watch that wait to be referenced (the loose lane)
+// do not keep it running: they are handled by a later run.
+func (o *onceRun) run(ctx context.Context, stop func(), j *journal.DB, watch *watchRunner, log *logrus.Logger) {
 	tty := isTerminal(os.Stderr)
 	start, _ := j.Counts()
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
+	deadline := o.deadline()
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-deadline:
+			o.timedOut(j, log)
+			stop()
 			return
 		case <-t.C:
 		}
@@ -456,7 +475,7 @@ func runOnce(ctx context.Context, stop func(), j *journal.DB, watch *watchRunner
 			if tty {
 				fmt.Fprintln(os.Stderr)
 			}
-			log.WithFields(logrus.Fields{"archived": done, "held": held}).Info("nothing left to do (--once)")
+			o.finished(j, log, done, held)
 			stop()
 			return
 		}

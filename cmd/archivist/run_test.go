@@ -50,7 +50,7 @@ func TestRunAwaitsItsGoroutinesBeforeTheJournalCloses(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, e.config, cfg, log, false, false) }()
+	go func() { done <- run(ctx, e.config, cfg, log, nil, false) }()
 	await(t, 20*time.Second, "the daemon to answer on its control socket", func() bool {
 		cmd := exec.Command(binary, "status", "--config", e.config)
 		var out bytes.Buffer

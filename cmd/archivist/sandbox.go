@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -15,115 +14,123 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
 
 	"github.com/archivist-project/archivist/archive/sandbox"
 )
 
-// sandboxCommand serves the built-in emulator until ctx is canceled, or with "ls" lists
+// sandboxFlags are the sandbox's flags, beyond its faults.
+type sandboxFlags struct {
+	listen, dir, credsFile, convType, sfKeyFile, sfClientID, gnUser, gnPassFile, tdClientID, tdSecretFile string
+	memory, verbose                                                                                       bool
+	ttl, downFor                                                                                          time.Duration
+	maxFile                                                                                               int64
+}
+
+// sandboxCommand serves the built-in emulator until ctx is canceled; its subcommand ls lists
 // what a sandbox stored.
-func sandboxCommand(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == "ls" {
-		return sandboxLsCommand(ctx, args[1:])
+func sandboxCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "sandbox [flags] | ls [flags]",
+		Short: "serve the built-in emulator of the remote APIs (or list what it stored)",
+		Args:  noArgs,
 	}
-	fs := newFlagSet("sandbox", "[flags] | ls [flags]")
-	listen := fs.String("listen", "127.0.0.1:8787", "address to serve on")
-	dir := fs.String("dir", "./var/sandbox", "where received files and conversations are stored")
-	memory := fs.Bool("memory", false, "keep Global Relay files and conversations in memory only: bodies are hashed and dropped (a fast sink for benchmarks)")
-	credsFile := fs.String("credentials-file", "", "file holding the only Basic credential accepted (default: any)")
-	convType := fs.String("conversation-type", "", "the only conversationType accepted (default: any)")
-	ttl := fs.Duration("token-ttl", time.Hour, "lifetime of issued tokens")
-	maxFile := fs.Int64("max-file-size", 1<<30, "largest file accepted, in bytes")
+	var sf sandboxFlags
 	var f sandbox.Faults
+	fs := c.Flags()
+	fs.StringVar(&sf.listen, "listen", "127.0.0.1:8787", "address to serve on")
+	fs.StringVar(&sf.dir, "dir", "./var/sandbox", "where received files and conversations are stored")
+	fs.BoolVar(&sf.memory, "memory", false, "keep Global Relay files and conversations in memory only: bodies are hashed and dropped (a fast sink for benchmarks)")
+	fs.StringVar(&sf.credsFile, "credentials-file", "", "file holding the only Basic credential accepted (default: any)")
+	fs.StringVar(&sf.convType, "conversation-type", "", "the only conversationType accepted (default: any)")
+	fs.DurationVar(&sf.ttl, "token-ttl", time.Hour, "lifetime of issued tokens")
+	fs.Int64Var(&sf.maxFile, "max-file-size", 1<<30, "largest file accepted, in bytes")
 	fs.Float64Var(&f.FailRate, "fail-rate", 0, "fraction of API requests answered 500/503")
 	fs.Float64Var(&f.ResetRate, "reset-rate", 0, "fraction of API requests whose connection is reset")
 	fs.Float64Var(&f.Rate429, "rate-429", 0, "fraction of API requests answered 429")
 	fs.DurationVar(&f.RetryAfter, "retry-after", time.Second, "Retry-After of 429 answers")
 	fs.Float64Var(&f.SlowRate, "slow-rate", 0, "fraction of API requests delayed by --slow")
 	fs.DurationVar(&f.Slow, "slow", 0, "delay of slow requests")
-	downFor := fs.Duration("down-for", 0, "answer every API request 503 for this long after start")
+	fs.DurationVar(&sf.downFor, "down-for", 0, "answer every API request 503 for this long after start")
 	fs.BoolVar(&f.TokenToo, "token-faults", false, "inject faults into the token endpoint too")
-	verbose := fs.Bool("verbose", false, "log every request, not only refusals and faults")
-	sfKeyFile := fs.String("salesforce-public-key", "", "PEM certificate or public key that verifies Salesforce JWT assertions (default: any well-formed RS256 assertion)")
-	sfClientID := fs.String("salesforce-client-id", "", "the only Salesforce assertion iss accepted (default: any)")
-	gnUser := fs.String("genesys-user", "", "the only Genesys Basic user accepted (default: any)")
-	gnPassFile := fs.String("genesys-password-file", "", "file holding the only Genesys password accepted (default: any)")
-	tdClientID := fs.String("talkdesk-client-id", "", "the only Talkdesk client id accepted (default: any)")
-	tdSecretFile := fs.String("talkdesk-client-secret-file", "", "file holding the only Talkdesk client secret accepted (default: any)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	fs.BoolVar(&sf.verbose, "verbose", false, "log every request, not only refusals and faults")
+	fs.StringVar(&sf.sfKeyFile, "salesforce-public-key", "", "PEM certificate or public key that verifies Salesforce JWT assertions (default: any well-formed RS256 assertion)")
+	fs.StringVar(&sf.sfClientID, "salesforce-client-id", "", "the only Salesforce assertion iss accepted (default: any)")
+	fs.StringVar(&sf.gnUser, "genesys-user", "", "the only Genesys Basic user accepted (default: any)")
+	fs.StringVar(&sf.gnPassFile, "genesys-password-file", "", "file holding the only Genesys password accepted (default: any)")
+	fs.StringVar(&sf.tdClientID, "talkdesk-client-id", "", "the only Talkdesk client id accepted (default: any)")
+	fs.StringVar(&sf.tdSecretFile, "talkdesk-client-secret-file", "", "file holding the only Talkdesk client secret accepted (default: any)")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		opts, err := sandboxOptions(sf, f)
+		if err != nil {
+			return err
+		}
+		return serveSandbox(cmd.Context(), sf.listen, opts)
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
+	c.AddCommand(sandboxLsCommand())
+	return c
+}
+
+// sandboxOptions checks the flags and reads the files they name.
+func sandboxOptions(sf sandboxFlags, f sandbox.Faults) (sandbox.Options, error) {
 	for name, rate := range map[string]float64{"fail-rate": f.FailRate, "reset-rate": f.ResetRate, "rate-429": f.Rate429, "slow-rate": f.SlowRate} {
 		if rate < 0 || rate > 1 {
-			return usageError{fmt.Errorf("--%s %v: want a fraction between 0 and 1", name, rate)}
+			return sandbox.Options{}, usageError{fmt.Errorf("--%s %v: want a fraction between 0 and 1", name, rate)}
 		}
 	}
-	if *downFor > 0 {
-		f.DownUntil = time.Now().Add(*downFor)
+	if sf.downFor > 0 {
+		f.DownUntil = time.Now().Add(sf.downFor)
 	}
-	var creds string
-	if *credsFile != "" {
-		b, err := os.ReadFile(*credsFile)
+	log := logrus.New()
+	log.SetOutput(os.Stderr)
+	log.SetLevel(logrus.WarnLevel)
+	if sf.verbose {
+		log.SetLevel(logrus.DebugLevel)
+	}
+	o := sandbox.Options{Dir: sf.dir, Memory: sf.memory, ConversationType: sf.convType, TokenTTL: sf.ttl, MaxFileSize: sf.maxFile,
+		Faults: f, Logger: log, SalesforceClientID: sf.sfClientID, GenesysUser: sf.gnUser, TalkdeskClientID: sf.tdClientID}
+	if sf.sfKeyFile != "" {
+		b, err := os.ReadFile(sf.sfKeyFile)
 		if err != nil {
-			return fmt.Errorf("credentials file: %w", err)
+			return o, fmt.Errorf("salesforce public key: %w", err)
 		}
-		if creds = strings.TrimSpace(string(b)); creds == "" {
-			return fmt.Errorf("credentials file %s is empty", *credsFile)
-		}
-	}
-
-	fwd := sandbox.Options{SalesforceClientID: *sfClientID, GenesysUser: *gnUser, TalkdeskClientID: *tdClientID}
-	if *sfKeyFile != "" {
-		b, err := os.ReadFile(*sfKeyFile)
-		if err != nil {
-			return fmt.Errorf("salesforce public key: %w", err)
-		}
-		if fwd.SalesforcePublicKey, err = sandbox.ParseRSAPublicKeyPEM(b); err != nil {
-			return fmt.Errorf("salesforce public key %s: %w", *sfKeyFile, err)
+		if o.SalesforcePublicKey, err = sandbox.ParseRSAPublicKeyPEM(b); err != nil {
+			return o, fmt.Errorf("salesforce public key %s: %w", sf.sfKeyFile, err)
 		}
 	}
 	for _, sec := range []struct {
 		flag, file string
 		dst        *string
-	}{{"genesys-password-file", *gnPassFile, &fwd.GenesysPassword}, {"talkdesk-client-secret-file", *tdSecretFile, &fwd.TalkdeskClientSecret}} {
+	}{{"credentials-file", sf.credsFile, &o.Credentials}, {"genesys-password-file", sf.gnPassFile, &o.GenesysPassword},
+		{"talkdesk-client-secret-file", sf.tdSecretFile, &o.TalkdeskClientSecret}} {
 		if sec.file == "" {
 			continue
 		}
 		b, err := os.ReadFile(sec.file)
 		if err != nil {
-			return fmt.Errorf("--%s: %w", sec.flag, err)
+			return o, fmt.Errorf("--%s: %w", sec.flag, err)
 		}
 		if *sec.dst = strings.TrimSpace(string(b)); *sec.dst == "" {
-			return fmt.Errorf("--%s: %s is empty", sec.flag, sec.file)
+			return o, fmt.Errorf("--%s: %s is empty", sec.flag, sec.file)
 		}
 	}
+	return o, nil
+}
 
-	log := logrus.New()
-	log.SetOutput(os.Stderr)
-	log.SetLevel(logrus.WarnLevel)
-	if *verbose {
-		log.SetLevel(logrus.DebugLevel)
-	}
-	s, err := sandbox.New(sandbox.Options{
-		Dir: *dir, Memory: *memory, Credentials: creds, ConversationType: *convType, TokenTTL: *ttl,
-		MaxFileSize: *maxFile, Faults: f, Logger: log,
-		SalesforcePublicKey: fwd.SalesforcePublicKey, SalesforceClientID: fwd.SalesforceClientID,
-		GenesysUser: fwd.GenesysUser, GenesysPassword: fwd.GenesysPassword,
-		TalkdeskClientID: fwd.TalkdeskClientID, TalkdeskClientSecret: fwd.TalkdeskClientSecret,
-	})
+// serveSandbox serves a sandbox made of opts on listen until ctx ends.
+func serveSandbox(ctx context.Context, listen string, opts sandbox.Options) error {
+	s, err := sandbox.New(opts)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(os.Stderr, "sandbox: serving Global Relay, Salesforce, Genesys and Talkdesk emulators on http://%s (files in %s)\n", ln.Addr(), *dir)
+	fmt.Fprintf(os.Stderr, "sandbox: serving Global Relay, Salesforce, Genesys and Talkdesk emulators on http://%s (files in %s)\n", ln.Addr(), opts.Dir)
 
 	select {
 	case err := <-served:
@@ -149,33 +156,27 @@ type sandboxListing struct {
 	Events        int            `json:"events"`
 }
 
-func sandboxLsCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("sandbox ls", "[--url URL | --dir DIR] [--json]")
-	base := fs.String("url", "http://127.0.0.1:8787", "base URL of a running sandbox")
-	dir := fs.String("dir", "", "read a sandbox's directory instead of asking a running one")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
-	urlSet := false
-	fs.Visit(func(f *flag.Flag) { urlSet = urlSet || f.Name == "url" })
-	if urlSet && *dir != "" {
-		return usageError{errors.New("--url and --dir exclude each other")}
-	}
+func sandboxLsCommand() *cobra.Command {
+	c := &cobra.Command{Use: "ls [--url URL | --dir DIR] [--json]", Short: "list what a sandbox stored", Args: noArgs}
+	base := c.Flags().String("url", "http://127.0.0.1:8787", "base URL of a running sandbox")
+	dir := c.Flags().String("dir", "", "read a sandbox's directory instead of asking a running one")
+	asJSON := c.Flags().Bool("json", false, "print JSON")
+	c.MarkFlagsMutuallyExclusive("url", "dir")
+	c.RunE = func(cmd *cobra.Command, args []string) error { return sandboxLs(cmd.Context(), *base, *dir, *asJSON) }
+	return c
+}
 
+func sandboxLs(ctx context.Context, base, dir string, asJSON bool) error {
 	var l sandboxListing
 	var convs []sandbox.Conversation
-	if *dir != "" {
-		files, cs, err := sandbox.Load(*dir)
+	if dir != "" {
+		files, cs, err := sandbox.Load(dir)
 		if err != nil {
 			return err
 		}
 		l.Files, convs = files, cs
 	} else {
-		u := strings.TrimRight(*base, "/")
+		u := strings.TrimRight(base, "/")
 		if err := getJSON(ctx, u+"/sandbox/files", &l.Files); err != nil {
 			return err
 		}
@@ -190,7 +191,7 @@ func sandboxLsCommand(ctx context.Context, args []string) error {
 	if l.Files == nil {
 		l.Files = []sandbox.File{}
 	}
-	return printListing(os.Stdout, l, *asJSON)
+	return printListing(os.Stdout, l, asJSON)
 }
 
 func printListing(w io.Writer, l sandboxListing, asJSON bool) error {

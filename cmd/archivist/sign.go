@@ -3,7 +3,6 @@ package main
 // Signed evidence for auditors: archivist keygen, report --sign and verify-report.
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -15,54 +14,69 @@ import (
 	"slices"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/archivist-project/archivist/cmd/archivist/evidence"
 )
 
-func keygenCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("keygen", "--out FILE")
-	out := fs.String("out", "", "write the Ed25519 private key here (mode 0600) and the public key to FILE.pub")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func keygenCommand() *cobra.Command {
+	c := &cobra.Command{Use: "keygen --out FILE", Short: "make an Ed25519 key pair for signing reports", Args: noArgs}
+	out := c.Flags().String("out", "", "write the Ed25519 private key here (mode 0600) and the public key to FILE.pub")
+	c.RunE = func(*cobra.Command, []string) error {
+		if *out == "" {
+			return usageError{errors.New("keygen needs --out FILE and no arguments")}
+		}
+		return keygen(*out)
 	}
-	if *out == "" || fs.NArg() > 0 {
-		return usageError{errors.New("keygen needs --out FILE and no arguments")}
-	}
-	pub, err := evidence.GenerateKey(*out)
+	return c
+}
+
+func keygen(out string) error {
+	pub, err := evidence.GenerateKey(out)
 	if err != nil {
 		return fmt.Errorf("keygen: %w", err)
 	}
 	fmt.Printf("private key %s (keep it where only the signer can read it)\npublic key  %s.pub (give it to whoever verifies)\nkey id      %s\n",
-		*out, *out, evidence.KeyID(pub))
+		out, out, evidence.KeyID(pub))
 	return nil
 }
 
-func verifyReportCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("verify-report", "REPORT SIGNATURE --public-key FILE")
-	pubPath := fs.String("public-key", "", "the signer's public key (the .pub file of archivist keygen)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func verifyReportCommand() *cobra.Command {
+	const want = "verify-report needs REPORT, SIGNATURE and --public-key FILE"
+	c := &cobra.Command{
+		Use:   "verify-report REPORT SIGNATURE --public-key FILE",
+		Short: "check a signed report on any machine, without the journal",
+		Args:  exactArgs(2, want),
 	}
-	if fs.NArg() != 2 || *pubPath == "" {
-		return usageError{errors.New("verify-report needs REPORT, SIGNATURE and --public-key FILE")}
+	pubPath := c.Flags().String("public-key", "", "the signer's public key (the .pub file of archivist keygen)")
+	c.RunE = func(_ *cobra.Command, args []string) error {
+		if *pubPath == "" {
+			return usageError{errors.New(want)}
+		}
+		return verifyReport(*pubPath, args[0], args[1])
 	}
-	pub, err := evidence.LoadPublicKey(*pubPath)
+	return c
+}
+
+func verifyReport(pubPath, reportPath, sigPath string) error {
+	pub, err := evidence.LoadPublicKey(pubPath)
 	if err != nil {
 		return err
 	}
-	report, err := os.Open(fs.Arg(0))
+	report, err := os.Open(reportPath)
 	if err != nil {
 		return err
 	}
 	defer report.Close()
-	sig, err := os.ReadFile(fs.Arg(1))
+	sig, err := os.ReadFile(sigPath)
 	if err != nil {
 		return err
 	}
 	st, err := evidence.Verify(pub, report, sig)
 	if err != nil {
-		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+		return fmt.Errorf("%s: %w", reportPath, err)
 	}
-	fmt.Printf("OK: %s is the %s signed by key %s at %s\n", fs.Arg(0), st.Kind, st.KeyID, st.SignedAt.Format(time.RFC3339))
+	fmt.Printf("OK: %s is the %s signed by key %s at %s\n", reportPath, st.Kind, st.KeyID, st.SignedAt.Format(time.RFC3339))
 	fmt.Printf("period   %s to %s\njournal  audit chain head %s (%d entries)\nsha256   %s (%d bytes)\ncounts  ",
 		dateOrOpen(st.Since), dateOrOpen(st.Until), st.ChainHead, st.Entries, st.SHA256, st.Bytes)
 	for _, k := range slices.Sorted(maps.Keys(st.Counts)) {

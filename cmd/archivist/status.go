@@ -1,43 +1,54 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/archivist-project/archivist/cmd/archivist/control"
 	"github.com/archivist-project/archivist/journal"
 )
 
-func statusCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("status", "[--config FILE] [--json]")
-	cfgPath := configFlag(fs)
-	timeout := timeoutFlag(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func statusCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "watches, queue counts, destination health, last reconciliation (exit 3: no daemon runs)",
+		Args:  noArgs,
 	}
-	api, _, done, err := connect(*cfgPath, false, *timeout)
-	if err != nil {
-		return err
-	}
-	defer done()
-	st, err := api.Status(ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		if err := printJSON(os.Stdout, st); err != nil {
+	cfgPath := configFlag(c.Flags())
+	timeout := timeoutFlag(c.Flags())
+	asJSON := c.Flags().Bool("json", false, "print JSON")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		api, _, done, err := connect(*cfgPath, false, *timeout)
+		if err != nil {
 			return err
+		}
+		defer done()
+		st, err := api.Status(cmd.Context())
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			if err := printJSON(os.Stdout, st); err != nil {
+				return err
+			}
+		} else {
+			printStatus(os.Stdout, st)
 		}
 		return notRunning(st)
 	}
-	w := os.Stdout
+	return c
+}
+
+// printStatus writes st as status's table.
+func printStatus(w io.Writer, st *control.Status) {
 	if st.Running {
 		fmt.Fprintf(w, "archivist %s running since %s\n", st.Version, st.Started.Format(time.RFC3339))
 	} else {
@@ -52,29 +63,18 @@ func statusCommand(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, " %s %d", s, st.Counts[s])
 	}
 	fmt.Fprintln(w)
-	lanes := make([]string, 0, len(st.Lanes))
-	for l := range st.Lanes {
-		lanes = append(lanes, l)
-	}
-	slices.Sort(lanes)
 	if st.Running {
 		fmt.Fprintf(w, "settling  %d files waiting to be complete\n", st.Settling)
 	}
 	fmt.Fprint(w, "queue    ")
-	for _, l := range lanes {
+	for _, l := range slices.Sorted(maps.Keys(st.Lanes)) {
 		fmt.Fprintf(w, " %s %d", l, st.Lanes[l])
 	}
 	fmt.Fprintln(w)
-	if st.OldestPending != nil {
-		fmt.Fprintf(w, "oldest    #%d %s:%s, %s (%s) since %s\n", st.OldestPending.ID, st.OldestPending.Watch, st.OldestPending.Path,
-			st.OldestPending.State, orNone(st.OldestPending.LastError), age(st.OldestPending.DiscoveredAt))
+	if o := st.OldestPending; o != nil {
+		fmt.Fprintf(w, "oldest    #%d %s:%s, %s (%s) since %s\n", o.ID, o.Watch, o.Path, o.State, orNone(o.LastError), age(o.DiscoveredAt))
 	}
-	names := make([]string, 0, len(st.Destinations))
-	for n := range st.Destinations {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(st.Destinations)) {
 		h := st.Destinations[n]
 		if h.Up {
 			fmt.Fprintf(w, "dest      %-16s up\n", n)
@@ -82,6 +82,12 @@ func statusCommand(ctx context.Context, args []string) error {
 			fmt.Fprintf(w, "dest      %-16s PAUSED after %d failures, next try in %s: %s\n", n, h.Failures, h.PausedFor.Round(time.Second), h.LastError)
 		}
 	}
+	printStatusWarnings(w, st)
+	printLastReconciliation(w, st)
+}
+
+// printStatusWarnings writes the lines of status that ask an operator to act.
+func printStatusWarnings(w io.Writer, st *control.Status) {
 	if st.Quarantined > 0 {
 		fmt.Fprintf(w, "JOURNAL   %d records cannot be decoded and were quarantined (their files are archived again when seen); 'archivist journal check --full' lists them\n", st.Quarantined)
 	}
@@ -91,6 +97,9 @@ func statusCommand(ctx context.Context, args []string) error {
 	if st.JournalHealth != nil && !st.JournalHealth.Up {
 		fmt.Fprintf(w, "JOURNAL   WRITES FAILING: %s\n", st.JournalHealth.LastError)
 	}
+}
+
+func printLastReconciliation(w io.Writer, st *control.Status) {
 	if r := st.LastReconciliation; r != nil {
 		fmt.Fprintf(w, "reconcile %s: %d on disk, %d archived, %d held, %d pending (%d stale), %d unexplained\n",
 			r.Time.Format(time.RFC3339), r.OnDisk, r.Archived, r.Held, r.Pending, r.Stale, r.Unexplained)
@@ -102,7 +111,6 @@ func statusCommand(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintln(w, "reconcile never run")
 	}
-	return notRunning(st)
 }
 
 // notRunning is status's exit: exitNotRunning (3) when no daemon answered, so that scripts

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/archivist-project/archivist/config"
 	"github.com/archivist-project/archivist/journal"
@@ -15,21 +16,29 @@ import (
 // not modified. It walks the audit chain from its first link and every record, and names the
 // first break. It reads the journal file directly, so the daemon must be stopped (it holds the
 // file) — or run it on a copy of the journal.
-func verifyCommand(ctx context.Context, args []string) error {
-	fs := newFlagSet("verify", "[--config FILE | --journal FILE]")
-	cfgPath := configFlag(fs)
-	path := fs.String("journal", "", "verify this journal file (a copy, say) instead of the configured one")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func verifyCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "verify [--config FILE | --journal FILE]",
+		Short: "check that the journal's audit trail was not modified (names the first break)",
+		Args:  noArgs,
 	}
-	if *path == "" {
-		cfg, err := config.LoadWithoutSecrets(*cfgPath)
-		if err != nil {
-			return configError{err}
+	cfgPath := configFlag(c.Flags())
+	path := c.Flags().String("journal", "", "verify this journal file (a copy, say) instead of the configured one")
+	c.RunE = func(*cobra.Command, []string) error {
+		if *path == "" {
+			cfg, err := config.LoadWithoutSecrets(*cfgPath)
+			if err != nil {
+				return configError{err}
+			}
+			*path = cfg.Journal
 		}
-		*path = cfg.Journal
+		return verifyJournal(*path)
 	}
-	db, err := journal.Open(*path, journal.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	return c
+}
+
+func verifyJournal(path string) error {
+	db, err := journal.Open(path, journal.Options{ReadOnly: true, Timeout: 2 * time.Second})
 	if err != nil {
 		return fmt.Errorf("%w (archivist verify reads the file: stop the daemon, or verify a copy with --journal)", err)
 	}
@@ -37,7 +46,7 @@ func verifyCommand(ctx context.Context, args []string) error {
 	rep, cerr := db.VerifyChain()
 	if rep != nil {
 		fmt.Fprintf(os.Stdout, "journal    %s\naudit      %d entries chained, %d from before the chain\nchain head %s\n",
-			*path, rep.Entries, rep.Unchained, rep.Head)
+			path, rep.Entries, rep.Unchained, rep.Head)
 		if rep.Sealed > 0 || rep.Removed > 0 {
 			fmt.Fprintf(os.Stdout, "compacted  %d of them kept at the compaction checkpoint, %d detail entries removed by audit retention\n", rep.Sealed, rep.Removed)
 		}

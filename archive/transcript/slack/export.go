@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/archivist-project/archivist/archive/transcript"
+	"github.com/archivist-project/archivist/archive/transcript/zipsafe"
 )
 
 // Limits bound what is read from one export. A zero field takes its default.
@@ -79,7 +80,8 @@ func Open(r io.ReaderAt, size int64, name string, opts Options) (*Export, error)
 		return nil, x.errorf("", fmt.Errorf("%w: %w", transcript.ErrInvalid, err), "not a readable ZIP: %v", err)
 	}
 	x.zr = zr
-	files := x.safeEntries()
+	files, problems := x.zip().Entries(zr.File)
+	x.problems = append(x.problems, problems...)
 	lists, err := x.classify(files)
 	if err != nil {
 		return nil, err
@@ -108,39 +110,13 @@ func (x *Export) Workspace() string { return x.workspace }
 // DMs, DMs), including those without day files.
 func (x *Export) Conversations() []*Conversation { return slices.Clone(x.convs) }
 
-// safeEntries returns the entries that may be opened, recording a problem for every other one.
-func (x *Export) safeEntries() []*zip.File {
-	count, reported := map[string]int{}, map[string]bool{}
-	for _, f := range x.zr.File {
-		count[f.Name]++
-	}
-	var out []*zip.File
-	for _, f := range x.zr.File {
-		switch {
-		case unsafeName(f.Name):
-			x.problems = append(x.problems, x.errorf(f.Name, ErrUnsafeEntry, "absolute name, backslash or \"..\": refused"))
-		case strings.HasSuffix(f.Name, "/") || f.Name == "__MACOSX" || strings.HasPrefix(f.Name, "__MACOSX/"):
-			// folders and the resource forks macOS adds: never opened
-		case f.Mode()&fs.ModeSymlink != 0:
-			x.problems = append(x.problems, x.errorf(f.Name, ErrUnsafeEntry, "symbolic link: refused"))
-		case count[f.Name] > 1:
-			if !reported[f.Name] {
-				reported[f.Name] = true
-				x.problems = append(x.problems, x.errorf(f.Name, ErrUnsafeEntry, "name appears %d times in the ZIP: refused", count[f.Name]))
-			}
-		default:
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-func unsafeName(name string) bool {
-	if name == "" || strings.ContainsAny(name, "\\\x00") || strings.HasPrefix(name, "/") ||
-		(len(name) >= 2 && name[1] == ':') {
-		return true
-	}
-	return slices.Contains(strings.Split(name, "/"), "..")
+// zip is the shared ZIP safety rules, reported as this package's *Error.
+func (x *Export) zip() zipsafe.Rules {
+	return zipsafe.Rules{MaxRatio: x.limits.MaxRatio, RatioFloor: x.limits.RatioFloor,
+		Unsafe: ErrUnsafeEntry, Bomb: ErrBomb, Invalid: transcript.ErrInvalid,
+		Errorf: func(entry string, err error, format string, args ...any) error {
+			return x.errorf(entry, err, format, args...)
+		}}
 }
 
 // listNames are the entries at the export's root that Open reads.
@@ -172,14 +148,14 @@ func (x *Export) classify(files []*zip.File) (map[string]*zip.File, error) {
 		parts := strings.Split(rel, "/")
 		switch {
 		case len(parts) == 1 && slices.Contains(listNames, rel):
-			if err := x.checkSize(f, x.limits.MaxList); err != nil {
+			if err := x.zip().CheckSize(f, x.limits.MaxList); err != nil {
 				return nil, err
 			}
 			lists[rel] = f
 		case len(parts) == 3 && parts[0] == "__uploads":
 			x.addUpload(f, parts[1])
 		case len(parts) == 2 && isDayFile(parts[1]):
-			if err := x.checkSize(f, x.limits.MaxDayFile); err != nil {
+			if err := x.zip().CheckSize(f, x.limits.MaxDayFile); err != nil {
 				x.problems = append(x.problems, err)
 				continue
 			}
@@ -208,7 +184,7 @@ func (x *Export) addUpload(f *zip.File, id string) {
 		x.refused[id] = true
 		return
 	}
-	if err := x.checkSize(f, x.limits.MaxUpload); err != nil {
+	if err := x.zip().CheckSize(f, x.limits.MaxUpload); err != nil {
 		x.problems = append(x.problems, err)
 		x.refused[id] = true
 		return
@@ -225,62 +201,6 @@ func isDayFile(base string) bool {
 	return err == nil
 }
 
-// checkSize refuses an entry whose declared size is above limit or whose declared ratio is
-// above MaxRatio.
-func (x *Export) checkSize(f *zip.File, limit int64) error {
-	if f.UncompressedSize64 > uint64(limit) {
-		return x.errorf(f.Name, ErrBomb, "declared uncompressed size %d bytes is above the limit of %d", f.UncompressedSize64, limit)
-	}
-	if x.ratioTooHigh(int64(f.UncompressedSize64), f) {
-		return x.errorf(f.Name, ErrBomb, "declared uncompressed size %d bytes is more than %d times its compressed size %d",
-			f.UncompressedSize64, x.limits.MaxRatio, f.CompressedSize64)
-	}
-	return nil
-}
-
-func (x *Export) ratioTooHigh(n int64, f *zip.File) bool {
-	return n > x.limits.RatioFloor && uint64(n) > uint64(x.limits.MaxRatio)*max(f.CompressedSize64, 1)
-}
-
-// open opens an entry for reading at most limit bytes; reading more than the entry declares,
-// more than limit, or more than MaxRatio times the compressed size is an ErrBomb.
-func (x *Export) open(f *zip.File, limit int64) (io.ReadCloser, error) {
-	rc, err := f.Open()
-	if err != nil {
-		return nil, x.errorf(f.Name, transcript.ErrInvalid, "cannot open: %v", err)
-	}
-	return &boundedReader{rc: rc, x: x, f: f, limit: min(limit, int64(f.UncompressedSize64))}, nil
-}
-
-type boundedReader struct {
-	rc    io.ReadCloser
-	x     *Export
-	f     *zip.File
-	limit int64
-	n     int64
-}
-
-func (b *boundedReader) Read(p []byte) (int, error) {
-	if int64(len(p)) > b.limit-b.n+1 {
-		p = p[:b.limit-b.n+1]
-	}
-	n, err := b.rc.Read(p)
-	b.n += int64(n)
-	if b.n > b.limit || b.x.ratioTooHigh(b.n, b.f) {
-		return n, b.x.errorf(b.f.Name, ErrBomb, "more than %d bytes (its declared size, or the limit) or %d times its compressed size when decompressed",
-			b.limit, b.x.limits.MaxRatio)
-	}
-	if errors.Is(err, zip.ErrFormat) { // archive/zip's own check: more (or fewer) bytes than declared
-		return n, b.x.errorf(b.f.Name, ErrBomb, "decompresses to a size other than the %d bytes it declares", b.f.UncompressedSize64)
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		return n, b.x.errorf(b.f.Name, transcript.ErrInvalid, "cannot read: %v", err)
-	}
-	return n, err
-}
-
-func (b *boundedReader) Close() error { return b.rc.Close() }
-
 // OpenEntry opens a file's bytes named by a transcript.FileRef.Entry (a path relative to the
 // export's root, "__uploads/<id>/<name>"), bounded by Limits.MaxUpload and MaxRatio on the
 // bytes actually read. Errors are *Error.
@@ -289,7 +209,7 @@ func (x *Export) OpenEntry(entry string) (io.ReadCloser, error) {
 	if len(parts) == 3 && parts[0] == "__uploads" {
 		for _, f := range x.uploads[parts[1]] {
 			if f.Name == x.prefix+entry {
-				return x.open(f, x.limits.MaxUpload)
+				return x.zip().Open(f, x.limits.MaxUpload)
 			}
 		}
 	}

@@ -154,7 +154,7 @@ func (x *Export) readConversations(lists map[string]*zip.File) error {
 
 // decodeArray streams the JSON array of entry f, calling add for each element.
 func decodeArray[T any](x *Export, f *zip.File, limit int64, add func(*T) error) error {
-	rc, err := x.open(f, limit)
+	rc, err := x.zip().Open(f, limit)
 	if err != nil {
 		return err
 	}

@@ -97,7 +97,7 @@ func (x *Export) readDay(c *Conversation, f *zip.File, st *convState) (*Day, []e
 // expected shape, or has no valid ts, is a problem; JSON that is broken, or not an array,
 // fails the whole day (err), so that a day is archived whole or not at all.
 func (x *Export) decodeDay(f *zip.File) (msgs []stamped, problems []error, err error) {
-	rc, err := x.open(f, x.limits.MaxDayFile)
+	rc, err := x.zip().Open(f, x.limits.MaxDayFile)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -62,7 +62,7 @@ func OpenZip(r io.ReaderAt, size int64, name string, opts Options) (*Chat, error
 	}
 	c.entry = chat.Name
 	c.title = zipTitle(name, chat.Name)
-	c.open = func() (io.ReadCloser, error) { return c.openZipEntry(chat, c.limits.MaxText) }
+	c.open = func() (io.ReadCloser, error) { return c.zip().Open(chat, c.limits.MaxText) }
 	return c, c.survey()
 }
 

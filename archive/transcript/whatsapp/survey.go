@@ -114,7 +114,7 @@ func (c *Chat) mediaRef(name string, line int) (transcript.FileRef, bool) {
 		if f == nil {
 			return transcript.FileRef{}, false
 		}
-		if err := c.checkSize(f, c.limits.MaxMedia); err != nil {
+		if err := c.zip().CheckSize(f, c.limits.MaxMedia); err != nil {
 			if !c.refusedOnce(name) {
 				c.problems = append(c.problems, err)
 			}

@@ -185,8 +185,8 @@ func (c *Chat) event(u msg, p transcript.Participant, st stamp, key string) tran
 // Limits.MaxMedia and MaxRatio on the bytes actually read. Errors are *Error.
 func (c *Chat) OpenEntry(entry string) (io.ReadCloser, error) {
 	name := path.Base(entry)
-	if f := c.media[name]; f != nil && f.Name == entry && !c.refused[name] && c.checkSize(f, c.limits.MaxMedia) == nil {
-		return c.openZipEntry(f, c.limits.MaxMedia)
+	if f := c.media[name]; f != nil && f.Name == entry && !c.refused[name] && c.zip().CheckSize(f, c.limits.MaxMedia) == nil {
+		return c.zip().Open(f, c.limits.MaxMedia)
 	}
 	return nil, c.entryError(entry, fs.ErrNotExist, "no such media file in the export")
 }

@@ -142,6 +142,14 @@ func Handler(svc *Service, metrics http.Handler) http.Handler {
 		}
 		reply(w, func() (any, error) { return svc.Retry(r.Context(), req) })
 	})
+	mux.HandleFunc("POST /dismiss", func(w http.ResponseWriter, r *http.Request) {
+		var req DismissRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+		reply(w, func() (any, error) { return svc.Dismiss(r.Context(), req) })
+	})
 	mux.HandleFunc("POST /reconcile", func(w http.ResponseWriter, r *http.Request) {
 		replyWithHeartbeat(w, func() (any, error) { return svc.Reconcile(r.Context(), r.URL.Query().Get("verify") == "all") })
 	})

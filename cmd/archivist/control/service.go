@@ -25,6 +25,7 @@ type API interface {
 	Queue(ctx context.Context, f Filter) ([]Item, error)
 	Show(ctx context.Context, ref string) (*Detail, error)
 	Retry(ctx context.Context, r RetryRequest) (*RetryResult, error)
+	Dismiss(ctx context.Context, r DismissRequest) (*DismissResult, error)
 	Reconcile(ctx context.Context, verify bool) (*archive.Summary, error)
 	Report(ctx context.Context, w io.Writer, q ReportQuery) error
 	Unresolved(ctx context.Context) ([]journal.Unresolved, error)
@@ -193,6 +194,11 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 	lanes, err := s.J.LaneCounts()
 	if err != nil {
 		return nil, err
+	}
+	for _, state := range journal.States { // every state, 0 included: one object of the same keys
+		if _, ok := counts[state]; !ok {
+			counts[state] = 0
+		}
 	}
 	st := &Status{Running: s.P != nil, Version: s.Version, Started: s.Started, Journal: s.J.Path(),
 		Watches: s.watchList(), Counts: counts, Lanes: lanes}
@@ -409,7 +415,9 @@ func (s *Service) Report(ctx context.Context, w io.Writer, q ReportQuery) error 
 	return errors.Join(err, werr, out.close(err == nil && werr == nil))
 }
 
-// ReportRow is one file of the JSON custody report.
+// ReportRow is one file of the JSON custody report. Its names are those of the rest of the
+// control API's JSON (status, queue, show: camelCase, fileKey, discoveredAt); the CSV's
+// columns keep their snake_case header.
 type ReportRow struct {
 	ID           uint64            `json:"id"`
 	Watch        string            `json:"watch"`
@@ -417,14 +425,14 @@ type ReportRow struct {
 	Size         int64             `json:"size"`
 	SHA256       string            `json:"sha256,omitempty"`
 	MIME         string            `json:"mime,omitempty"`
-	FileKey      string            `json:"file_key,omitempty"`
+	FileKey      string            `json:"fileKey,omitempty"`
 	State        journal.State     `json:"state"`
 	Reason       string            `json:"reason,omitempty"`
-	DiscoveredAt time.Time         `json:"discovered_at"`
-	UploadedAt   time.Time         `json:"uploaded_at,omitzero"`
-	PostedAt     time.Time         `json:"posted_at,omitzero"`
-	RequestID    string            `json:"request_id,omitempty"`
-	DuplicateOf  uint64            `json:"duplicate_of,omitempty"`
+	DiscoveredAt time.Time         `json:"discoveredAt"`
+	UploadedAt   time.Time         `json:"uploadedAt,omitzero"`
+	PostedAt     time.Time         `json:"postedAt,omitzero"`
+	RequestID    string            `json:"requestId,omitempty"`
+	DuplicateOf  uint64            `json:"duplicateOf,omitempty"`
 	Forwarded    map[string]string `json:"forwarded,omitempty"` // destination -> forward state
 }
 

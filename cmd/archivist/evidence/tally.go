@@ -27,6 +27,7 @@ type Counts struct {
 	Pending    int64 `json:"pending"` // in progress
 	Vanished   int64 `json:"vanished"`
 	Superseded int64 `json:"superseded"`
+	Dismissed  int64 `json:"dismissed"` // held files an operator gave up on (archivist dismiss)
 }
 
 // Forwards counts a destination's forwards of the files discovered in a period.
@@ -115,6 +116,8 @@ func (c *Counts) add(r *journal.Record) {
 		c.Vanished++
 	case journal.Superseded:
 		c.Superseded++
+	case journal.Dismissed:
+		c.Dismissed++
 	default:
 		c.Pending++
 	}

@@ -169,7 +169,7 @@ func (p *Page) overview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.render(w, r, "overview", map[string]any{
-		"Title": "Archive status", "Status": st, "Period": per, "PeriodError": errText(perr),
+		"Title": "Archive status", "Status": st, "Held": st.Counts[journal.Held], "Period": per, "PeriodError": errText(perr),
 		"Stats": stats, "Chart": chartSVG(stats.Hours),
 		"CSV": template.URL("/report.csv?" + periodQuery(per)), "JSON": template.URL("/report.json?" + periodQuery(per)),
 	})
