@@ -385,10 +385,14 @@ func TestWaitingChatNotesItOnce(t *testing.T) {
 	os.WriteFile(filepath.Join(h.root, "IMG-20230524-WA0001.jpg"), png, 0o644) // there, but not recorded yet
 	h.dropAll(map[string][]byte{"WhatsApp Chat with Anna Weber.txt": []byte("24/05/2023, 09:16 - Anna Weber: IMG-20230524-WA0001.jpg (file attached)\n")})
 	id := h.record("WhatsApp Chat with Anna Weber.txt").ID
-	await(t, "the chat waiting", func() bool { return strings.HasPrefix(h.record("WhatsApp Chat with Anna Weber.txt").LastError, "waiting for attachments") })
+	await(t, "the chat waiting", func() bool {
+		return strings.HasPrefix(h.record("WhatsApp Chat with Anna Weber.txt").LastError, "waiting for attachments")
+	})
 	for look := 0; look < 2; look++ { // two more looks: each reschedules it
 		before := h.record("WhatsApp Chat with Anna Weber.txt").Lanes[journal.LaneConv]
-		await(t, "another look", func() bool { return h.record("WhatsApp Chat with Anna Weber.txt").Lanes[journal.LaneConv].After(before) })
+		await(t, "another look", func() bool {
+			return h.record("WhatsApp Chat with Anna Weber.txt").Lanes[journal.LaneConv].After(before)
+		})
 	}
 	trail, err := h.j.Audit(id)
 	if err != nil {
