@@ -414,3 +414,26 @@ func TestWaitingChatNotesItOnce(t *testing.T) {
 		t.Errorf("after the photo arrived: %s %q", r.State, r.Reason)
 	}
 }
+
+// A Teams dump that is not JSON and a text named like a WhatsApp chat that is none are held,
+// each with a reason naming the file.
+func TestNotReallyExportsAreHeldNamingTheFile(t *testing.T) {
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour))
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.po.Watches[0].Location = berlin
+	h.p.SetWatches(h.po.Watches)
+	h.start(nil)
+	h.dropAll(map[string][]byte{"q3.teams.json": []byte("Dear team, see below"), "WhatsApp Chat with Bob.txt": []byte("Dear Bob,\nsee you\n")})
+	for name, want := range map[string]string{"q3.teams.json": "not JSON", "WhatsApp Chat with Bob.txt": "not a WhatsApp message line"} {
+		r := h.awaitDone(name)
+		if r.State != journal.Held || !strings.Contains(r.Reason, name) || !strings.Contains(r.Reason, want) {
+			t.Errorf("%s: %s %q, want held naming it and %q", name, r.State, r.Reason, want)
+		}
+	}
+	if n := len(h.sb.Files()) + len(h.sb.Conversations()); n != 0 {
+		t.Errorf("%d files or requests sent", n)
+	}
+}
