@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -290,4 +291,30 @@ func TestE2ESlackExportSurvivesAKill(t *testing.T) {
 	if want := exporttest.SlackMessages(2); len(seen) != want || twice > 2 {
 		t.Errorf("%d distinct messages (want %d), %d sent twice (at most one request of 2)", len(seen), want, twice)
 	}
+}
+
+// A WhatsApp export in a watch without timezone: is held, its record naming the key; once the
+// key is set and the configuration reloaded (SIGHUP), it is archived.
+func TestE2EWhatsAppHeldUntilTheWatchHasATimezone(t *testing.T) {
+	e := newEnv(t, func(_ *sandbox.Options, v map[string]string) { v["extra"] = "    mode: transcripts\n" })
+	d := e.start()
+	e.writeExport("WhatsApp Chat - Deal desk.zip", exporttest.WriteWhatsApp)
+	await(t, 30*time.Second, "the chat held", func() bool { return d.logCount("file held") == 1 })
+	if out := e.cli("show", "teams:WhatsApp Chat - Deal desk.zip"); !strings.Contains(out, "held") || !strings.Contains(out, "timezone:") {
+		t.Fatalf("held chat's record does not name timezone:\n%s", out)
+	}
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = bytes.Replace(cfg, []byte("    mode: transcripts\n"), []byte("    mode: transcripts\n    timezone: Europe/Berlin\n"), 1)
+	if err := os.WriteFile(e.config, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	await(t, 30*time.Second, "the chat archived after the reload", func() bool { return d.logCount("export archived") == 1 })
+	if n := e.eventCount(); n != exporttest.WhatsAppMessages {
+		t.Errorf("%d events, want %d", n, exporttest.WhatsAppMessages)
+	}
+	d.stop()
 }
