@@ -3,6 +3,8 @@ package archive
 import (
 	azip "archive/zip"
 	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -160,8 +162,9 @@ func TestBadExportsAreHeldWithTheZipAndEntry(t *testing.T) {
 	if r := h.awaitDone("good.zip"); r.State != journal.Posted {
 		t.Errorf("good export next to bad ones: %s %s", r.State, r.Reason)
 	}
-	if r := h.awaitDone("broken.zip"); r.State != journal.Held || !strings.Contains(r.Reason, "broken.zip") || !strings.Contains(r.Reason, "ZIP") {
-		t.Errorf("broken ZIP: %s %q", r.State, r.Reason)
+	if r := h.awaitDone("broken.zip"); r.State != journal.Held || !strings.Contains(r.Reason, "broken.zip") || !strings.Contains(r.Reason, "ZIP") ||
+		r.SHA256 != fmt.Sprintf("%x", sha256.Sum256([]byte("PK\x03\x04 cut off"))) {
+		t.Errorf("broken ZIP: %s %q, sha256 %q", r.State, r.Reason, r.SHA256)
 	}
 	r := h.awaitDone("missing.zip")
 	if r.State != journal.Held || !strings.Contains(r.Reason, "missing.zip") || !strings.Contains(r.Reason, "general/2023-05-24.json") ||

@@ -54,7 +54,7 @@ func (p *Lane) export1(ctx context.Context, r *journal.Record) bool {
 		p.notAnExport(r, l)
 		return true
 	case err != nil:
-		p.j.Hold(r, l, err.Error(), err)
+		p.holdUnopened(r, l, sum, mime, err)
 		return true
 	}
 	if !p.exportStarted(r, l, src.Format(), sum, mime) {
@@ -131,6 +131,28 @@ func (p *Lane) exportGone(r *journal.Record, l *logrus.Entry, state journal.Stat
 		return
 	}
 	l.WithField("reason", reason).Info("file " + string(state))
+}
+
+// holdUnopened holds an export that cannot be opened as one, keeping the SHA-256 of the
+// bytes it was refused for.
+func (p *Lane) holdUnopened(r *journal.Record, l *logrus.Entry, sum, mime string, cause error) {
+	now, reason := p.j.Now(), cause.Error()
+	err := p.j.Update(r.ID, func(x *journal.Record) ([]journal.Entry, error) {
+		if _, due := x.Due(journal.LaneConv); !due || x.State != journal.Discovered {
+			return nil, journal.ErrSkip
+		}
+		if err := x.Hold(reason, now); err != nil {
+			return nil, err
+		}
+		x.SHA256, x.MIME, x.LastError = sum, mime, reason
+		return []journal.Entry{{Time: now, Step: string(journal.Held), Result: string(journal.Held),
+			Detail: fmt.Sprintf("%s (sha256 %s)", reason, sum)}}, nil
+	})
+	if err != nil {
+		l.WithError(err).Error("record state change")
+		return
+	}
+	l.WithField("reason", reason).Warn("file held")
 }
 
 // notAnExport gives a candidate that is no chat export (a ZIP of photos, say) the way of
