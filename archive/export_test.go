@@ -3,6 +3,7 @@ package archive
 import (
 	azip "archive/zip"
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
 	"io/fs"
@@ -438,5 +439,22 @@ func TestNotReallyExportsAreHeldNamingTheFile(t *testing.T) {
 	}
 	if n := len(h.sb.Files()) + len(h.sb.Conversations()); n != 0 {
 		t.Errorf("%d files or requests sent", n)
+	}
+}
+
+// An export is never uploaded, so it may be larger than the archive's file limit; a ZIP that
+// is no export is held for its size, as any file.
+func TestExportsAreNotBoundByTheFileLimit(t *testing.T) {
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour), func(po *Options, _ *sandbox.Options) { po.MaxFileSize = 500 })
+	h.start(nil)
+	h.dropExport("slack.zip", slackWriter(1))
+	noise := make([]byte, 2000) // does not compress: the ZIP is over the limit
+	rand.Read(noise)
+	h.dropExport("photos.zip", func(p string) error { return writeZip(p, map[string][]byte{"a.jpg": noise}) })
+	if r := h.awaitDone("slack.zip"); r.State != journal.Posted || r.Size <= 500 {
+		t.Errorf("export of %d bytes: %s %q", r.Size, r.State, r.Reason)
+	}
+	if r := h.awaitDone("photos.zip"); r.State != journal.Held || !strings.Contains(r.Reason, "limit") {
+		t.Errorf("a ZIP that is no export, %d bytes: %s %q", r.Size, r.State, r.Reason)
 	}
 }

@@ -323,7 +323,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 		if w, ok := p.watch(f.Watch); ok {
 			r.Role = roleOf(w, f.RelPath)
 		}
-		if reason := p.refusal(f); reason != "" {
+		if reason := p.refusal(f, r.Role == journal.RoleExport); reason != "" {
 			if err := r.Hold(reason, now); err != nil {
 				return fmt.Errorf("intake %s: %w", f.RelPath, err)
 			}
@@ -354,8 +354,10 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 	return nil
 }
 
-// refusal is why a settled entry can never be archived, or "".
-func (p *Pipeline) refusal(f watcher.File) string {
+// refusal is why a settled entry can never be archived, or "". A chat export is never
+// uploaded itself, so the archive's size limit is not its own (the upload lane applies it
+// to a candidate that is no export).
+func (p *Pipeline) refusal(f watcher.File, export bool) string {
 	switch f.Kind {
 	case "file":
 	case "symlink":
@@ -365,7 +367,7 @@ func (p *Pipeline) refusal(f watcher.File) string {
 	default:
 		return fmt.Sprintf("%s: not a regular file, never opened", f.Kind)
 	}
-	if f.Size > p.o.MaxFileSize {
+	if f.Size > p.o.MaxFileSize && !export {
 		return fmt.Sprintf("file is %d bytes, over the archive's limit of %d bytes (1.0 GB); not sent", f.Size, p.o.MaxFileSize)
 	}
 	return ""
