@@ -135,7 +135,43 @@ func (d *wiring) run(ctx context.Context, once *onceRun) error {
 	if err := d.p.ReleaseOnConfigChange(configFingerprint(d.cfg)); err != nil {
 		return err
 	}
-	watchOpts := watcher.Options{
+	watchOpts := d.watchOptions()
+	if err := d.watch.start(ctx, watcherRoots(d.cfg), watchOpts); err != nil {
+		return err
+	}
+	d.log.WithFields(logrus.Fields{"version": Version, "journal": d.cfg.Journal, "watches": len(d.cfg.Watches),
+		"archive": d.cfg.GlobalRelay.URL}).Info("archivist started")
+	svc := d.service()
+	servers, err := d.serve(ctx, ctl, svc)
+	if err != nil {
+		return err
+	}
+	stopJobs, err := d.schedule(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopJobs()
+	sd := d.notifySystemd(ctx, watchOpts, svc, once)
+
+	perr := d.p.Run(ctx)
+	if err := sd.Stopping(); err != nil {
+		d.log.WithError(err).Warn("tell systemd the daemon is stopping")
+	}
+	werr := d.watch.stop()
+	serr := servers()
+	if err := d.j.Err(); err != nil {
+		return err
+	}
+	if err := errors.Join(perr, werr, serr); err != nil {
+		return err
+	}
+	d.log.Info("archivist stopped")
+	return nil
+}
+
+// watchOptions connects the watcher to the journal (what it knows) and the pipeline (intake).
+func (d *wiring) watchOptions() watcher.Options {
+	return watcher.Options{
 		Logger: d.log,
 		// A version the journal cannot say it knows is taken for new: the intake then records
 		// it, or fails and logs why. Never the other way round, which would skip a file.
@@ -148,47 +184,46 @@ func (d *wiring) run(ctx context.Context, once *onceRun) error {
 		},
 		Settled: d.p.Intake,
 	}
-	if err := d.watch.start(ctx, watcherRoots(d.cfg), watchOpts); err != nil {
-		return err
-	}
-	d.log.WithFields(logrus.Fields{"version": Version, "journal": d.cfg.Journal, "watches": len(d.cfg.Watches),
-		"archive": d.cfg.GlobalRelay.URL}).Info("archivist started")
-	svc := d.service()
+}
+
+// serve starts the status page, the control socket and the metrics endpoint; the function
+// it returns waits, once ctx ends, until they have stopped, with their errors.
+func (d *wiring) serve(ctx context.Context, ctl *control.Socket, svc *control.Service) (wait func() error, err error) {
 	pageDone, err := startStatusPage(ctx, d.cfg, svc, d.j, d.log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	controlDone := make(chan error, 1)
 	d.bg.Go(func() { controlDone <- ctl.Serve(ctx, svc, d.m.Handler()) })
 	if d.cfg.Metrics.Listen != "" {
 		d.bg.Go(func() { serveMetrics(ctx, d.cfg.Metrics.Listen, d.m, d.log) })
 	}
+	return func() error { return errors.Join(<-controlDone, <-pageDone) }, nil
+}
+
+// schedule starts the scheduled jobs (reconciliation, the daily report, audit retention) and
+// the notification lane; the function it returns stops them and waits for them.
+func (d *wiring) schedule(ctx context.Context) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
 	stopCron, err := scheduleReconcile(ctx, d.cfg, d.p, d.log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer stopCron()
+	stops = append(stops, stopCron)
 	stopDaily, err := scheduleDaily(ctx, d.cfg, d.p, d.j, d.log)
 	if err != nil {
-		return err
+		stop()
+		return nil, err
 	}
-	defer stopDaily()
-	defer scheduleAuditRetention(ctx, d.cfg, retentionSchedule, d.j, d.log)()
-	defer startNotify(ctx, d.cfg, d.p, d.j, d.log)() // stops the lane and waits for it
-	sd := d.notifySystemd(ctx, watchOpts, svc, once)
-
-	perr := d.p.Run(ctx)
-	_ = sd.Stopping()
-	werr := d.watch.stop()
-	cerr := <-controlDone
-	if err := d.j.Err(); err != nil {
-		return err
-	}
-	if err := errors.Join(perr, werr, cerr, <-pageDone); err != nil {
-		return err
-	}
-	d.log.Info("archivist stopped")
-	return nil
+	stops = append(stops, stopDaily,
+		scheduleAuditRetention(ctx, d.cfg, retentionSchedule, d.j, d.log),
+		startNotify(ctx, d.cfg, d.p, d.j, d.log)) // stops the lane and waits for it
+	return stop, nil
 }
 
 // newPipeline builds the clients, the metrics and the pipeline.
