@@ -154,9 +154,7 @@ func (d *wiring) run(ctx context.Context, once *onceRun) error {
 	sd := d.notifySystemd(ctx, watchOpts, svc, once)
 
 	perr := d.p.Run(ctx)
-	if err := sd.Stopping(); err != nil {
-		d.log.WithError(err).Warn("tell systemd the daemon is stopping")
-	}
+	told(d.log, "STOPPING=1", sd.Stopping())
 	werr := d.watch.stop()
 	serr := servers()
 	if err := d.j.Err(); err != nil {
@@ -284,14 +282,21 @@ func (d *wiring) service() *control.Service {
 	return svc
 }
 
+// told logs a notification systemd did not get (it would see a start or reload time out).
+func told(log logrus.FieldLogger, msg string, err error) {
+	if err != nil {
+		log.WithError(err).Warnf("tell systemd %s", msg)
+	}
+}
+
 // notifySystemd says ready once the journal is open and the watches are set up (not after
 // the first scan, which may take long), keeps a status line with the queue and watchdog
 // pings while the journal answers, and starts the reload (and, with once, the idle) watch.
 func (d *wiring) notifySystemd(ctx context.Context, watchOpts watcher.Options, svc *control.Service, once *onceRun) *systemd.Notifier {
 	sd := systemd.NewNotifier()
-	_ = sd.Ready()
+	told(d.log, "READY=1", sd.Ready())
 	d.bg.Go(func() { sd.RunWatchdog(ctx, func() bool { _, err := d.j.Counts(); return err == nil }) })
-	d.bg.Go(func() { reportStatus(ctx, sd, d.j, d.p) })
+	d.bg.Go(func() { reportStatus(ctx, sd, d.j, d.p, d.log) })
 	d.bg.Go(func() { reloadOnHangup(ctx, d.cfgPath, d.cfg, d.log, sd, d.p, d.watch, watchOpts, svc, d.ids) })
 	if once != nil {
 		d.bg.Go(func() { once.run(ctx, d.stop, d.j, d.watch, d.log) })
@@ -401,11 +406,11 @@ func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log
 			return
 		case <-hup:
 		}
-		_ = sd.Reloading()
+		told(log, "RELOADING=1", sd.Reloading())
 		next, dir, err := loadForReload(cfgPath)
 		if err != nil {
 			log.WithError(err).Error("reload rejected; the running configuration is kept")
-			_ = sd.Ready()
+			told(log, "READY=1", sd.Ready())
 			continue
 		}
 		for _, w := range next.Warnings {
@@ -437,7 +442,7 @@ func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log
 			if err := watch.start(ctx, watcherRoots(cur), o); err != nil {
 				log.WithError(err).Error("reload: restart the old watches")
 			}
-			_ = sd.Ready()
+			told(log, "READY=1", sd.Ready())
 			continue
 		}
 		svc.SetWatches(watchInfos(next))
@@ -447,7 +452,7 @@ func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log
 		ids.Set(dir)
 		cur = next
 		log.WithFields(logrus.Fields{"watches": len(next.Watches), "identities": dir.Len()}).Info("configuration reloaded")
-		_ = sd.Ready()
+		told(log, "READY=1", sd.Ready())
 	}
 }
 
@@ -532,7 +537,7 @@ func isTerminal(f *os.File) bool {
 }
 
 // reportStatus keeps systemd's STATUS= line current with the queue figures.
-func reportStatus(ctx context.Context, sd *systemd.Notifier, j *journal.DB, p *archive.Pipeline) {
+func reportStatus(ctx context.Context, sd *systemd.Notifier, j *journal.DB, p *archive.Pipeline, log logrus.FieldLogger) {
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
 	for {
@@ -542,8 +547,8 @@ func reportStatus(ctx context.Context, sd *systemd.Notifier, j *journal.DB, p *a
 			if !h.Up {
 				state = fmt.Sprintf("archive paused (%d failures): %s", h.Failures, h.LastError)
 			}
-			_ = sd.Status(fmt.Sprintf("%d pending, %d held, %d archived; %s",
-				counts[journal.Discovered]+counts[journal.Uploaded], counts[journal.Held], counts[journal.Posted], state))
+			told(log, "STATUS=", sd.Status(fmt.Sprintf("%d pending, %d held, %d archived; %s",
+				counts[journal.Discovered]+counts[journal.Uploaded], counts[journal.Held], counts[journal.Posted], state)))
 		}
 		select {
 		case <-ctx.Done():
