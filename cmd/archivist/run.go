@@ -135,7 +135,41 @@ func (d *wiring) run(ctx context.Context, once *onceRun) error {
 	if err := d.p.ReleaseOnConfigChange(configFingerprint(d.cfg)); err != nil {
 		return err
 	}
-	watchOpts := watcher.Options{
+	watchOpts := d.watchOptions()
+	if err := d.watch.start(ctx, watcherRoots(d.cfg), watchOpts); err != nil {
+		return err
+	}
+	d.log.WithFields(logrus.Fields{"version": Version, "journal": d.cfg.Journal, "watches": len(d.cfg.Watches),
+		"archive": d.cfg.GlobalRelay.URL}).Info("archivist started")
+	svc := d.service()
+	servers, err := d.serve(ctx, ctl, svc)
+	if err != nil {
+		return err
+	}
+	stopJobs, err := d.schedule(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopJobs()
+	sd := d.notifySystemd(ctx, watchOpts, svc, once)
+
+	perr := d.p.Run(ctx)
+	told(d.log, "STOPPING=1", sd.Stopping())
+	werr := d.watch.stop()
+	serr := servers()
+	if err := d.j.Err(); err != nil {
+		return err
+	}
+	if err := errors.Join(perr, werr, serr); err != nil {
+		return err
+	}
+	d.log.Info("archivist stopped")
+	return nil
+}
+
+// watchOptions connects the watcher to the journal (what it knows) and the pipeline (intake).
+func (d *wiring) watchOptions() watcher.Options {
+	return watcher.Options{
 		Logger: d.log,
 		// A version the journal cannot say it knows is taken for new: the intake then records
 		// it, or fails and logs why. Never the other way round, which would skip a file.
@@ -148,47 +182,46 @@ func (d *wiring) run(ctx context.Context, once *onceRun) error {
 		},
 		Settled: d.p.Intake,
 	}
-	if err := d.watch.start(ctx, watcherRoots(d.cfg), watchOpts); err != nil {
-		return err
-	}
-	d.log.WithFields(logrus.Fields{"version": Version, "journal": d.cfg.Journal, "watches": len(d.cfg.Watches),
-		"archive": d.cfg.GlobalRelay.URL}).Info("archivist started")
-	svc := d.service()
+}
+
+// serve starts the status page, the control socket and the metrics endpoint; the function
+// it returns waits, once ctx ends, until they have stopped, with their errors.
+func (d *wiring) serve(ctx context.Context, ctl *control.Socket, svc *control.Service) (wait func() error, err error) {
 	pageDone, err := startStatusPage(ctx, d.cfg, svc, d.j, d.log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	controlDone := make(chan error, 1)
 	d.bg.Go(func() { controlDone <- ctl.Serve(ctx, svc, d.m.Handler()) })
 	if d.cfg.Metrics.Listen != "" {
 		d.bg.Go(func() { serveMetrics(ctx, d.cfg.Metrics.Listen, d.m, d.log) })
 	}
+	return func() error { return errors.Join(<-controlDone, <-pageDone) }, nil
+}
+
+// schedule starts the scheduled jobs (reconciliation, the daily report, audit retention) and
+// the notification lane; the function it returns stops them and waits for them.
+func (d *wiring) schedule(ctx context.Context) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
 	stopCron, err := scheduleReconcile(ctx, d.cfg, d.p, d.log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer stopCron()
+	stops = append(stops, stopCron)
 	stopDaily, err := scheduleDaily(ctx, d.cfg, d.p, d.j, d.log)
 	if err != nil {
-		return err
+		stop()
+		return nil, err
 	}
-	defer stopDaily()
-	defer scheduleAuditRetention(ctx, d.cfg, retentionSchedule, d.j, d.log)()
-	defer startNotify(ctx, d.cfg, d.p, d.j, d.log)() // stops the lane and waits for it
-	sd := d.notifySystemd(ctx, watchOpts, svc, once)
-
-	perr := d.p.Run(ctx)
-	_ = sd.Stopping()
-	werr := d.watch.stop()
-	cerr := <-controlDone
-	if err := d.j.Err(); err != nil {
-		return err
-	}
-	if err := errors.Join(perr, werr, cerr, <-pageDone); err != nil {
-		return err
-	}
-	d.log.Info("archivist stopped")
-	return nil
+	stops = append(stops, stopDaily,
+		scheduleAuditRetention(ctx, d.cfg, retentionSchedule, d.j, d.log),
+		startNotify(ctx, d.cfg, d.p, d.j, d.log)) // stops the lane and waits for it
+	return stop, nil
 }
 
 // newPipeline builds the clients, the metrics and the pipeline.
@@ -250,14 +283,21 @@ func (d *wiring) service() *control.Service {
 	return svc
 }
 
+// told logs a notification systemd did not get (it would see a start or reload time out).
+func told(log logrus.FieldLogger, msg string, err error) {
+	if err != nil {
+		log.WithError(err).Warnf("tell systemd %s", msg)
+	}
+}
+
 // notifySystemd says ready once the journal is open and the watches are set up (not after
 // the first scan, which may take long), keeps a status line with the queue and watchdog
 // pings while the journal answers, and starts the reload (and, with once, the idle) watch.
 func (d *wiring) notifySystemd(ctx context.Context, watchOpts watcher.Options, svc *control.Service, once *onceRun) *systemd.Notifier {
 	sd := systemd.NewNotifier()
-	_ = sd.Ready()
+	told(d.log, "READY=1", sd.Ready())
 	d.bg.Go(func() { sd.RunWatchdog(ctx, func() bool { _, err := d.j.Counts(); return err == nil }) })
-	d.bg.Go(func() { reportStatus(ctx, sd, d.j, d.p) })
+	d.bg.Go(func() { reportStatus(ctx, sd, d.j, d.p, d.log) })
 	d.bg.Go(func() { reloadOnHangup(ctx, d.cfgPath, d.cfg, d.log, sd, d.p, d.watch, watchOpts, svc, d.ids) })
 	if once != nil {
 		d.bg.Go(func() { once.run(ctx, d.stop, d.j, d.watch, d.log) })
@@ -367,11 +407,11 @@ func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log
 			return
 		case <-hup:
 		}
-		_ = sd.Reloading()
+		told(log, "RELOADING=1", sd.Reloading())
 		next, dir, err := loadForReload(cfgPath)
 		if err != nil {
 			log.WithError(err).Error("reload rejected; the running configuration is kept")
-			_ = sd.Ready()
+			told(log, "READY=1", sd.Ready())
 			continue
 		}
 		for _, w := range next.Warnings {
@@ -403,7 +443,7 @@ func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log
 			if err := watch.start(ctx, watcherRoots(cur), o); err != nil {
 				log.WithError(err).Error("reload: restart the old watches")
 			}
-			_ = sd.Ready()
+			told(log, "READY=1", sd.Ready())
 			continue
 		}
 		svc.SetWatches(watchInfos(next))
@@ -413,7 +453,7 @@ func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log
 		ids.Set(dir)
 		cur = next
 		log.WithFields(logrus.Fields{"watches": len(next.Watches), "identities": dir.Len()}).Info("configuration reloaded")
-		_ = sd.Ready()
+		told(log, "READY=1", sd.Ready())
 	}
 }
 
@@ -498,7 +538,7 @@ func isTerminal(f *os.File) bool {
 }
 
 // reportStatus keeps systemd's STATUS= line current with the queue figures.
-func reportStatus(ctx context.Context, sd *systemd.Notifier, j *journal.DB, p *archive.Pipeline) {
+func reportStatus(ctx context.Context, sd *systemd.Notifier, j *journal.DB, p *archive.Pipeline, log logrus.FieldLogger) {
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
 	for {
@@ -508,8 +548,8 @@ func reportStatus(ctx context.Context, sd *systemd.Notifier, j *journal.DB, p *a
 			if !h.Up {
 				state = fmt.Sprintf("archive paused (%d failures): %s", h.Failures, h.LastError)
 			}
-			_ = sd.Status(fmt.Sprintf("%d pending, %d held, %d archived; %s",
-				counts[journal.Discovered]+counts[journal.Uploaded], counts[journal.Held], counts[journal.Posted], state))
+			told(log, "STATUS=", sd.Status(fmt.Sprintf("%d pending, %d held, %d archived; %s",
+				counts[journal.Discovered]+counts[journal.Uploaded], counts[journal.Held], counts[journal.Posted], state)))
 		}
 		select {
 		case <-ctx.Done():

@@ -134,51 +134,77 @@ func Handler(svc *Service, metrics http.Handler) http.Handler {
 	mux.HandleFunc("GET /show", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, func() (any, error) { return svc.Show(r.Context(), r.URL.Query().Get("ref")) })
 	})
-	mux.HandleFunc("POST /retry", func(w http.ResponseWriter, r *http.Request) {
-		var req RetryRequest
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
-			writeErr(w, http.StatusBadRequest, err)
-			return
-		}
-		reply(w, func() (any, error) { return svc.Retry(r.Context(), req) })
-	})
-	mux.HandleFunc("POST /dismiss", func(w http.ResponseWriter, r *http.Request) {
-		var req DismissRequest
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
-			writeErr(w, http.StatusBadRequest, err)
-			return
-		}
-		reply(w, func() (any, error) { return svc.Dismiss(r.Context(), req) })
-	})
+	mux.HandleFunc("POST /retry", withBody(func(r *http.Request, req RetryRequest) (any, error) { return svc.Retry(r.Context(), req) }))
+	mux.HandleFunc("POST /dismiss", withBody(func(r *http.Request, req DismissRequest) (any, error) { return svc.Dismiss(r.Context(), req) }))
 	mux.HandleFunc("POST /reconcile", func(w http.ResponseWriter, r *http.Request) {
 		replyWithHeartbeat(w, func() (any, error) { return svc.Reconcile(r.Context(), r.URL.Query().Get("verify") == "all") })
 	})
 	mux.HandleFunc("POST /journal/compact", func(w http.ResponseWriter, r *http.Request) {
 		var req CompactRequest
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
-			writeErr(w, http.StatusBadRequest, err)
-			return
+		if decodeBody(w, r, &req) {
+			replyWithHeartbeat(w, func() (any, error) { return svc.CompactJournal(r.Context(), req) })
 		}
-		replyWithHeartbeat(w, func() (any, error) { return svc.CompactJournal(r.Context(), req) })
 	})
-	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) {
-		q, err := parseReportQuery(r.URL.Query().Get("since"), r.URL.Query().Get("until"), r.URL.Query().Get("format"))
-		if err != nil {
-			writeErr(w, http.StatusBadRequest, err)
-			return
-		}
-		if q.Format == "json" {
-			w.Header().Set("Content-Type", "application/x-ndjson")
-		} else {
-			w.Header().Set("Content-Type", "text/csv")
-		}
-		// Errors after the first row can only end the stream; the client sees it truncated.
-		_ = svc.Report(r.Context(), w, q)
-	})
+	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) { streamReport(w, r, svc) })
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics)
 	}
 	return mux
+}
+
+// withBody decodes a request's JSON body into a Req and replies with what f returns.
+func withBody[Req any](f func(r *http.Request, req Req) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if decodeBody(w, r, &req) {
+			reply(w, func() (any, error) { return f(r, req) })
+		}
+	}
+}
+
+// decodeBody decodes a request's JSON body (64 KiB at most) into v; on failure it has
+// answered 400 and returns false.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(v); err != nil {
+		writeErr(w, http.StatusBadRequest, err)
+		return false
+	}
+	return true
+}
+
+// streamReport streams the custody report. A report that fails part-way must never read as
+// a whole one: before the first byte the failure is an error reply; after it the response
+// is aborted, so the client sees the stream cut off, not a report that ends early.
+func streamReport(w http.ResponseWriter, r *http.Request, svc *Service) {
+	q, err := parseReportQuery(r.URL.Query().Get("since"), r.URL.Query().Get("until"), r.URL.Query().Get("format"))
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err)
+		return
+	}
+	if q.Format == "json" {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+	} else {
+		w.Header().Set("Content-Type", "text/csv")
+	}
+	out := &countingWriter{w: w}
+	if err := svc.Report(r.Context(), out, q); err != nil {
+		if out.n == 0 {
+			writeErr(w, http.StatusInternalServerError, err)
+			return
+		}
+		panic(http.ErrAbortHandler)
+	}
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func reply(w http.ResponseWriter, f func() (any, error)) {

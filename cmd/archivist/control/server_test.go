@@ -2,6 +2,10 @@ package control
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,5 +83,24 @@ func TestSocketRemovesOnlyItsOwnFile(t *testing.T) {
 	s.Close()
 	if b, err := os.ReadFile(path); err != nil || string(b) != "someone else's" {
 		t.Fatalf("Close removed a file that is not its socket: %q, %v", b, err)
+	}
+}
+
+// A custody report that fails part-way is never received as a whole one.
+func TestReportThatFailsPartWayIsCutOffNotEndedEarly(t *testing.T) {
+	svc, _ := newService(t)
+	fail := errors.New("page fault reading the journal")
+	srv := httptest.NewServer(Handler(&Service{J: svc.J, reportFault: func() error { return fail }}, nil))
+	defer srv.Close()
+	for _, format := range []string{"csv", "json"} {
+		resp, err := http.Get(srv.URL + "/report?format=" + format)
+		if err != nil {
+			continue // cut off before the headers: the client has an error, not a report
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode == http.StatusOK {
+			t.Fatalf("%s: a report whose journal read failed after its first row arrived whole (200, no error):\n%s", format, body)
+		}
 	}
 }

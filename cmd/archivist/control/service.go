@@ -67,6 +67,8 @@ type Service struct {
 
 	mu      sync.Mutex
 	watches []WatchInfo
+
+	reportFault func() error // tests: fails the report after a row
 }
 
 // whyNotReleased says why retrying record id did nothing.
@@ -410,6 +412,9 @@ func (s *Service) Report(ctx context.Context, w io.Writer, q ReportQuery) error 
 			return true
 		}
 		werr = out.write(r)
+		if werr == nil && s.reportFault != nil {
+			werr = s.reportFault()
+		}
 		return werr == nil
 	})
 	return errors.Join(err, werr, out.close(err == nil && werr == nil))
