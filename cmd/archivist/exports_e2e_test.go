@@ -220,10 +220,15 @@ func TestE2EWhatsAppAndTeamsExports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	channelDump, err := os.ReadFile(filepath.Join("..", "..", "archive", "transcript", "teams", "testdata", "channel.teams.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := e.start()
 	e.writeExport("WhatsApp Chat - Deal desk.zip", exporttest.WriteWhatsApp)
 	e.write("desk.teams.json", teamsDump)
-	await(t, 30*time.Second, "both exports archived", func() bool { return d.logCount("export archived") == 2 })
+	e.write("channel.teams.json", channelDump)
+	await(t, 30*time.Second, "the three exports archived", func() bool { return d.logCount("export archived") == 3 })
 	n, events := len(e.sb.Conversations()), e.eventCount()
 	convs := e.requests(0)
 	ev, ok := findEvent(convs, "Hello from the deal desk")
@@ -236,18 +241,19 @@ func TestE2EWhatsAppAndTeamsExports(t *testing.T) {
 	if !e.archived("00000012-PHOTO-2023-05-24-09-17-00.jpg", exporttest.PNG) {
 		t.Error("the WhatsApp photo is not archived under its own key and referenced")
 	}
-	robin := false
+	robin, invited := false, false
 	for _, c := range convs {
 		for _, ev := range c.Events {
 			robin = robin || ev.Participants[0].CorporateEmail == "robin@example.com"
+			invited = invited || ev.EventType == "Invitation" && len(ev.Participants) > 1 && ev.Participants[1].UserType == "affectedUser"
 		}
 	}
-	if !robin {
-		t.Error("no Teams event from Robin Kline with the directory's address")
+	if !robin || !invited {
+		t.Errorf("Teams events: one from Robin Kline with the directory's address %v, an Invitation with its added members %v", robin, invited)
 	}
 	e.writeExport("WhatsApp Chat - Deal desk (2).zip", exporttest.WriteWhatsApp)
 	e.write("desk-again.teams.json", teamsDump)
-	await(t, 30*time.Second, "both copies read", func() bool { return d.logCount("export archived") == 4 })
+	await(t, 30*time.Second, "both copies read", func() bool { return d.logCount("export archived") == 5 })
 	if len(e.sb.Conversations()) != n || e.eventCount() != events {
 		t.Errorf("copies sent %d more requests", len(e.sb.Conversations())-n)
 	}
