@@ -139,6 +139,7 @@ func TestLoadFullOverridesEveryDefault(t *testing.T) {
 			InlineImages: false,
 			Mode:         "transcripts", AttachmentWait: Duration(20 * time.Minute), UnreferencedAfter: Duration(2 * time.Hour),
 			After: "move", DoneDir: filepath.Join(dir, "archived"), Retention: Duration(24 * time.Hour),
+			Timezone: "UTC", Location: time.UTC,
 		}, {
 			Name:         "slack-2",
 			Path:         filepath.Join(dir, "outbox"),
@@ -673,5 +674,20 @@ func TestWatchChatClockAndIdentitiesLoad(t *testing.T) {
 	}
 	if c = mustLoad(t, newConfigDir(t, readFixture(t, "minimal.yaml"))); c.Watches[0].Location != nil || c.Identities != "" {
 		t.Errorf("defaults: location %v, identities %q", c.Watches[0].Location, c.Identities)
+	}
+}
+
+func TestTranscriptsWatchWithoutTimezoneWarnsAboutWhatsApp(t *testing.T) {
+	c := mustLoad(t, newConfigDir(t, readFixture(t, "full.yaml")))
+	c.Watches[0].Timezone = ""
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 1 || !strings.HasPrefix(c.Warnings[0], "watches[0].timezone: not set: a WhatsApp export") {
+		t.Fatalf("warnings %q", c.Warnings)
+	}
+	c.Watches[0].Mode = "files"
+	if err := c.Validate(); err != nil || len(c.Warnings) != 0 {
+		t.Fatalf("a files watch without timezone: %v, warnings %q", err, c.Warnings)
 	}
 }

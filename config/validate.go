@@ -411,6 +411,10 @@ var dateOrders = []string{"dmy", "mdy", "ymd"}
 // validateChatClock checks timezone and date_order, and loads Location.
 func (w *Watch) validateChatClock(p *problems, key string) {
 	w.Location = nil
+	if w.Timezone == "" && w.Mode == "transcripts" {
+		p.warn(key+".timezone", "not set: a WhatsApp export dropped here is held until it is, since its times "+
+			"carry no zone (Slack and Teams exports and native transcripts do not need it)")
+	}
 	if w.Timezone != "" {
 		loc, err := time.LoadLocation(w.Timezone)
 		if err != nil {
