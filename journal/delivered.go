@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 
@@ -24,6 +25,33 @@ var bucketDelivered = []byte("delivered")
 func deliveredKey(watch, key string) []byte {
 	sum := sha256.Sum256([]byte(key))
 	return pathKey(watch, string(sum[:16]))
+}
+
+// deliveredMark is the value of a delivered entry.
+var deliveredMark = []byte{1}
+
+// isDeliveredEntry reports whether a key and value read by a salvage are a delivered entry:
+// "<watch>\x00" and 16 bytes, and the mark (no other entry of the journal has that shape).
+func isDeliveredEntry(k, v []byte) bool {
+	i := bytes.IndexByte(k, 0)
+	return i > 0 && len(k) == i+1+16 && bytes.Equal(v, deliveredMark)
+}
+
+// restoreDelivered writes a salvage's delivered entries into a rebuilt journal.
+func restoreDelivered(tx *bolt.Tx, keys map[string]bool) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	b, err := tx.CreateBucketIfNotExists(bucketDelivered)
+	if err != nil {
+		return err
+	}
+	for k := range keys {
+		if err := b.Put([]byte(k), deliveredMark); err != nil {
+			return fmt.Errorf("delivered: %w", err)
+		}
+	}
+	return nil
 }
 
 // Delivered reports, for each of keys, whether a request that carried it was accepted and
@@ -55,9 +83,8 @@ func addDelivered(tx *bolt.Tx, c Chunk) error {
 	if err != nil {
 		return err
 	}
-	v := []byte{1}
 	for _, k := range c.Keys {
-		if err := b.Put(deliveredKey(c.Watch, k), v); err != nil {
+		if err := b.Put(deliveredKey(c.Watch, k), deliveredMark); err != nil {
 			return fmt.Errorf("delivered %s: %w", k, err)
 		}
 	}

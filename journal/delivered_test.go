@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -55,5 +56,38 @@ func TestHeldExportIsReleasedToItsConvLane(t *testing.T) {
 	}
 	if _, conv := r.Due(LaneConv); !conv {
 		t.Errorf("released export: lanes %v, want conv", r.Lanes)
+	}
+}
+
+// A rebuilt journal still knows which export messages were delivered: otherwise the same
+// export, seen again, would be sent a second time.
+func TestRebuildKeepsDeliveredMessages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRec("slack.zip", 10)
+	r.Role, r.Lanes = RoleExport, map[string]time.Time{LaneConv: time.Now()}
+	r = insert(t, db, r)[0]
+	if err := db.CommitChunk(exportChunk(r.ID, "slack/T1/C1/1.0", "slack/T1/C1/2.0"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := SalvageFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rebuilt, err := Rebuild(filepath.Join(t.TempDir(), "rebuilt.db"), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rebuilt.Close()
+	got, err := rebuilt.Delivered("teams", []string{"slack/T1/C1/1.0", "slack/T1/C1/2.0", "slack/T1/C1/3.0"})
+	if err != nil || !slices.Equal(got, []bool{true, true, false}) {
+		t.Fatalf("Delivered after a rebuild = %v, %v; want [true true false]", got, err)
+	}
+	if err := rebuilt.Check(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -14,7 +14,8 @@ const rebuildChunk = 2000
 
 // Rebuild creates a new journal at path (which must not exist) from what s salvaged: every
 // record as it was last written, with its indexes (state counts, due lanes, paths, keys)
-// made anew, its audit trail, the conversations' posted events and the daemon's settings.
+// made anew, its audit trail, the conversations' posted events, the messages of chat exports
+// delivered (so a rebuilt journal does not send them again) and the daemon's settings.
 // A record keeps its state: what was archived stays archived, what was in flight is due.
 // Files with no surviving record are recorded again when the daemon next sees them.
 func Rebuild(path string, s *Salvage) (*DB, error) {
@@ -95,6 +96,9 @@ func restoreRest(tx *bolt.Tx, s *Salvage) error {
 		if err := tx.Bucket(bucketConversations).Put([]byte(k), v); err != nil {
 			return err
 		}
+	}
+	if err := restoreDelivered(tx, s.Delivered); err != nil {
+		return err
 	}
 	for k, v := range s.Settings {
 		if k == string(keyChainHead) { // the old chain is not salvaged: keep its head on record

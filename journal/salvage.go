@@ -19,6 +19,7 @@ type Salvage struct {
 	Records       map[uint64]*Record
 	Audit         map[string][]byte // by key (record id, sequence), stored form
 	Conversations map[string][]byte // by key, stored form
+	Delivered     map[string]bool   // the exactly-once ledger of chat exports, by stored key
 	Settings      map[string][]byte // meta "daemon/..." values
 	RecordSeq     uint64            // highest record id handed out, if the records bucket's header survived
 	AuditSeq      uint64
@@ -34,7 +35,7 @@ type Salvage struct {
 // SalvageFile reads what survives of the journal at path.
 func SalvageFile(path string) (*Salvage, error) {
 	s := &Salvage{Records: map[uint64]*Record{}, Audit: map[string][]byte{}, Conversations: map[string][]byte{}, Settings: map[string][]byte{},
-		orphan: map[uint64]bool{}}
+		Delivered: map[string]bool{}, orphan: map[uint64]bool{}}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
@@ -207,6 +208,8 @@ func (s *Salvage) element(k, v []byte) {
 			s.Audit[string(k)] = bytes.Clone(v)
 			s.seen = max(s.seen, binary.BigEndian.Uint64(k))
 		}
+	case isDeliveredEntry(k, v):
+		s.Delivered[string(k)] = true
 	case bytes.HasPrefix(k, []byte("daemon/")):
 		s.Settings[string(k)] = bytes.Clone(v)
 	case bytes.IndexByte(k, 0) > 0 && len(v) > 0 && v[0] == '{':
