@@ -458,3 +458,28 @@ func TestExportsAreNotBoundByTheFileLimit(t *testing.T) {
 		t.Errorf("a ZIP that is no export, %d bytes: %s %q", r.Size, r.State, r.Reason)
 	}
 }
+
+// A Slack export in a files watch is not uploaded as a file (its JSON carries the export's
+// token): it is held saying where it belongs, and a retry holds it again; other ZIPs go up.
+func TestSlackExportInAFilesWatchIsHeldNotUploaded(t *testing.T) {
+	h := newHarness(t)
+	h.start(nil)
+	h.dropExport("workspace.zip", slackWriter(1))
+	h.dropExport("other.zip", func(p string) error { return writeZip(p, map[string][]byte{"notes.txt": []byte("no Slack here")}) })
+	r := h.awaitDone("workspace.zip")
+	if r.State != journal.Held || !strings.Contains(r.Reason, "access token") || !strings.Contains(r.Reason, "mode: transcripts") {
+		t.Fatalf("Slack export in a files watch: %s %q", r.State, r.Reason)
+	}
+	h.awaitState(h.record("other.zip").ID, journal.Posted)
+	if ok, err := h.j.Release(r.ID, "operator", time.Now()); err != nil || !ok {
+		t.Fatalf("release: %v %v", ok, err)
+	}
+	h.p.Wake()
+	await(t, "held again after the retry", func() bool { return h.record("workspace.zip").State == journal.Held })
+	for _, f := range h.sb.Files() {
+		if strings.HasSuffix(f.Key, "/workspace.zip") {
+			t.Fatalf("the export was uploaded: %s", f.Key)
+		}
+	}
+	h.assertNoToken()
+}

@@ -50,6 +50,9 @@ type Deps struct {
 	Posted func(r *journal.Record)
 	// Done runs after an upload job ended: what waits on uploads may look again.
 	Done func()
+	// Refuse, if set, says why the opened file f of r must not be uploaded as it is ("": it
+	// may); the record is then held with that reason.
+	Refuse func(r *journal.Record, f *os.File) string
 }
 
 // Lane is the upload lane, with its own state: what is in flight, how many workers are busy
@@ -215,6 +218,12 @@ func (u *Lane) upload(ctx context.Context, id uint64) *pendingCommit {
 		return nil
 	}
 	defer f.Close()
+	if u.deps.Refuse != nil {
+		if reason := u.deps.Refuse(r, f); reason != "" {
+			u.j.Hold(r, l, reason, fmt.Errorf("%s: %s", r.Path, reason))
+			return nil
+		}
+	}
 	sum, mime, ok := u.identify(f, r, l)
 	if !ok {
 		return nil

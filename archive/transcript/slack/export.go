@@ -234,3 +234,28 @@ func (x *Export) checkFolders() {
 			"%d day files in a folder that channels.json, groups.json, dms.json and mpims.json do not name: not read", len(x.days[folder])))
 	}
 }
+
+// Recognize reports whether the ZIP in r looks like a Slack export (users.json and
+// channels.json at its root or in its single top folder), from its central directory alone:
+// nothing is decompressed. A caller that must not upload an export (its JSON carries the
+// export's access token) asks this first.
+func Recognize(r io.ReaderAt, size int64) bool {
+	zr, err := zip.NewReader(r, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return false
+	}
+	names := map[string]bool{}
+	tops := map[string]bool{}
+	for _, f := range zr.File {
+		names[f.Name] = true
+		top, _, _ := strings.Cut(f.Name, "/")
+		tops[top] = true
+	}
+	if names["users.json"] && names["channels.json"] {
+		return true
+	}
+	for top := range tops {
+		return len(tops) == 1 && names[top+"/users.json"] && names[top+"/channels.json"]
+	}
+	return false
+}
