@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,10 +70,24 @@ func (g *guarded) fence(fn func() error) (err error) {
 	defer func() {
 		debug.SetPanicOnFault(old)
 		if r := recover(); r != nil {
+			if nilDeref(r) {
+				panic(r) // a bug of the code reading, not damage of the file: do not say it is
+			}
 			err = g.fail(fmt.Errorf("reading it failed: %v", r))
 		}
 	}()
 	return fn()
+}
+
+// nilDeref reports whether a recovered panic is a nil pointer dereference, which no journal
+// file causes: bbolt reads pages through the memory map, never through a nil pointer, and a
+// fault in the map of a truncated or unreadable file comes with its address (Addr).
+func nilDeref(r any) bool {
+	err, ok := r.(runtime.Error)
+	if _, fault := r.(interface{ Addr() uintptr }); !ok || fault {
+		return false
+	}
+	return strings.Contains(err.Error(), "nil pointer dereference")
 }
 
 // View is bolt's View, fenced.
