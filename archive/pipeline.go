@@ -131,6 +131,7 @@ type Pipeline struct {
 	dests map[string]*forwarding.Lane // forwarding destinations by name
 
 	jr       *stage.Journal // the journal as the lanes use it (its gate is jgate)
+	ids      identified     // what the watcher found while files settled, until their upload
 	uploader *upload.Lane   // the upload lane
 	poster   *posting.Lane  // loose-file events and transcripts
 	disposer *disposal.Lane // the after lane
@@ -335,6 +336,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 	if err := p.jr.Result(err); err != nil {
 		return err
 	}
+	p.keepIdentified(stored, files)
 	for _, r := range stored {
 		l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "size": r.Size})
 		if r.State == journal.Held {

@@ -20,7 +20,7 @@ func (p *Pipeline) initUpload() {
 			w, ok := p.watch(watch)
 			return w.Root, ok
 		},
-		Park: p.parkUnconfigured, Recheck: p.o.Recheck, Observe: p.observe,
+		Park: p.parkUnconfigured, Recheck: p.o.Recheck, Observe: p.observe, Identified: p.ids.take,
 		Uploaded: func(r *journal.Record, now time.Time) {
 			w, _ := p.watch(r.Watch)
 			p.afterUpload(w, r, now)

@@ -42,6 +42,9 @@ type Deps struct {
 	Park    func(id uint64, lane, watch string)
 	Recheck func(watch, rel string) // asks the watcher to observe a path again
 	Observe func(destination, operation string, start time.Time, err error, bytes int64)
+	// Identified, if set, returns the SHA-256 and MIME type found while the file of record
+	// id settled, if they are of version v; the file is then not read again before its PUT.
+	Identified func(id uint64, v journal.Version) (sum, mime string, ok bool)
 	// Uploaded runs inside the commit of a confirmed upload (or of bytes already stored by
 	// another record): it schedules what follows.
 	Uploaded func(r *journal.Record, now time.Time)
@@ -258,12 +261,19 @@ func (u *Lane) uploadable(id uint64) (r *journal.Record, root string, l *logrus.
 	return r, root, l, true
 }
 
-// identify hashes and sniffs the open file of r, checking before and after that it is still
-// r's version; false if it is not (superseded) or could not be read (retried later).
+// identify hashes and sniffs the open file of r (unless the watcher did while it settled),
+// checking before and after that it is still r's version; false if it is not (superseded)
+// or could not be read (retried later).
 func (u *Lane) identify(f *os.File, r *journal.Record, l *logrus.Entry) (sum, mime string, ok bool) {
 	if err := ondisk.SameVersion(f, r); err != nil {
 		u.supersede(r, l, err)
 		return "", "", false
+	}
+	// Identified while it settled, and still that version: its bytes are the ones hashed then.
+	if u.deps.Identified != nil {
+		if sum, mime, ok := u.deps.Identified(r.ID, r.Version()); ok {
+			return sum, mime, true
+		}
 	}
 	sum, mime, err := ondisk.Identify(f, r.Size)
 	if err != nil {

@@ -132,7 +132,8 @@ func (d *wiring) run(ctx context.Context, once bool) error {
 			}
 			return known
 		},
-		Settled: d.p.Intake,
+		Settled:  d.p.Intake,
+		Identify: d.p.Identify,
 	}
 	if err := d.watch.start(ctx, watcherRoots(d.cfg), watchOpts); err != nil {
 		return err
