@@ -58,6 +58,7 @@ func identifyingHarness(t *testing.T, settle time.Duration) (*harness, *identifi
 	h := newHarness(t, rt)
 	id := &identifier{root: rt.Path}
 	h.w.identify = id.identify
+	h.w.identifyMin = 0
 	return h, id, rt
 }
 
@@ -138,5 +139,25 @@ func TestRewriteDuringIdentificationIsNotReportedWithTheOldHash(t *testing.T) {
 	}
 	if got.SHA256 != "" && got.SHA256 != hexSum(rewritten) {
 		t.Fatalf("reported sha256 %q: neither empty nor the new bytes'", got.SHA256)
+	}
+}
+
+// A small file is not identified while it settles: the upload lane reads it, which costs
+// less than opening it twice.
+func TestSmallFileNotIdentifiedWhileItSettles(t *testing.T) {
+	const settle = 100 * time.Millisecond
+	h, id, rt := identifyingHarness(t, settle)
+	h.w.identifyMin = identifyMinSize
+	h.start()
+	write(t, filepath.Join(rt.Path, "small.txt"), "a few bytes")
+	big := make([]byte, identifyMinSize)
+	write(t, filepath.Join(rt.Path, "large.bin"), string(big))
+	got := h.expect("small.txt", "large.bin")
+	if got["small.txt"].SHA256 != "" || len(id.called()) != 1 {
+		t.Fatalf("small file reported with %q, %d identifications: want only the large file identified",
+			got["small.txt"].SHA256, len(id.called()))
+	}
+	if got["large.bin"].SHA256 != hexSum(big) {
+		t.Fatalf("large file reported with %q", got["large.bin"].SHA256)
 	}
 }

@@ -90,8 +90,8 @@ type Options struct {
 	// Required.
 	Settled func(ctx context.Context, files []File) error
 
-	// Identify, if set, reads a regular file while it settles and returns its SHA-256 (hex)
-	// and MIME type; it must fail unless the file is the version f describes before and
+	// Identify, if set, reads a regular file of 64 KiB or more while it settles and returns
+	// its SHA-256 (hex) and MIME type; it must fail unless the file is the version f describes before and
 	// after the read. Its result reaches Settled in File.SHA256 and File.MIME if the file
 	// did not change since. Called from a few watcher goroutines at once.
 	Identify func(ctx context.Context, f File) (sha256, mime string, err error)
@@ -145,6 +145,7 @@ type Watcher struct {
 	// identify is Options.Identify; identifyJobs feeds its workers.
 	identify     func(context.Context, File) (string, string, error)
 	identifyJobs chan identifyJob
+	identifyMin  int64 // smaller files are not identified while they settle; tests lower it
 
 	// Tunables; tests shorten them.
 	fallbackInterval time.Duration
@@ -209,6 +210,7 @@ func New(roots []Root, o Options) (*Watcher, error) {
 		now:              o.Now,
 		identify:         o.Identify,
 		identifyJobs:     make(chan identifyJob, identifyQueue),
+		identifyMin:      identifyMinSize,
 		fallbackInterval: fallbackScanInterval,
 		pollInterval:     rootPollInterval,
 		retryMin:         retryMin,
