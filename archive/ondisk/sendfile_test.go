@@ -159,3 +159,52 @@ func TestBodyReadRefusesOtherBytes(t *testing.T) {
 		t.Fatalf("other bytes: %v, verdict %v", err, b.Verdict())
 	}
 }
+
+// A rewrite in the middle of the kernel's send: the receiver stops reading after the first
+// MiB (the sender then waits on a full socket) while the file is rewritten in place, keeping
+// size and mtime; the tail is still held back and the request ends short.
+func TestBodySendToHoldsTheTailOfAFileRewrittenMidSend(t *testing.T) {
+	content := bytes.Repeat([]byte("y"), 32<<20)
+	f, r := record(t, string(content))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	paused, resume := make(chan struct{}), make(chan struct{})
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- -1
+			return
+		}
+		defer c.Close()
+		n, _ := io.CopyN(io.Discard, c, 1<<20)
+		close(paused)
+		<-resume
+		m, _ := io.Copy(io.Discard, c)
+		got <- n + m
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sent := make(chan error, 1)
+	b := NewBody(f, r, sum(string(content)))
+	go func() {
+		_, err := b.SendTo(conn.(*net.TCPConn), r.Size)
+		conn.Close()
+		sent <- err
+	}()
+	<-paused
+	rewriteInPlace(t, f.Name(), r.CTime)
+	close(resume)
+	if err := <-sent; !errors.Is(err, ErrChanged) {
+		t.Fatalf("SendTo of a file rewritten mid-send: %v", err)
+	}
+	if n := <-got; n >= r.Size {
+		t.Fatalf("the receiver got all %d bytes: the tail went out", n)
+	}
+}
