@@ -58,11 +58,15 @@ func (p *Pipeline) disposeRound() time.Time {
 	if jprobe {
 		defer p.jgate.EndProbe()
 	}
-	p.looseRound(now)
+	promoted := p.looseRound(now)
 	p.disposer.Round(now)
-	p.poster.Wake() // loose files have events due now
-	for _, d := range p.dests {
-		d.Wake() // and forwards
+	if promoted > 0 {
+		// Only then: the poster wakes this loop after every round of its own, so waking it
+		// every time made the two spin on read transactions, an idle daemon at 80% of a CPU.
+		p.poster.Wake() // loose files have events due now
+		for _, d := range p.dests {
+			d.Wake() // and forwards
+		}
 	}
 	return p.jr.NextDue(now, disposeLanes)
 }

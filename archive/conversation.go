@@ -51,14 +51,15 @@ func (p *Pipeline) afterUpload(w Watch, r *journal.Record, now time.Time) {
 	}
 }
 
-// looseRound turns attachments nobody referenced in time into loose files. One that a
-// transcript still claims (waiting for its other files, or held) is not: it is posted with that
-// transcript's events, and looked at again after another UnreferencedAfter.
-func (p *Pipeline) looseRound(now time.Time) {
+// looseRound turns attachments nobody referenced in time into loose files, and returns how
+// many it promoted. One that a transcript still claims (waiting for its other files, or
+// held) is not: it is posted with that transcript's events, and looked at again after
+// another UnreferencedAfter.
+func (p *Pipeline) looseRound(now time.Time) (promoted int) {
 	items, _, err := p.j.DueIn(journal.LaneLoose, now, stage.DueScan, nil)
 	if err != nil {
 		p.jr.LogError(p.log, err, "read due loose files from the journal")
-		return
+		return 0
 	}
 	for _, it := range items {
 		loose := false
@@ -90,6 +91,7 @@ func (p *Pipeline) looseRound(now time.Time) {
 		if err != nil || !loose {
 			continue
 		}
+		promoted++
 		r, err := p.j.Get(it.ID)
 		if err != nil {
 			p.jr.LogError(p.log.WithField("id", it.ID), err, "load the file just promoted to a loose file")
@@ -98,4 +100,5 @@ func (p *Pipeline) looseRound(now time.Time) {
 		p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "key": r.FileKey}).
 			Warn("file not referenced by any transcript: archived as a loose file")
 	}
+	return promoted
 }

@@ -134,6 +134,7 @@ type Pipeline struct {
 	dests map[string]*forwarding.Lane // forwarding destinations by name
 
 	jr       *stage.Journal // the journal as the lanes use it (its gate is jgate)
+	ids      identified     // what the watcher found while files settled, until their upload
 	uploader *upload.Lane   // the upload lane
 	poster   *posting.Lane  // loose-file events and transcripts
 	disposer *disposal.Lane // the after lane
@@ -259,6 +260,7 @@ func (p *Pipeline) ReleaseOnConfigChange(fingerprint string) error {
 		}
 		if n > 0 {
 			p.log.WithField("released", n).Info("configuration changed: held files are tried again")
+			p.Wake() // every lane: a released file may be due in any of them
 		}
 	}
 	return p.j.SetMeta("config", fingerprint)
@@ -340,6 +342,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 	if err := p.jr.Result(err); err != nil {
 		return err
 	}
+	p.keepIdentified(stored, files)
 	for _, r := range stored {
 		l := p.log.WithFields(logrus.Fields{"id": r.ID, "watch": r.Watch, "path": string(r.Path), "size": r.Size})
 		if r.State == journal.Held {
@@ -350,6 +353,7 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 	}
 	if len(stored) > 0 {
 		p.uploader.Wake()
+		p.poster.Wake() // a chat export is the poster's from the start (its conv lane)
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ func (p *Pipeline) initUpload() {
 			w, ok := p.watch(watch)
 			return w.Root, ok
 		},
-		Park: p.parkUnconfigured, Recheck: p.o.Recheck, Observe: p.observe, Refuse: tokenBearing,
+		Park: p.parkUnconfigured, Recheck: p.o.Recheck, Observe: p.observe, Refuse: tokenBearing, Identified: p.ids.take,
 		Uploaded: func(r *journal.Record, now time.Time) {
 			w, _ := p.watch(r.Watch)
 			p.afterUpload(w, r, now)

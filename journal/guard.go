@@ -108,6 +108,7 @@ func (g *guarded) Update(fn func(*bolt.Tx) error) error {
 			if err := g.checkSize(tx); err != nil {
 				return err
 			}
+			g.trim.beforeUpdate(tx)
 			return fn(tx)
 		})
 	})

@@ -18,11 +18,23 @@ import (
 const (
 	trimEvery   = 4096 // read transactions between two trims
 	trimRecords = 8192 // records walked by Each between two trims
+	trimWrites  = 64   // write transactions between two trims
 )
 
 type trimmer struct {
-	views atomic.Uint64
-	trims atomic.Uint64 // how many trims ran, for tests
+	views   atomic.Uint64
+	updates atomic.Uint64
+	trims   atomic.Uint64 // how many trims ran, for tests
+}
+
+// beforeUpdate counts a write transaction and trims every trimWrites of them. A write reads
+// the pages on its path through the map as a read does: a burst of files, committed in few
+// large transactions with few reads in between, left them resident. tx is open and fn has
+// not run, so the map cannot move while it trims.
+func (t *trimmer) beforeUpdate(tx *bolt.Tx) {
+	if t.updates.Add(1)%trimWrites == 0 {
+		t.trim(tx)
+	}
 }
 
 // afterView counts a read transaction and trims every trimEvery of them; tx is still open,

@@ -62,3 +62,16 @@ func TestEachDoesNotKeepTheJournalResident(t *testing.T) {
 	}
 	t.Logf("journal %d MB; resident growth after a full walk %d MB", fi.Size()>>20, grew>>20)
 }
+
+// Writes trim too: a burst committed in write transactions, with few reads between them,
+// does not keep every page it touched resident.
+func TestWritesTrimTheMap(t *testing.T) {
+	db := openTest(t)
+	trims := db.bolt.trim.trims.Load()
+	for i := range 2 * trimWrites {
+		insert(t, db, newRec(fmt.Sprintf("burst/%06d.pdf", i), int64(i)))
+	}
+	if got := db.bolt.trim.trims.Load() - trims; got < 2 {
+		t.Fatalf("%d trims in %d write transactions, want one every %d", got, 2*trimWrites, trimWrites)
+	}
+}

@@ -113,35 +113,10 @@ func (w *Watcher) scanInterval(r *root) time.Duration {
 func (w *Watcher) scanRoot(ctx context.Context, r *root) {
 	log := w.log.WithField("watch", r.Name)
 	start := w.now()
-
-	w.mu.Lock()
-	wasMissing := r.missing
-	w.mu.Unlock()
-	if wasMissing {
-		if fi, err := os.Stat(r.Path); err != nil || !fi.IsDir() {
-			w.mu.Lock()
-			r.nextPoll = w.now().Add(w.pollInterval)
-			w.mu.Unlock()
-			return
-		}
-	}
-
-	fi, err := beneath.Lstat(r.Path, "")
-	if err != nil {
-		w.lose(r, err)
+	wasMissing, ok := w.rootPresent(r)
+	if !ok {
 		return
 	}
-	ino := inode(fi)
-
-	w.mu.Lock()
-	r.missing = false
-	if r.rootIno != ino && len(r.watched) > 0 {
-		// The root was replaced behind our back: the old watches belong to
-		// a tree that is no longer (or no longer only) under the root.
-		w.unwatchLocked(r, "", true)
-	}
-	r.rootIno = ino
-	w.mu.Unlock()
 	if wasMissing {
 		log.Info("watch root exists again; watching and scanning it")
 	}
@@ -171,6 +146,41 @@ func (w *Watcher) scanRoot(ctx context.Context, r *root) {
 	} else {
 		l.Debug("scan done")
 	}
+}
+
+// rootPresent checks that the root of r is there to be scanned (false: it is missing, polled
+// again later, or lost now) and says whether it was missing until now. A root replaced
+// behind our back loses the watches of the old tree.
+func (w *Watcher) rootPresent(r *root) (wasMissing, ok bool) {
+	w.mu.Lock()
+	wasMissing = r.missing
+	w.mu.Unlock()
+	if wasMissing {
+		if fi, err := os.Stat(r.Path); err != nil || !fi.IsDir() {
+			w.mu.Lock()
+			r.nextPoll = w.now().Add(w.pollInterval)
+			w.mu.Unlock()
+			return true, false
+		}
+	}
+
+	fi, err := beneath.Lstat(r.Path, "")
+	if err != nil {
+		w.lose(r, err)
+		return wasMissing, false
+	}
+	ino := inode(fi)
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r.missing = false
+	if r.rootIno != ino && len(r.watched) > 0 {
+		// The root was replaced behind our back: the old watches belong to
+		// a tree that is no longer (or no longer only) under the root.
+		w.unwatchLocked(r, "", true)
+	}
+	r.rootIno = ino
+	return wasMissing, true
 }
 
 // walk watches and scans directory rel of r and everything below it, adding

@@ -82,6 +82,7 @@ type entry struct {
 	idx      int  // position in the heap; -1 when not queued
 	inFlight bool // popped by settleLoop, being checked or reported
 	recheck  bool // report even if Known (Recheck was called)
+	id       identification
 }
 
 type dueQueue []*entry
@@ -159,9 +160,13 @@ func (w *Watcher) observeStat(r *root, rel string, st stat, force bool) {
 // change, anything else is reported right away. Called with w.mu held.
 func (w *Watcher) schedule(e *entry, now time.Time) {
 	e.due = e.since.Add(e.r.Settle)
-	if e.st.kind != "file" {
+	switch {
+	case e.st.kind != "file":
 		e.due = now
+	case w.identifies(e, e.st):
+		e.due = e.since.Add(e.r.Settle / 2) // first: identified halfway through (identify.go)
 	}
+	e.id.awaited = false
 	w.requeue(e)
 }
 
@@ -241,7 +246,38 @@ type flight struct {
 // settleDue takes up to maxBatch due entries, looks at each again, and
 // reports those that stayed quiet for Settle.
 func (w *Watcher) settleDue(ctx context.Context) {
+	batch := w.takeDue()
+	for i := range batch {
+		batch[i].fi, batch[i].err = w.lstat(batch[i].r, batch[i].rel)
+	}
+	ready, files := w.decide(batch)
+	if len(ready) == 0 {
+		return
+	}
+	// Known is asked again: the journal may have recorded this version
+	// since the first sighting (another scan, a restart).
+	known := make([]bool, len(ready))
+	report := files[:0:0]
+	for i, e := range ready {
+		if !e.recheck && w.known(files[i]) {
+			known[i] = true
+			continue
+		}
+		report = append(report, files[i])
+	}
+	var err error
+	if len(report) > 0 {
+		if err = ctx.Err(); err == nil {
+			err = w.settled(ctx, report)
+		}
+	}
+	w.reported(ready, known, len(report), err, ctx.Err() != nil)
+}
+
+// takeDue pops up to maxBatch entries that are due now.
+func (w *Watcher) takeDue() []flight {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	now := w.now()
 	var batch []flight
 	for len(w.queue) > 0 && !w.queue[0].due.After(now) && len(batch) < maxBatch {
@@ -249,18 +285,17 @@ func (w *Watcher) settleDue(ctx context.Context) {
 		e.inFlight = true
 		batch = append(batch, flight{e: e, rel: e.rel, r: e.r})
 	}
-	w.mu.Unlock()
+	return batch
+}
 
-	for i := range batch {
-		batch[i].fi, batch[i].err = w.lstat(batch[i].r, batch[i].rel)
-	}
-
-	// Decide under the lock; an entry that was re-observed meanwhile
-	// (inFlight cleared, or replaced in the map) is no longer ours.
-	var ready []*entry
-	var files []File
+// decide looks at what the re-stat of each entry of batch found, under the lock: an entry
+// that changed or is not quiet long enough is queued again (and identified if it is halfway
+// there), a quiet one is ready to be reported as files[i]. An entry that was re-observed
+// meanwhile (inFlight cleared, or replaced in the map) is no longer ours.
+func (w *Watcher) decide(batch []flight) (ready []*entry, files []File) {
 	w.mu.Lock()
-	now = w.now()
+	defer w.mu.Unlock()
+	now := w.now()
 	for _, f := range batch {
 		e := f.e
 		if !e.inFlight || w.pending[e.key] != e {
@@ -285,36 +320,26 @@ func (w *Watcher) settleDue(ctx context.Context) {
 			e.st, e.since = st, now
 			w.schedule(e, now)
 		case st.kind == "file" && now.Sub(e.since) < e.r.Settle:
-			w.schedule(e, now)
+			w.startIdentify(e, st)
+			e.due = e.since.Add(e.r.Settle)
+			w.requeue(e)
+		case e.id.running && now.Sub(e.since) < e.r.Settle+maxIdentifyWait:
+			// Quiet, and being identified: reported once that ends, or once the wait is over.
+			e.id.awaited = true
+			e.due = e.since.Add(e.r.Settle + maxIdentifyWait)
+			w.requeue(e)
 		default:
 			e.st = st
 			ready = append(ready, e)
-			files = append(files, st.file(e.r, e.rel))
+			files = append(files, e.id.apply(st, st.file(e.r, e.rel)))
 		}
 	}
-	w.mu.Unlock()
-	if len(ready) == 0 {
-		return
-	}
+	return ready, files
+}
 
-	// Known is asked again: the journal may have recorded this version
-	// since the first sighting (another scan, a restart).
-	known := make([]bool, len(ready))
-	report := files[:0:0]
-	for i, e := range ready {
-		if !e.recheck && w.known(files[i]) {
-			known[i] = true
-			continue
-		}
-		report = append(report, files[i])
-	}
-	var err error
-	if len(report) > 0 {
-		if err = ctx.Err(); err == nil {
-			err = w.settled(ctx, report)
-		}
-	}
-
+// reported settles the entries of a batch offered to Settled: dropped if accepted (or
+// known), offered again after a backoff if not; w.mu taken.
+func (w *Watcher) reported(ready []*entry, known []bool, offered int, err error, stopping bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err == nil {
@@ -334,8 +359,8 @@ func (w *Watcher) settleDue(ctx context.Context) {
 		e.due = retryAt
 		w.requeue(e)
 	}
-	if err != nil && ctx.Err() == nil {
-		w.log.WithError(err).WithField("files", len(report)).
+	if err != nil && !stopping {
+		w.log.WithError(err).WithField("files", offered).
 			Warnf("journal did not accept settled files; offering them again in %v", w.backoff())
 	}
 }

@@ -67,6 +67,9 @@ type File struct {
 	// unknown (Birth: the file system or kernel does not report it).
 	ChangeTime time.Time
 	Birth      time.Time
+	// SHA256 (hex) and MIME are set when Options.Identify identified exactly this version
+	// while it settled; empty otherwise.
+	SHA256, MIME string
 }
 
 // Options connect the watcher to the journal.
@@ -86,6 +89,12 @@ type Options struct {
 	// again after a backoff (1s doubling up to 30s); nothing is dropped.
 	// Required.
 	Settled func(ctx context.Context, files []File) error
+
+	// Identify, if set, reads a regular file of 64 KiB or more while it settles and returns
+	// its SHA-256 (hex) and MIME type; it must fail unless the file is the version f describes before and
+	// after the read. Its result reaches Settled in File.SHA256 and File.MIME if the file
+	// did not change since. Called from a few watcher goroutines at once.
+	Identify func(ctx context.Context, f File) (sha256, mime string, err error)
 
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -111,6 +120,7 @@ type RootStats struct {
 
 const (
 	maxBatch             = 1000
+	identifyWorkers      = 2 // files identified at once while they settle
 	eventBuffer          = 4096
 	fallbackScanInterval = 30 * time.Second
 	rootPollInterval     = 2 * time.Second
@@ -132,6 +142,10 @@ type Watcher struct {
 	known   func(File) bool
 	settled func(context.Context, []File) error
 	now     func() time.Time
+	// identify is Options.Identify; identifyJobs feeds its workers.
+	identify     func(context.Context, File) (string, string, error)
+	identifyJobs chan identifyJob
+	identifyMin  int64 // smaller files are not identified while they settle; tests lower it
 
 	// Tunables; tests shorten them.
 	fallbackInterval time.Duration
@@ -194,6 +208,9 @@ func New(roots []Root, o Options) (*Watcher, error) {
 		known:            o.Known,
 		settled:          o.Settled,
 		now:              o.Now,
+		identify:         o.Identify,
+		identifyJobs:     make(chan identifyJob, identifyQueue),
+		identifyMin:      identifyMinSize,
 		fallbackInterval: fallbackScanInterval,
 		pollInterval:     rootPollInterval,
 		retryMin:         retryMin,
@@ -282,6 +299,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { w.settleLoop(ctx) })
 	wg.Go(func() { w.scanLoop(ctx) })
+	if w.identify != nil {
+		for range identifyWorkers {
+			wg.Go(func() { w.identifyLoop(ctx) })
+		}
+	}
 	if fw != nil {
 		w.eventLoop(ctx, fw)
 	}

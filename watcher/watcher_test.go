@@ -50,6 +50,7 @@ type report struct {
 
 func versionKey(f File) File {
 	f.Nlink = 0 // not part of a version
+	f.SHA256, f.MIME = "", ""
 	f.ModTime = f.ModTime.UTC()
 	f.ChangeTime = f.ChangeTime.UTC()
 	f.Birth = f.Birth.UTC()

@@ -65,7 +65,7 @@ func NewHTTPClient(insecureSkipVerify bool, responseTimeout time.Duration, maxCo
 	protocols.SetHTTP1(true)
 	tr := &http.Transport{
 		Proxy:             http.ProxyFromEnvironment,
-		DialContext:       dialer.DialContext,
+		DialContext:       dialKernel(dialer.DialContext),
 		ForceAttemptHTTP2: false,
 		// A non-nil empty map turns HTTP/2 off; Global Relay speaks HTTP/1.1 only.
 		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
@@ -119,7 +119,8 @@ func (c *Client) Token(ctx context.Context) (string, error) {
 // PutFile PUTs size bytes from open() to {BaseURL}/files/{fileKey}. open is called once per
 // attempt (again after a 401, and by the transport if it must resend on a fresh
 // connection); each call must return the same bytes from the start. The body is streamed,
-// never buffered.
+// never buffered; on a plain TCP connection a body with SendTo (ondisk.Body) sends itself
+// through the kernel.
 func (c *Client) PutFile(ctx context.Context, fileKey, contentType string, size int64, open func() (io.ReadCloser, error)) error {
 	op := "put " + fileKey
 	escaped, err := escapeFileKey(fileKey)

@@ -1,8 +1,8 @@
 // Package upload is the upload lane: a dispatcher hands due "put" work to the workers, each
 // worker opens the file beneath its watch root without following links, checks it is still
 // the version that settled, hashes and sniffs it in one read, builds its key and PUTs it
-// through a verifying reader (the last bytes are released only if the hash still matches,
-// so a key never receives other bytes than its name says), and a committer commits the
+// (ondisk.Body: the last bytes are released only once the file is shown unchanged since it
+// was hashed, so a key never receives other bytes than its name says), and a committer commits the
 // confirmed uploads in batches. The same bytes under the same key are never sent twice.
 package upload
 
@@ -42,6 +42,9 @@ type Deps struct {
 	Park    func(id uint64, lane, watch string)
 	Recheck func(watch, rel string) // asks the watcher to observe a path again
 	Observe func(destination, operation string, start time.Time, err error, bytes int64)
+	// Identified, if set, returns the SHA-256 and MIME type found while the file of record
+	// id settled, if they are of version v; the file is then not read again before its PUT.
+	Identified func(id uint64, v journal.Version) (sum, mime string, ok bool)
 	// Uploaded runs inside the commit of a confirmed upload (or of bytes already stored by
 	// another record): it schedules what follows.
 	Uploaded func(r *journal.Record, now time.Time)
@@ -268,12 +271,19 @@ func (u *Lane) uploadable(id uint64) (r *journal.Record, root string, l *logrus.
 	return r, root, l, true
 }
 
-// identify hashes and sniffs the open file of r, checking before and after that it is still
-// r's version; false if it is not (superseded) or could not be read (retried later).
+// identify hashes and sniffs the open file of r (unless the watcher did while it settled),
+// checking before and after that it is still r's version; false if it is not (superseded)
+// or could not be read (retried later).
 func (u *Lane) identify(f *os.File, r *journal.Record, l *logrus.Entry) (sum, mime string, ok bool) {
 	if err := ondisk.SameVersion(f, r); err != nil {
 		u.supersede(r, l, err)
 		return "", "", false
+	}
+	// Identified while it settled, and still that version: its bytes are the ones hashed then.
+	if u.deps.Identified != nil {
+		if sum, mime, ok := u.deps.Identified(r.ID, r.Version()); ok {
+			return sum, mime, true
+		}
 	}
 	sum, mime, err := ondisk.Identify(f, r.Size)
 	if err != nil {
@@ -291,14 +301,16 @@ func (u *Lane) identify(f *os.File, r *journal.Record, l *logrus.Entry) (sum, mi
 	return sum, mime, true
 }
 
-// put sends the bytes of f under key, through a verifying reader and within the PUT slots,
-// and returns when it started; false if it was not stored (the record says why, or it stays
-// due on shutdown).
+// put sends the bytes of f under key within the PUT slots, and returns when it started; false
+// if it was not stored (the record says why, or it stays due on shutdown). The body
+// (ondisk.Body) goes out by sendfile on a plain TCP connection, its last bytes held back until
+// the file is shown to be still the version that was hashed; through TLS it is read and
+// hashed again as it is sent.
 func (u *Lane) put(ctx context.Context, f *os.File, r *journal.Record, l *logrus.Entry, key, sum, mime string) (time.Time, bool) {
-	var sent *ondisk.VerifyingReader
+	var sent *ondisk.Body
 	open := func() (io.ReadCloser, error) {
-		sent = ondisk.NewVerifyingReader(f, r, sum)
-		return io.NopCloser(sent), nil
+		sent = ondisk.NewBody(f, r, sum)
+		return sent, nil // not wrapped: the transport must see its SendTo
 	}
 	select {
 	case u.putSlots <- struct{}{}:

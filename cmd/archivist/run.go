@@ -180,7 +180,8 @@ func (d *wiring) watchOptions() watcher.Options {
 			}
 			return known
 		},
-		Settled: d.p.Intake,
+		Settled:  d.p.Intake,
+		Identify: d.p.Identify,
 	}
 }
 
