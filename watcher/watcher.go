@@ -231,30 +231,39 @@ func New(roots []Root, o Options) (*Watcher, error) {
 		w.now = time.Now
 	}
 	for _, rt := range roots {
-		if err := validateRoot(rt); err != nil {
+		if err := w.addRoot(rt); err != nil {
 			return nil, err
 		}
-		if _, dup := w.byName[rt.Name]; dup {
-			return nil, fmt.Errorf("watcher: watch %q: name used twice", rt.Name)
-		}
-		for _, other := range w.roots {
-			if within(rt.Path, other.Path) || within(other.Path, rt.Path) {
-				return nil, fmt.Errorf("watcher: watch %q: path overlaps watch %q", rt.Name, other.Name)
-			}
-		}
-		r := &root{
-			Root:          rt,
-			prefix:        strings.TrimSuffix(rt.Path, "/") + "/",
-			watched:       make(map[string]uint64),
-			denied:        make(map[string]bool),
-			unwatched:     make(map[string]bool),
-			scanRequested: true, // the start-up scan
-		}
-		r.Ignore = append([]string(nil), rt.Ignore...)
-		w.roots = append(w.roots, r)
-		w.byName[rt.Name] = r
 	}
 	return w, nil
+}
+
+// addRoot checks rt against itself and the roots added so far, then adds it with its
+// start-up scan requested.
+func (w *Watcher) addRoot(rt Root) error {
+	if err := validateRoot(rt); err != nil {
+		return err
+	}
+	if _, dup := w.byName[rt.Name]; dup {
+		return fmt.Errorf("watcher: watch %q: name used twice", rt.Name)
+	}
+	for _, other := range w.roots {
+		if within(rt.Path, other.Path) || within(other.Path, rt.Path) {
+			return fmt.Errorf("watcher: watch %q: path overlaps watch %q", rt.Name, other.Name)
+		}
+	}
+	r := &root{
+		Root:          rt,
+		prefix:        strings.TrimSuffix(rt.Path, "/") + "/",
+		watched:       make(map[string]uint64),
+		denied:        make(map[string]bool),
+		unwatched:     make(map[string]bool),
+		scanRequested: true, // the start-up scan
+	}
+	r.Ignore = append([]string(nil), rt.Ignore...)
+	w.roots = append(w.roots, r)
+	w.byName[rt.Name] = r
+	return nil
 }
 
 func validateRoot(rt Root) error {

@@ -188,15 +188,8 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 		return 0, err
 	}
 	launcher = b.self
-	if o.work == "" {
-		if b.work, err = os.MkdirTemp("", "archivist-bench-"); err != nil {
-			return 0, err
-		}
-	} else {
-		b.work = o.work
-		if err := os.MkdirAll(b.work, 0o755); err != nil {
-			return 0, err
-		}
+	if b.work, err = workFolder(o.work); err != nil {
+		return 0, err
 	}
 	if !o.keep {
 		defer os.RemoveAll(b.work)
@@ -206,17 +199,42 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 			}
 		}()
 	}
-	b.binary = o.binary
-	if b.binary == "" {
-		b.binary = filepath.Join(b.work, "archivist")
-		t := time.Now()
-		cmd := exec.Command("go", "build", "-trimpath", "-o", b.binary, "github.com/archivist-project/archivist/cmd/archivist")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return 0, fmt.Errorf("build archivist: %v\n%s", err, msg)
-		}
-		b.log("built the archivist binary in %s", since(t))
+	if b.binary, err = b.archivistBinary(); err != nil {
+		return 0, err
 	}
+	rows, err := b.runWorkloads()
+	if err != nil {
+		return 0, err
+	}
+	return printTable(out, o, b.work, rows), nil
+}
 
+// workFolder makes the folder for the data: work, or a new folder in $TMPDIR when work is empty.
+func workFolder(work string) (string, error) {
+	if work == "" {
+		return os.MkdirTemp("", "archivist-bench-")
+	}
+	return work, os.MkdirAll(work, 0o755)
+}
+
+// archivistBinary is the binary to measure: --binary, or ./cmd/archivist built into the work folder.
+func (b *bench) archivistBinary() (string, error) {
+	if b.opts.binary != "" {
+		return b.opts.binary, nil
+	}
+	binary := filepath.Join(b.work, "archivist")
+	t := time.Now()
+	cmd := exec.Command("go", "build", "-trimpath", "-o", binary, "github.com/archivist-project/archivist/cmd/archivist")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build archivist: %v\n%s", err, msg)
+	}
+	b.log("built the archivist binary in %s", since(t))
+	return binary, nil
+}
+
+// runWorkloads runs the workloads --only selects (all but the opt-in ones without it), in order.
+func (b *bench) runWorkloads() ([]row, error) {
+	o := b.opts
 	var rows []row
 	for _, w := range workloads {
 		if o.only != "" && !strings.Contains(","+o.only+",", ","+w.name+",") || o.only == "" && optIn[w.name] {
@@ -226,12 +244,18 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 		b.log("%s: start", w.name)
 		r, err := w.run(b)
 		if err != nil {
-			return 0, fmt.Errorf("%s: %w", w.name, err)
+			return nil, fmt.Errorf("%s: %w", w.name, err)
 		}
 		b.log("%s: done in %s", w.name, since(t))
 		rows = append(rows, r...)
 	}
-	fmt.Fprintln(out, machine(b.work))
+	return rows, nil
+}
+
+// printTable prints the machine, the settings and the rows as a Markdown table to out, and
+// returns how many rows missed their target.
+func printTable(out io.Writer, o options, work string, rows []row) (failed int) {
+	fmt.Fprintln(out, machine(work))
 	fmt.Fprintf(out, "Settle %s, %d workers (and %d PUTs in flight in the raw baselines); small and big files: median of %d rounds of null, raw and daemon runs against the memory sandbox, then %d against the disk sandbox. Ratio: figure ÷ baseline for rates, baseline ÷ figure for times. Memory is read from outside every measured process: VmHWM from /proc while it runs, maxrss from wait4.\n\n",
 		o.settle, o.workers, o.workers, o.rounds, o.diskRounds)
 	fmt.Fprintln(out, "| workload | figure | measured | baseline in the same run | ratio | target | result |")
@@ -249,7 +273,7 @@ func run(o options, out, progress io.Writer) (failed int, err error) {
 		}
 		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Workload, r.Figure, r.Value, r.Baseline, ratio, r.Target, result)
 	}
-	return failed, nil
+	return failed
 }
 
 // machine describes where the run happened, for the record in docs/benchmarks.md.

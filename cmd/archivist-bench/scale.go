@@ -30,52 +30,13 @@ func (b *bench) scale() ([]row, error) {
 	if err := rewriteConfig(cfg, "scan_interval: 1h", "scan_interval: "+scaleScanInterval.String(), "level: info", "level: debug"); err != nil {
 		return nil, err
 	}
-	inbox := filepath.Join(dir, "inbox")
 	db := filepath.Join(dir, "state", "journal.db")
-	t := time.Now()
-	if err := writeSmallFiles(inbox, o.scaleFiles, 64, 1000); err != nil {
-		return nil, err
-	}
-	b.log("scale: wrote %d files in %s", o.scaleFiles, since(t))
-	t = time.Now()
-	n, err := journalFromTree(db, inbox)
+	journal, err := b.scaleTree(filepath.Join(dir, "inbox"), db)
 	if err != nil {
 		return nil, err
 	}
-	fi, err := os.Stat(db)
-	if err != nil {
-		return nil, err
-	}
-	b.log("scale: recorded %d files as archived in %s; journal %s", n, since(t), size(fi.Size()))
 	quiesce()
-
-	d, err := startDaemon(b.binary, cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer d.kill()
-	started, err := d.await("archivist started", 2*time.Minute)
-	if err != nil {
-		return nil, err
-	}
-	first, err := d.awaitCount("scan done", 1, 10*time.Minute)
-	if err != nil {
-		return nil, err
-	}
-	hwmFirst, anon := d.hwm(), procStatus(d.proc.pid, "RssAnon")
-	statusTook, err := timeStatus(b.binary, cfg)
-	if err != nil {
-		return nil, err
-	}
-	second, err := d.awaitCount("scan done", 2, scaleScanInterval+10*time.Minute)
-	if err != nil {
-		return nil, err
-	}
-	hwmSecond := d.hwm()
-	if st := srv.sb.Stats(); st.Puts != 0 || d.count("file discovered") != 0 {
-		return nil, fmt.Errorf("scale: known files were recorded again (%d discovered, %d PUTs)", d.count("file discovered"), st.Puts)
-	}
-	cost, err := d.stop()
+	f, err := b.runScale(cfg, srv)
 	if err != nil {
 		return nil, err
 	}
@@ -85,28 +46,99 @@ func (b *bench) scale() ([]row, error) {
 	}
 	b.log("scale: journal %s after the daemon ran; rewritten %s in %s; with retention %s in %s (%s); verify took %s",
 		size(cp.before), size(cp.repacked), sec(cp.repack), size(cp.after), sec(cp.took), cp.removed, sec(cp.verify))
-	up := started.at.Sub(d.started)
-	firstScan, secondScan := scanDuration(first), scanDuration(second)
 	b.log("scale: start-up %s, start-up scan %s (VmHWM %s, anonymous %s), status %s, periodic scan %s (VmHWM %s); over its life %s",
-		sec(up), sec(firstScan), mb(hwmFirst), mb(anon), sec(statusTook), sec(secondScan), mb(hwmSecond), cost)
-	w := fmt.Sprintf("%d files in the tree and the journal", o.scaleFiles)
+		sec(f.up), sec(f.firstScan), mb(f.hwmFirst), mb(f.anon), sec(f.statusTook), sec(f.secondScan), mb(f.hwmSecond), f.cost)
+	return scaleRows(o.scaleFiles, f, journal, cp), nil
+}
+
+// scaleTree writes --scale-files small files into inbox and records them all as archived in
+// the journal db; it returns the journal's size.
+func (b *bench) scaleTree(inbox, db string) (int64, error) {
+	n := b.opts.scaleFiles
+	t := time.Now()
+	if err := writeSmallFiles(inbox, n, 64, 1000); err != nil {
+		return 0, err
+	}
+	b.log("scale: wrote %d files in %s", n, since(t))
+	t = time.Now()
+	recorded, err := journalFromTree(db, inbox)
+	if err != nil {
+		return 0, err
+	}
+	fi, err := os.Stat(db)
+	if err != nil {
+		return 0, err
+	}
+	b.log("scale: recorded %d files as archived in %s; journal %s", recorded, since(t), size(fi.Size()))
+	return fi.Size(), nil
+}
+
+// scaleFigures is what runScale measured of the daemon.
+type scaleFigures struct {
+	up, firstScan, secondScan, statusTook time.Duration
+	hwmFirst, hwmSecond, anon             int64
+	cost                                  measure
+}
+
+// runScale starts the daemon on the archived tree, measures its start-up, its start-up scan,
+// `archivist status` and the periodic scan that follows, checks that it recorded nothing
+// again, and stops it.
+func (b *bench) runScale(cfg string, srv *archiveServer) (scaleFigures, error) {
+	var f scaleFigures
+	d, err := startDaemon(b.binary, cfg)
+	if err != nil {
+		return f, err
+	}
+	defer d.kill()
+	started, err := d.await("archivist started", 2*time.Minute)
+	if err != nil {
+		return f, err
+	}
+	first, err := d.awaitCount("scan done", 1, 10*time.Minute)
+	if err != nil {
+		return f, err
+	}
+	f.hwmFirst, f.anon = d.hwm(), procStatus(d.proc.pid, "RssAnon")
+	if f.statusTook, err = timeStatus(b.binary, cfg); err != nil {
+		return f, err
+	}
+	second, err := d.awaitCount("scan done", 2, scaleScanInterval+10*time.Minute)
+	if err != nil {
+		return f, err
+	}
+	f.hwmSecond = d.hwm()
+	if err := recordedAgain("scale", srv, d); err != nil {
+		return f, err
+	}
+	if f.cost, err = d.stop(); err != nil {
+		return f, err
+	}
+	f.up = started.at.Sub(d.started)
+	f.firstScan, f.secondScan = scanDuration(first), scanDuration(second)
+	return f, nil
+}
+
+// scaleRows is the table of the scale workload over files files: the daemon's figures f, the
+// journal's size as the daemon found it and what compacting it measured.
+func scaleRows(files int, f scaleFigures, journal int64, cp *compacted) []row {
+	w := fmt.Sprintf("%d files in the tree and the journal", files)
 	const rssLimit = 150e6
-	perFile := func(n int64) string { return fmt.Sprintf("%.0f bytes", float64(n)/float64(o.scaleFiles)) }
+	perFile := func(n int64) string { return fmt.Sprintf("%.0f bytes", float64(n)/float64(files)) }
 	return []row{
-		{w, "s, exec → \"archivist started\"", sec(up), "-", math.NaN(), "< 2 s", verdict(up < 2*time.Second)},
-		{w, "s, the start-up scan (a full rescan)", sec(firstScan), "-", math.NaN(), "< 30 s", verdict(firstScan < 30*time.Second)},
-		{w, "s, a periodic full rescan", sec(secondScan), "-", math.NaN(), "< 30 s", verdict(secondScan < 30*time.Second)},
-		{w, "s, `archivist status` answers", sec(statusTook), "-", math.NaN(), "< 1 s", verdict(statusTook < time.Second)},
-		{w, "peak RSS: VmHWM after the start-up scan / after the rescan / maxrss", mb(hwmFirst) + " / " + mb(hwmSecond) + " / " + mb(cost.MaxRSS), "-", math.NaN(), "< 150 MB",
-			verdict(hwmFirst < rssLimit && hwmSecond < rssLimit && cost.MaxRSS < rssLimit)},
-		{w, "anonymous memory per file after the scan (the watcher's share)", perFile(anon), "-", math.NaN(), "-", nil},
-		{w, "journal bytes per archived file", perFile(fi.Size()), "-", math.NaN(), "-", nil},
+		{w, "s, exec → \"archivist started\"", sec(f.up), "-", math.NaN(), "< 2 s", verdict(f.up < 2*time.Second)},
+		{w, "s, the start-up scan (a full rescan)", sec(f.firstScan), "-", math.NaN(), "< 30 s", verdict(f.firstScan < 30*time.Second)},
+		{w, "s, a periodic full rescan", sec(f.secondScan), "-", math.NaN(), "< 30 s", verdict(f.secondScan < 30*time.Second)},
+		{w, "s, `archivist status` answers", sec(f.statusTook), "-", math.NaN(), "< 1 s", verdict(f.statusTook < time.Second)},
+		{w, "peak RSS: VmHWM after the start-up scan / after the rescan / maxrss", mb(f.hwmFirst) + " / " + mb(f.hwmSecond) + " / " + mb(f.cost.MaxRSS), "-", math.NaN(), "< 150 MB",
+			verdict(f.hwmFirst < rssLimit && f.hwmSecond < rssLimit && f.cost.MaxRSS < rssLimit)},
+		{w, "anonymous memory per file after the scan (the watcher's share)", perFile(f.anon), "-", math.NaN(), "-", nil},
+		{w, "journal bytes per archived file", perFile(journal), "-", math.NaN(), "-", nil},
 		{w, "journal bytes per archived file, after `journal compact` without retention (rewritten, live pages only)", perFile(cp.repacked), "-", math.NaN(), "-", nil},
 		{w, "journal bytes per archived file, after `journal compact --older-than 0` (" + cp.removed + ")", perFile(cp.after), "-", math.NaN(), "-", nil},
 		{w, "s, `archivist journal compact` without retention (rewrite only), daemon stopped", sec(cp.repack), "-", math.NaN(), "-", nil},
 		{w, "s, `archivist journal compact --older-than 0` (audit walk + rewrite), daemon stopped", sec(cp.took), "-", math.NaN(), "-", nil},
 		{w, "s, `archivist verify` of the compacted journal", sec(cp.verify), "-", math.NaN(), "-", nil},
-	}, nil
+	}
 }
 
 // compacted is what compactScale measured.

@@ -110,18 +110,50 @@ func (b *bench) latency() ([]row, error) {
 		return nil, err
 	}
 	defer d.kill()
-	dropped := map[string]time.Time{}
-	for i := range o.latencyFiles {
-		name := fmt.Sprintf("file-%07d.bin", i)
-		dropped[name] = time.Now()
-		if err := os.Rename(filepath.Join(stage, name), filepath.Join(dir, "inbox", name)); err != nil {
-			return nil, err
-		}
-		time.Sleep(o.latencyInterval)
+	dropped, err := b.dropOneByOne(stage, filepath.Join(dir, "inbox"))
+	if err != nil {
+		return nil, err
 	}
 	if _, err := srv.awaitEvents(o.latencyFiles, time.Minute+o.settle*time.Duration(o.latencyFiles), d); err != nil {
 		return nil, err
 	}
+	lat, err := dropLatencies(srv, dropped)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.stop(); err != nil {
+		return nil, err
+	}
+	slices.Sort(lat)
+	p50, p99 := percentile(lat, 50), percentile(lat, 99)
+	b.log("latency: %d files, one every %s: p50 %s, p99 %s, max %s (settle %s)", len(lat), o.latencyInterval,
+		p50.Round(time.Millisecond), p99.Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), o.settle)
+	w := fmt.Sprintf("latency at idle, %d files", len(lat))
+	limit := o.settle + 100*time.Millisecond
+	return []row{
+		{w, "drop → event accepted, p50", ms(p50), ms(o.settle) + " (settle)", math.NaN(), "-", nil},
+		{w, "drop → event accepted, p99", ms(p99), ms(o.settle) + " (settle)", math.NaN(), "< settle + 100 ms", verdict(p99 < limit)},
+	}, nil
+}
+
+// dropOneByOne moves the --latency-files staged files into inbox, one every
+// --latency-interval, and returns when each was dropped.
+func (b *bench) dropOneByOne(stage, inbox string) (map[string]time.Time, error) {
+	dropped := map[string]time.Time{}
+	for i := range b.opts.latencyFiles {
+		name := fmt.Sprintf("file-%07d.bin", i)
+		dropped[name] = time.Now()
+		if err := os.Rename(filepath.Join(stage, name), filepath.Join(inbox, name)); err != nil {
+			return nil, err
+		}
+		time.Sleep(b.opts.latencyInterval)
+	}
+	return dropped, nil
+}
+
+// dropLatencies is, for each dropped file, the time from its drop to the sandbox receiving the
+// event that carries it. It takes the files it finds out of dropped; any left is an error.
+func dropLatencies(srv *archiveServer, dropped map[string]time.Time) ([]time.Duration, error) {
 	var lat []time.Duration
 	for _, c := range srv.sb.Conversations() {
 		var conv globalrelay.Conversation
@@ -140,19 +172,7 @@ func (b *bench) latency() ([]row, error) {
 	if len(dropped) > 0 {
 		return nil, fmt.Errorf("latency: %d dropped files have no event", len(dropped))
 	}
-	if _, err := d.stop(); err != nil {
-		return nil, err
-	}
-	slices.Sort(lat)
-	p50, p99 := percentile(lat, 50), percentile(lat, 99)
-	b.log("latency: %d files, one every %s: p50 %s, p99 %s, max %s (settle %s)", len(lat), o.latencyInterval,
-		p50.Round(time.Millisecond), p99.Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), o.settle)
-	w := fmt.Sprintf("latency at idle, %d files", len(lat))
-	limit := o.settle + 100*time.Millisecond
-	return []row{
-		{w, "drop → event accepted, p50", ms(p50), ms(o.settle) + " (settle)", math.NaN(), "-", nil},
-		{w, "drop → event accepted, p99", ms(p99), ms(o.settle) + " (settle)", math.NaN(), "< settle + 100 ms", verdict(p99 < limit)},
-	}, nil
+	return lat, nil
 }
 
 func percentile(sorted []time.Duration, p int) time.Duration {
@@ -180,14 +200,9 @@ func (b *bench) rescan() ([]row, error) {
 	b.log("rescan: laid out %d files and recorded them as posted in %s", n, since(t))
 	quiesce()
 
-	t = time.Now()
-	out, err := exec.Command("sh", "-c", `find "$1" -type f | wc -l`, "find", inbox).Output()
-	findTook := time.Since(t)
+	findTook, err := timeFind(inbox, o.rescanFiles)
 	if err != nil {
-		return nil, fmt.Errorf("find: %w", err)
-	}
-	if got, _ := strconv.Atoi(strings.TrimSpace(string(out))); got != o.rescanFiles {
-		return nil, fmt.Errorf("find counted %d files, want %d", got, o.rescanFiles)
+		return nil, err
 	}
 
 	d, err := startDaemon(b.binary, cfg)
@@ -201,15 +216,10 @@ func (b *bench) rescan() ([]row, error) {
 	}
 	hwm := d.hwm()
 	took := done.at.Sub(d.started)
-	scanDur, _ := time.ParseDuration(fmt.Sprint(done.fields["duration"]))
-	if scanDur == 0 {
-		if ns, ok := done.fields["duration"].(float64); ok { // logrus writes a Duration as ns
-			scanDur = time.Duration(ns)
-		}
-	}
+	scanDur := scanDuration(done)
 	time.Sleep(o.settle + 200*time.Millisecond) // anything the scan thought new would now be due
-	if st := srv.sb.Stats(); st.Puts != 0 || d.count("file discovered") != 0 {
-		return nil, fmt.Errorf("rescan: known files were recorded again (%d discovered, %d PUTs)", d.count("file discovered"), st.Puts)
+	if err := recordedAgain("rescan", srv, d); err != nil {
+		return nil, err
 	}
 	if _, err := d.stop(); err != nil {
 		return nil, err
@@ -222,6 +232,30 @@ func (b *bench) rescan() ([]row, error) {
 		{w, "s, the scan alone (its log's duration)", sec(scanDur), sec(findTook) + " (find -type f \\| wc -l)", findTook.Seconds() / scanDur.Seconds(), "-", nil},
 		{w, "VmHWM at \"scan done\"", mb(hwm), "-", math.NaN(), "-", nil},
 	}, nil
+}
+
+// timeFind times the baseline of a rescan, `find -type f | wc -l` over inbox, and checks
+// that it counts want files.
+func timeFind(inbox string, want int) (time.Duration, error) {
+	t := time.Now()
+	out, err := exec.Command("sh", "-c", `find "$1" -type f | wc -l`, "find", inbox).Output()
+	took := time.Since(t)
+	if err != nil {
+		return 0, fmt.Errorf("find: %w", err)
+	}
+	if got, _ := strconv.Atoi(strings.TrimSpace(string(out))); got != want {
+		return 0, fmt.Errorf("find counted %d files, want %d", got, want)
+	}
+	return took, nil
+}
+
+// recordedAgain is an error when the daemon took a file of a tree that is all archived for
+// new: it discovered one, or the sandbox received a PUT.
+func recordedAgain(workload string, srv *archiveServer, d *daemon) error {
+	if st := srv.sb.Stats(); st.Puts != 0 || d.count("file discovered") != 0 {
+		return fmt.Errorf("%s: known files were recorded again (%d discovered, %d PUTs)", workload, d.count("file discovered"), st.Puts)
+	}
+	return nil
 }
 
 // startup: a daemon start over a large journal and an empty watch.
@@ -244,32 +278,7 @@ func (b *bench) startup() ([]row, error) {
 	quiesce()
 	b.log("startup: built a journal of %d posted records (%s) in %s", o.journalRecords, size(fi.Size()), since(t))
 
-	start := func(what string) (ready, scanned time.Duration, hwmReady, hwmScanned int64, err error) {
-		d, err := startDaemon(b.binary, cfg)
-		if err != nil {
-			return 0, 0, 0, 0, err
-		}
-		defer d.kill()
-		l, err := d.await("archivist started", 2*time.Minute)
-		if err != nil {
-			return 0, 0, 0, 0, err
-		}
-		hwmReady = d.hwm()
-		s, err := d.await("scan done", 2*time.Minute)
-		if err != nil {
-			return 0, 0, 0, 0, err
-		}
-		hwmScanned = d.hwm()
-		cost, err := d.stop()
-		if err != nil {
-			return 0, 0, 0, 0, err
-		}
-		ready, scanned = l.at.Sub(d.started), s.at.Sub(d.started)
-		b.log("startup (%s): exec → started %s (VmHWM %s), → scan done %s (VmHWM %s); over its life %s",
-			what, sec(ready), mb(hwmReady), sec(scanned), mb(hwmScanned), cost)
-		return ready, scanned, hwmReady, hwmScanned, nil
-	}
-	ready, scanned, hwmReady, hwmScanned, err := start("journal as built")
+	built, err := b.startOnce(cfg, "journal as built")
 	if err != nil {
 		return nil, err
 	}
@@ -281,20 +290,56 @@ func (b *bench) startup() ([]row, error) {
 	}
 	fmt.Fprintln(f, "# edited")
 	f.Close()
-	cready, _, chwm, _, err := start("after a config edit")
+	edited, err := b.startOnce(cfg, "after a config edit")
 	if err != nil {
 		return nil, err
 	}
 	const rssLimit = 150e6
 	w := fmt.Sprintf("start-up, %d journal records", o.journalRecords)
 	return []row{
-		{w, "s, exec → \"archivist started\"", sec(ready), "-", math.NaN(), "< 2 s", verdict(ready < 2*time.Second)},
-		{w, "VmHWM at \"archivist started\"", mb(hwmReady), "-", math.NaN(), "< 150 MB", verdict(hwmReady < rssLimit)},
-		{w, "s, exec → first \"scan done\"", sec(scanned), "-", math.NaN(), "< 2 s", verdict(scanned < 2*time.Second)},
-		{w, "VmHWM at first \"scan done\"", mb(hwmScanned), "-", math.NaN(), "< 150 MB", verdict(hwmScanned < rssLimit)},
-		{w + ", config edited", "s, exec → \"archivist started\"", sec(cready), "-", math.NaN(), "< 2 s", verdict(cready < 2*time.Second)},
-		{w + ", config edited", "VmHWM at \"archivist started\"", mb(chwm), "-", math.NaN(), "< 150 MB", verdict(chwm < rssLimit)},
+		{w, "s, exec → \"archivist started\"", sec(built.ready), "-", math.NaN(), "< 2 s", verdict(built.ready < 2*time.Second)},
+		{w, "VmHWM at \"archivist started\"", mb(built.hwmReady), "-", math.NaN(), "< 150 MB", verdict(built.hwmReady < rssLimit)},
+		{w, "s, exec → first \"scan done\"", sec(built.scanned), "-", math.NaN(), "< 2 s", verdict(built.scanned < 2*time.Second)},
+		{w, "VmHWM at first \"scan done\"", mb(built.hwmScanned), "-", math.NaN(), "< 150 MB", verdict(built.hwmScanned < rssLimit)},
+		{w + ", config edited", "s, exec → \"archivist started\"", sec(edited.ready), "-", math.NaN(), "< 2 s", verdict(edited.ready < 2*time.Second)},
+		{w + ", config edited", "VmHWM at \"archivist started\"", mb(edited.hwmReady), "-", math.NaN(), "< 150 MB", verdict(edited.hwmReady < rssLimit)},
 	}, nil
+}
+
+// startFigures is what one start of the daemon measured: the time from exec to "archivist started"
+// and to the first "scan done", and VmHWM at each.
+type startFigures struct {
+	ready, scanned       time.Duration
+	hwmReady, hwmScanned int64
+}
+
+// startOnce starts the daemon on cfg, awaits "archivist started" and the first "scan done",
+// and stops it; what names the start in the log.
+func (b *bench) startOnce(cfg, what string) (startFigures, error) {
+	var s startFigures
+	d, err := startDaemon(b.binary, cfg)
+	if err != nil {
+		return s, err
+	}
+	defer d.kill()
+	l, err := d.await("archivist started", 2*time.Minute)
+	if err != nil {
+		return s, err
+	}
+	s.hwmReady = d.hwm()
+	sc, err := d.await("scan done", 2*time.Minute)
+	if err != nil {
+		return s, err
+	}
+	s.hwmScanned = d.hwm()
+	cost, err := d.stop()
+	if err != nil {
+		return s, err
+	}
+	s.ready, s.scanned = l.at.Sub(d.started), sc.at.Sub(d.started)
+	b.log("startup (%s): exec → started %s (VmHWM %s), → scan done %s (VmHWM %s); over its life %s",
+		what, sec(s.ready), mb(s.hwmReady), sec(s.scanned), mb(s.hwmScanned), cost)
+	return s, nil
 }
 
 func since(t time.Time) string   { return time.Since(t).Round(time.Millisecond).String() }
