@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Rules shared by the formats: where attachments may be, what a link and a name may be,
@@ -197,4 +199,13 @@ func statedSize(file string, v *value) (int64, error) {
 // wrongKind reports a value of the wrong JSON type.
 func wrongKind(file string, v *value, want string) *Error {
 	return invalidf(file, v.path, "want %s, got %s", want, v.kind)
+}
+
+// QuoteName is a file or entry name as an error names it: quoted when it is not valid UTF-8
+// or holds an unprintable character, so a name cannot forge a log line.
+func QuoteName(s string) string {
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return strconv.Quote(s)
+	}
+	return s
 }

@@ -4,10 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/archivist-project/archivist/archive/transcript"
 )
@@ -41,21 +38,14 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := quoteName(e.Zip) + ": "
+	s := transcript.QuoteName(e.Zip) + ": "
 	if e.Entry != "" {
-		s += quoteName(e.Entry) + ": "
+		s += transcript.QuoteName(e.Entry) + ": "
 	}
 	return scrub(s + e.Reason)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
-
-func quoteName(s string) string {
-	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
-		return strconv.Quote(s) // a name must not forge a log line
-	}
-	return s
-}
 
 func (x *Export) errorf(entry string, err error, format string, args ...any) *Error {
 	return &Error{Zip: scrub(x.name), Entry: scrub(entry), Reason: scrub(fmt.Sprintf(format, args...)), Err: err}

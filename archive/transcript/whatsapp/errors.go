@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/archivist-project/archivist/archive/transcript"
 )
@@ -52,9 +49,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := quoteName(e.File) + ": "
+	s := transcript.QuoteName(e.File) + ": "
 	if e.Entry != "" {
-		s += quoteName(e.Entry) + ": "
+		s += transcript.QuoteName(e.Entry) + ": "
 	}
 	if e.Line > 0 {
 		s += "line " + strconv.Itoa(e.Line) + ": "
@@ -63,10 +60,3 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
-
-func quoteName(s string) string {
-	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
-		return strconv.Quote(s) // a name must not forge a log line
-	}
-	return s
-}
