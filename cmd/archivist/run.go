@@ -80,6 +80,12 @@ func runDaemon(ctx context.Context, cfgPath string, once *onceRun, newJournal bo
 // with once, until there is nothing left to do). Every goroutine it starts has ended before
 // the journal closes.
 func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Logger, once *onceRun, newJournal bool) error {
+	// SIGHUP is caught from the start: its default action ends the process, and a reload
+	// (systemctl reload right after the start, say) may come before the reload watch runs.
+	// One that comes early waits in the channel and is applied once the watch starts.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	dir, err := loadIdentities(cfg)
 	if err != nil {
 		return configError{fmt.Errorf("config %s: %w", cfgPath, err)}
@@ -97,7 +103,7 @@ func run(ctx context.Context, cfgPath string, cfg *config.Config, log *logrus.Lo
 	ctx, stop := context.WithCancel(ctx)
 	defer stop() // before bg.Wait: ends the damage watchers too
 	ctx = stopOnDamage(ctx, &bg, j, log)
-	d := &wiring{cfgPath: cfgPath, cfg: cfg, log: log, j: j, stop: stop, bg: &bg, watch: &watchRunner{}, ids: ids}
+	d := &wiring{cfgPath: cfgPath, cfg: cfg, log: log, j: j, stop: stop, bg: &bg, watch: &watchRunner{}, ids: ids, hup: hup}
 	return d.run(ctx, once)
 }
 
@@ -117,6 +123,7 @@ type wiring struct {
 	p       *archive.Pipeline
 	m       *metrics.Metrics
 	ids     *identities // the identity directory in force (ids.Current)
+	hup     <-chan os.Signal
 }
 
 func (d *wiring) run(ctx context.Context, once *onceRun) error {
@@ -299,7 +306,7 @@ func (d *wiring) notifySystemd(ctx context.Context, watchOpts watcher.Options, s
 	told(d.log, "READY=1", sd.Ready())
 	d.bg.Go(func() { sd.RunWatchdog(ctx, func() bool { _, err := d.j.Counts(); return err == nil }) })
 	d.bg.Go(func() { reportStatus(ctx, sd, d.j, d.p, d.log) })
-	d.bg.Go(func() { reloadOnHangup(ctx, d.cfgPath, d.cfg, d.log, sd, d.p, d.watch, watchOpts, svc, d.ids) })
+	d.bg.Go(func() { reloadOnHangup(ctx, d.hup, d.cfgPath, d.cfg, d.log, sd, d.p, d.watch, watchOpts, svc, d.ids) })
 	if once != nil {
 		d.bg.Go(func() { once.run(ctx, d.stop, d.j, d.watch, d.log) })
 	}
@@ -397,11 +404,8 @@ func (r *watchRunner) Stats() watcher.Stats {
 // reloadOnHangup reloads the configuration on SIGHUP. Watches (added, removed, changed) and
 // the log level apply at once; a change elsewhere is logged as needing a restart. A config
 // that does not load (or whose identity directory does not) is rejected and the running one kept.
-func reloadOnHangup(ctx context.Context, cfgPath string, cur *config.Config, log *logrus.Logger, sd *systemd.Notifier,
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, cfgPath string, cur *config.Config, log *logrus.Logger, sd *systemd.Notifier,
 	p *archive.Pipeline, watch *watchRunner, o watcher.Options, svc *control.Service, ids *identities) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-ctx.Done():

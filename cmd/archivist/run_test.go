@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,4 +73,61 @@ func TestRunAwaitsItsGoroutinesBeforeTheJournalCloses(t *testing.T) {
 	if len(left) > 0 {
 		t.Fatalf("%d goroutines still at work when the journal closed:\n\n%s", len(left), strings.Join(left, "\n\n"))
 	}
+}
+
+// A SIGHUP as soon as the daemon says it started (systemctl reload right after start) is
+// applied, never lost, and never ends the process (SIGHUP's default action). Before, the
+// reload watch caught SIGHUP only once it ran, well after "archivist started".
+func TestReloadRightAfterTheStartIsApplied(t *testing.T) {
+	e := newEnv(t)
+	cfg, err := config.Load(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alive := make(chan os.Signal, 1) // the test process survives a SIGHUP whoever catches it
+	signal.Notify(alive, syscall.SIGHUP)
+	defer signal.Stop(alive)
+	log := logrus.New()
+	var out lockedBuffer
+	log.SetOutput(&out)
+	log.AddHook(hupOnStart{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, e.config, cfg, log, nil, false) }()
+	await(t, 20*time.Second, "the reload of the SIGHUP sent at start", func() bool {
+		return strings.Contains(out.String(), "configuration reloaded")
+	})
+	cancel()
+	if err := <-done; err != nil && err != context.Canceled {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+// hupOnStart sends this process SIGHUP the moment the daemon logs that it started.
+type hupOnStart struct{}
+
+func (hupOnStart) Levels() []logrus.Level { return logrus.AllLevels }
+func (hupOnStart) Fire(e *logrus.Entry) error {
+	if e.Message == "archivist started" {
+		return syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	}
+	return nil
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
