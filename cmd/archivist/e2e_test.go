@@ -514,7 +514,9 @@ func TestE2ESecondDaemonOnTheSameJournalFailsFast(t *testing.T) {
 	d := e.start()
 	await(t, 10*time.Second, "first daemon started", func() bool { return d.logCount("archivist started") == 1 })
 	start := time.Now()
-	out, err := exec.Command(binary, "run", "--config", e.config).CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang must not outlive the test
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binary, "run", "--config", e.config).CombinedOutput()
 	if err == nil {
 		t.Fatal("second daemon on the same journal exited 0")
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	le "encoding/binary"
 	"encoding/json"
 	"errors"
@@ -212,7 +213,9 @@ func TestE2EEmptiedJournalIsRefusedUnlessNewJournal(t *testing.T) {
 	}
 	e.refusedAsDamaged("empty", "status")
 
-	cmd := exec.Command(binary, "run", "--config", e.config, "--new-journal", "--once")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang must not outlive the test
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "run", "--config", e.config, "--new-journal", "--once")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("run --new-journal --once: %v\n%s", err, out)
 	}
