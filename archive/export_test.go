@@ -281,13 +281,7 @@ func TestExportUnderFaultsSendsEachMessageOnce(t *testing.T) {
 // A loose Android chat text waits for the media beside it, then posts them with its
 // messages: the photo's own record is posted as referenced by the chat, not as a loose file.
 func TestLooseWhatsAppTextTakesTheMediaBesideIt(t *testing.T) {
-	h := newHarness(t, transcriptsMode(time.Minute, time.Hour))
-	berlin, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.po.Watches[0].Location = berlin
-	h.p.SetWatches(h.po.Watches)
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour), berlinTime)
 	h.start(nil)
 	chat := "24/05/2023, 09:15 - Anna Weber: Hello\n24/05/2023, 09:16 - Anna Weber: IMG-20230524-WA0001.jpg (file attached)\nthe site\n"
 	h.dropAll(map[string][]byte{"anna/WhatsApp Chat with Anna Weber.txt": []byte(chat), "anna/IMG-20230524-WA0001.jpg": png})
@@ -378,13 +372,7 @@ func TestUnsafeEntriesAreReasonsTheRestIsArchived(t *testing.T) {
 
 // While a loose chat text waits for its media, its trail says so once, not at every look.
 func TestWaitingChatNotesItOnce(t *testing.T) {
-	h := newHarness(t, transcriptsMode(time.Minute, time.Hour))
-	berlin, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.po.Watches[0].Location = berlin
-	h.p.SetWatches(h.po.Watches)
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour), berlinTime)
 	h.start(nil)
 	os.WriteFile(filepath.Join(h.root, "IMG-20230524-WA0001.jpg"), png, 0o644) // there, but not recorded yet
 	h.dropAll(map[string][]byte{"WhatsApp Chat with Anna Weber.txt": []byte("24/05/2023, 09:16 - Anna Weber: IMG-20230524-WA0001.jpg (file attached)\n")})
@@ -422,13 +410,7 @@ func TestWaitingChatNotesItOnce(t *testing.T) {
 // A Teams dump that is not JSON and a text named like a WhatsApp chat that is none are held,
 // each with a reason naming the file.
 func TestNotReallyExportsAreHeldNamingTheFile(t *testing.T) {
-	h := newHarness(t, transcriptsMode(time.Minute, time.Hour))
-	berlin, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.po.Watches[0].Location = berlin
-	h.p.SetWatches(h.po.Watches)
+	h := newHarness(t, transcriptsMode(time.Minute, time.Hour), berlinTime)
 	h.start(nil)
 	h.dropAll(map[string][]byte{"q3.teams.json": []byte("Dear team, see below"), "WhatsApp Chat with Bob.txt": []byte("Dear Bob,\nsee you\n")})
 	for name, want := range map[string]string{"q3.teams.json": "not JSON", "WhatsApp Chat with Bob.txt": "not a WhatsApp message line"} {
@@ -482,4 +464,13 @@ func TestSlackExportInAFilesWatchIsHeldNotUploaded(t *testing.T) {
 		}
 	}
 	h.assertNoToken()
+}
+
+// berlinTime sets the watch's timezone: to Europe/Berlin, the zone of WhatsApp's local times.
+func berlinTime(po *Options, _ *sandbox.Options) {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		panic(err) // the Go distribution's zone database is missing
+	}
+	po.Watches[0].Location = loc
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -353,6 +354,8 @@ func (p *Pipeline) Intake(ctx context.Context, files []watcher.File) error {
 	}
 	if len(stored) > 0 {
 		p.uploader.Wake()
+	}
+	if slices.ContainsFunc(stored, func(r *journal.Record) bool { return r.Role == journal.RoleExport }) {
 		p.poster.Wake() // a chat export is the poster's from the start (its conv lane)
 	}
 	return nil
