@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/archivist-project/archivist/archive/ondisk"
 	"github.com/archivist-project/archivist/journal"
@@ -17,17 +16,13 @@ import (
 // intake keeps what it found for the records it stores (identified), and the upload lane
 // takes it instead of reading the file again, once the file is shown to be the same version.
 
-// identifyMinAge is how long after its last change a file may be identified: a write in the
-// same tick of the kernel's coarse clock as the last one could keep the change time.
-const identifyMinAge = 20 * time.Millisecond
-
 // errTooFresh means a file changed too recently to be identified yet.
 var errTooFresh = errors.New("changed too recently to be identified")
 
 // Identify reads the file of f (watcher.Options.Identify) and returns its SHA-256 and MIME
 // type, checking before and after the read that it is the version f describes.
 func (p *Pipeline) Identify(ctx context.Context, f watcher.File) (sum, mime string, err error) {
-	if f.Kind != "file" || f.ChangeTime.IsZero() || p.now().Sub(f.ChangeTime) < identifyMinAge {
+	if f.Kind != "file" || f.ChangeTime.IsZero() || p.now().Sub(f.ChangeTime) < watcher.IdentifyMinAge {
 		return "", "", errTooFresh
 	}
 	w, ok := p.watch(f.Watch)

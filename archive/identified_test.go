@@ -50,7 +50,7 @@ func TestPipelineIdentifyChecksTheVersion(t *testing.T) {
 	}
 	h.waitPastChangeTime("r.pdf")
 	f := h.stat("r.pdf")
-	await(t, "the file to be old enough", func() bool { return time.Since(f.ChangeTime) > identifyMinAge })
+	await(t, "the file to be old enough", func() bool { return time.Since(f.ChangeTime) > watcher.IdentifyMinAge })
 	sum, mime, err := h.p.Identify(h.ctx, f)
 	if err != nil || sum != sha256Of(content) || mime != "application/pdf" {
 		t.Fatalf("Identify: %s %s %v", sum, mime, err)

@@ -51,6 +51,32 @@ const identifyQueue = 4 * maxBatch
 // daemon's CPU in a burst of 4 KiB files).
 const identifyMinSize = 64 << 10
 
+// IdentifyMinAge is how long after its last change a file may be identified: a write in the
+// same tick of the kernel's coarse clock as the last one could keep the change time, and the
+// change time is what shows that the bytes read are still the file's (Options.Identify
+// refuses a fresher file; the watcher does not ask before).
+const IdentifyMinAge = 20 * time.Millisecond
+
+// identifyDue is when e, just (re)observed, is to be identified: once it has been quiet for
+// half its Settle, and at least IdentifyMinAge after its change time. A file whose mtime is
+// already half a Settle old when it is observed (moved in whole) counts as quiet since then
+// and is identified at once, so that reading it overlaps all of its settle (a 1 GiB file takes
+// longer to hash than the default settle); a file being written has a fresh mtime and waits,
+// so a slow copy is not read again and again. The mtime only moves the read earlier: when the
+// file is reported is still decided by observation alone.
+func identifyDue(e *entry) time.Time {
+	due := e.since.Add(e.r.Settle / 2)
+	if e.st.mtime.Before(e.since.Add(-e.r.Settle / 2)) {
+		due = e.since
+	}
+	if e.st.ctime != 0 {
+		if c := time.Unix(0, e.st.ctime).Add(IdentifyMinAge); c.After(due) {
+			due = c
+		}
+	}
+	return due
+}
+
 // identifies reports whether version st of e is still to be identified; w.mu held.
 func (w *Watcher) identifies(e *entry, st stat) bool {
 	return w.identify != nil && st.kind == "file" && st.size >= w.identifyMin && !e.id.running &&

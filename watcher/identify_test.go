@@ -88,6 +88,36 @@ func TestFileIdentifiedWhileItSettles(t *testing.T) {
 	}
 }
 
+// A file moved in whole, its mtime older than half its settle, is identified at once rather
+// than halfway through its settle, so that the read of a large file overlaps all of it; it is
+// still reported only once it has been quiet for all of Settle.
+func TestFileMovedInWholeIsIdentifiedAtOnce(t *testing.T) {
+	const settle = 2 * time.Second
+	h, id, rt := identifyingHarness(t, settle)
+	h.start()
+	staged := filepath.Join(t.TempDir(), "export.bin")
+	write(t, staged, "bytes written long ago")
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(staged, old, old); err != nil {
+		t.Fatal(err)
+	}
+	moved := time.Now()
+	if err := os.Rename(staged, filepath.Join(rt.Path, "export.bin")); err != nil {
+		t.Fatal(err)
+	}
+	got := h.expect("export.bin")["export.bin"]
+	calls := id.called()
+	if len(calls) != 1 || got.SHA256 != hexSum([]byte("bytes written long ago")) {
+		t.Fatalf("identified %d times, reported sha256 %q: want one identification, reported", len(calls), got.SHA256)
+	}
+	if d := calls[0].Sub(moved); d >= settle/2 {
+		t.Fatalf("identified %v after the move: want at once, not halfway through the settle", d)
+	}
+	if d := got.at.Sub(moved); d < settle {
+		t.Fatalf("reported %v after the move, before settle %v", d, settle)
+	}
+}
+
 // A quiet file whose identification takes longer than its settle is reported when the
 // identification ends, with it.
 func TestQuietFileWaitsForItsIdentification(t *testing.T) {

@@ -164,7 +164,7 @@ func (w *Watcher) schedule(e *entry, now time.Time) {
 	case e.st.kind != "file":
 		e.due = now
 	case w.identifies(e, e.st):
-		e.due = e.since.Add(e.r.Settle / 2) // first: identified halfway through (identify.go)
+		e.due = identifyDue(e) // first: identified halfway through (identify.go)
 	}
 	e.id.awaited = false
 	w.requeue(e)
