@@ -701,3 +701,30 @@ func TestMemoryStore(t *testing.T) {
 		}
 	}
 }
+
+// An unhashed memory store takes a body whole, records its size and no hash, and still
+// refuses a body cut short of its Content-Length and a conversation naming a missing key.
+func TestMemoryStoreUnhashed(t *testing.T) {
+	e := start(t, sandbox.Options{Dir: t.TempDir(), Memory: true, Unhashed: true})
+	tok := e.token()
+	data := []byte("%PDF-1.7 hello")
+	if a := e.put(tok, "default/ok/a.pdf", "application/pdf", data); a.status != 200 {
+		t.Fatalf("put: %d %s", a.status, a.body)
+	}
+	if f, ok := e.s.File("default/ok/a.pdf"); !ok || f.Size != int64(len(data)) || f.SHA256 != "" || f.Puts != 1 {
+		t.Fatalf("stored %+v, want the size and no hash", f)
+	}
+	req, err := http.NewRequest(http.MethodPut, e.base+"/v2/files/default/ok/short.bin", strings.NewReader("abc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = 10
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	if _, ok := e.s.File("default/ok/short.bin"); ok {
+		t.Fatal("a body cut short of its Content-Length was stored")
+	}
+}

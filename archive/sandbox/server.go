@@ -26,6 +26,11 @@ type Options struct {
 	// the process ends, and nothing is written to Dir for them (the forwarding emulators still
 	// use Dir). It makes the sandbox a sink that is not the bottleneck, for benchmarks.
 	Memory bool
+	// Unhashed, with Memory, reads each body to its end and drops it without hashing it (the
+	// record's SHA-256 stays empty): the sink at the speed of a server that reads and
+	// discards, to show what the client costs when the archive's own hashing is not the
+	// bottleneck (it caps the hashing store near the speed of SHA-256).
+	Unhashed bool
 	// Credentials is the Basic credential string the token endpoint accepts. Empty means
 	// any non-empty credential is accepted.
 	Credentials string
@@ -134,7 +139,7 @@ func New(o Options) (*Server, error) {
 		l.SetOutput(io.Discard)
 		log = l
 	}
-	st, err := openStore(o.Dir, o.Memory)
+	st, err := openStore(o.Dir, o.Memory, o.Unhashed)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}

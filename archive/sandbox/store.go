@@ -76,6 +76,7 @@ var errShortBody = errors.New("body shorter than Content-Length")
 type store struct {
 	dir      string
 	memory   bool // Options.Memory: nothing of the files or conversations goes to dir
+	unhashed bool // Options.Unhashed: memory bodies are not hashed
 	keyLocks [64]sync.Mutex
 
 	mu    sync.Mutex // also serializes appends to files.jsonl
@@ -84,9 +85,9 @@ type store struct {
 	seq   int
 }
 
-func openStore(dir string, memory bool) (*store, error) {
+func openStore(dir string, memory, unhashed bool) (*store, error) {
 	if memory {
-		return &store{dir: dir, memory: true, byKey: make(map[string]File)}, nil
+		return &store{dir: dir, memory: true, unhashed: unhashed, byKey: make(map[string]File)}, nil
 	}
 	for _, d := range []string{filesDir, convDir, tmpDir} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -328,10 +329,14 @@ func (st *store) putFile(key, contentType string, size int64, body io.Reader) (F
 	return f, nil
 }
 
-// putInMemory is putFile of a memory store: the body is hashed and dropped.
+// putInMemory is putFile of a memory store: the body is hashed (unless unhashed) and dropped.
 func (st *store) putInMemory(key, contentType string, size int64, body io.Reader) (File, error) {
 	h := sha256.New()
-	n, err := io.Copy(h, io.LimitReader(body, size))
+	var sink io.Writer = h
+	if st.unhashed {
+		sink = io.Discard
+	}
+	n, err := io.Copy(sink, io.LimitReader(body, size))
 	if errors.Is(err, io.ErrUnexpectedEOF) || err == nil && n != size {
 		err = errShortBody
 	}
@@ -340,7 +345,10 @@ func (st *store) putInMemory(key, contentType string, size int64, body io.Reader
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	f := File{Key: key, Size: n, ContentType: contentType, SHA256: hex.EncodeToString(h.Sum(nil)), Puts: 1, LastPut: time.Now().UTC()}
+	f := File{Key: key, Size: n, ContentType: contentType, Puts: 1, LastPut: time.Now().UTC()}
+	if !st.unhashed {
+		f.SHA256 = hex.EncodeToString(h.Sum(nil))
+	}
 	if old, ok := st.byKey[key]; ok {
 		f.Puts = old.Puts + 1
 	}

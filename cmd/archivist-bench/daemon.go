@@ -37,8 +37,9 @@ type archiveServer struct {
 	last   time.Time
 }
 
-func startArchive(dir string, memory bool) (*archiveServer, error) {
-	sb, err := sandbox.New(sandbox.Options{Dir: dir, Memory: memory, Credentials: benchCreds, ConversationType: benchType})
+func startArchive(o sandbox.Options) (*archiveServer, error) {
+	o.Credentials, o.ConversationType = benchCreds, benchType
+	sb, err := sandbox.New(o)
 	if err != nil {
 		return nil, err
 	}

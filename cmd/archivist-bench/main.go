@@ -32,6 +32,7 @@ type options struct {
 	workers         int
 	rounds          int
 	diskRounds      int
+	unhashedRounds  int
 	sandboxDir      string
 	settle          time.Duration
 	bigSettle       time.Duration
@@ -113,6 +114,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run: small,big,latency,rescan,startup,scale,slack,whatsapp,teams (default: all but scale)")
 	fs.IntVar(&o.workers, "workers", 4, "daemon workers, and PUTs in flight in the raw baseline")
 	fs.IntVar(&o.rounds, "rounds", 3, "small and big files: alternate this many null, raw and daemon runs against the memory sandbox and report the medians")
+	fs.IntVar(&o.unhashedRounds, "unhashed-rounds", 3, "small and big files: then this many rounds against the memory sandbox that does not hash bodies (the fastest sink), as rows of their own (0: none)")
 	fs.IntVar(&o.diskRounds, "disk-rounds", 1, "small and big files: then this many rounds against the disk sandbox, as rows of their own (0: none)")
 	fs.StringVar(&o.sandboxDir, "sandbox-dir", "", "`folder` the sandboxes store into (default: inside the work folder, on the same disk)")
 	fs.DurationVar(&o.settle, "settle", 500*time.Millisecond, "the daemon's settle time, in every workload but the large file")
@@ -146,7 +148,7 @@ func parseOptions(args []string) (options, error) {
 		}
 	}
 	switch {
-	case o.workers < 1, o.rounds < 1, o.diskRounds < 0, o.files < 1, o.fileSize < 1, o.big < 1, o.latencyFiles < 1, o.rescanFiles < 1, o.rescanPerDir < 1,
+	case o.workers < 1, o.rounds < 1, o.diskRounds < 0, o.unhashedRounds < 0, o.files < 1, o.fileSize < 1, o.big < 1, o.latencyFiles < 1, o.rescanFiles < 1, o.rescanPerDir < 1,
 		o.journalRecords < 1, o.scaleFiles < 1, o.settle <= 0, o.bigSettle <= 0, o.slackMessages < 1, o.slackChannels < 1, o.slackFiles < 0, o.chatMessages < 1:
 		return o, errors.New("sizes, counts, workers and settle must be positive")
 	}
@@ -258,8 +260,8 @@ func (b *bench) runWorkloads() ([]row, error) {
 // returns how many rows missed their target.
 func printTable(out io.Writer, o options, work string, rows []row) (failed int) {
 	fmt.Fprintln(out, machine(work))
-	fmt.Fprintf(out, "Settle %s (the large file: %s), %d workers (and %d PUTs in flight in the raw baselines); small and big files: median of %d rounds of null, raw and daemon runs against the memory sandbox, then %d against the disk sandbox. Ratio: figure ÷ baseline for rates, baseline ÷ figure for times. Memory is read from outside every measured process: VmHWM from /proc while it runs, maxrss from wait4.\n\n",
-		o.settle, o.bigSettle, o.workers, o.workers, o.rounds, o.diskRounds)
+	fmt.Fprintf(out, "Settle %s (the large file: %s), %d workers (and %d PUTs in flight in the raw baselines); small and big files: median of %d rounds of null, raw and daemon runs against the memory sandbox, then %d against the memory sandbox that does not hash bodies and %d against the disk sandbox. Ratio: figure ÷ baseline for rates, baseline ÷ figure for times. Memory is read from outside every measured process: VmHWM from /proc while it runs, maxrss from wait4.\n\n",
+		o.settle, o.bigSettle, o.workers, o.workers, o.rounds, o.unhashedRounds, o.diskRounds)
 	fmt.Fprintln(out, "| workload | figure | measured | baseline in the same run | ratio | target | result |")
 	fmt.Fprintln(out, "| --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range rows {

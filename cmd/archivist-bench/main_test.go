@@ -37,7 +37,7 @@ func TestSmoke(t *testing.T) {
 	}
 	sandboxes := t.TempDir()
 	o := options{
-		work: t.TempDir(), workers: 2, rounds: 2, diskRounds: 1, sandboxDir: sandboxes, settle: 100 * time.Millisecond, bigSettle: 100 * time.Millisecond,
+		work: t.TempDir(), workers: 2, rounds: 2, unhashedRounds: 1, diskRounds: 1, sandboxDir: sandboxes, settle: 100 * time.Millisecond, bigSettle: 100 * time.Millisecond,
 		files: 20, fileSize: 512, big: 1 << 20, latencyFiles: 3, latencyInterval: 20 * time.Millisecond,
 		rescanFiles: 200, rescanPerDir: 50, journalRecords: 1000,
 	}

@@ -37,7 +37,7 @@ type bench struct {
 	work      string // parent folder of every workload's folder
 	trashed   int    // folders discarded so far
 	sandboxes int    // sandbox folders made under --sandbox-dir, removed at the end
-	diskSink  bool   // the sandboxes started now store on disk, not in memory
+	sink      sink   // the kind of sandbox started now
 	log       func(format string, args ...any)
 }
 

@@ -85,6 +85,7 @@ func TestE2EUsageErrorsExit2(t *testing.T) {
 		{[]string{"keygen"}, "keygen needs --out"},
 		{[]string{"verify-report", "a"}, "verify-report needs"},
 		{[]string{"sandbox", "ls", "--url", "http://x", "--dir", "d"}, "[url dir]"},
+		{[]string{"sandbox", "--unhashed"}, "--unhashed needs --memory"},
 		{[]string{"completion", "tcsh"}, "tcsh"},
 	} {
 		code, stdout, stderr := runSplit(t, nil, c.args...)

@@ -22,7 +22,7 @@ import (
 // sandboxFlags are the sandbox's flags, beyond its faults.
 type sandboxFlags struct {
 	listen, dir, credsFile, convType, sfKeyFile, sfClientID, gnUser, gnPassFile, tdClientID, tdSecretFile string
-	memory, verbose                                                                                       bool
+	memory, unhashed, verbose                                                                             bool
 	ttl, downFor                                                                                          time.Duration
 	maxFile                                                                                               int64
 }
@@ -41,6 +41,7 @@ func sandboxCommand() *cobra.Command {
 	fs.StringVar(&sf.listen, "listen", "127.0.0.1:8787", "address to serve on")
 	fs.StringVar(&sf.dir, "dir", "./var/sandbox", "where received files and conversations are stored")
 	fs.BoolVar(&sf.memory, "memory", false, "keep Global Relay files and conversations in memory only: bodies are hashed and dropped (a fast sink for benchmarks)")
+	fs.BoolVar(&sf.unhashed, "unhashed", false, "with --memory: read bodies and drop them without hashing them (the fastest sink, for measuring a client)")
 	fs.StringVar(&sf.credsFile, "credentials-file", "", "file holding the only Basic credential accepted (default: any)")
 	fs.StringVar(&sf.convType, "conversation-type", "", "the only conversationType accepted (default: any)")
 	fs.DurationVar(&sf.ttl, "token-ttl", time.Hour, "lifetime of issued tokens")
@@ -78,6 +79,9 @@ func sandboxOptions(sf sandboxFlags, f sandbox.Faults) (sandbox.Options, error) 
 			return sandbox.Options{}, usageError{fmt.Errorf("--%s %v: want a fraction between 0 and 1", name, rate)}
 		}
 	}
+	if sf.unhashed && !sf.memory {
+		return sandbox.Options{}, usageError{errors.New("--unhashed needs --memory: a store on disk hashes what it writes")}
+	}
 	if sf.downFor > 0 {
 		f.DownUntil = time.Now().Add(sf.downFor)
 	}
@@ -87,7 +91,7 @@ func sandboxOptions(sf sandboxFlags, f sandbox.Faults) (sandbox.Options, error) 
 	if sf.verbose {
 		log.SetLevel(logrus.DebugLevel)
 	}
-	o := sandbox.Options{Dir: sf.dir, Memory: sf.memory, ConversationType: sf.convType, TokenTTL: sf.ttl, MaxFileSize: sf.maxFile,
+	o := sandbox.Options{Dir: sf.dir, Memory: sf.memory, Unhashed: sf.unhashed, ConversationType: sf.convType, TokenTTL: sf.ttl, MaxFileSize: sf.maxFile,
 		Faults: f, Logger: log, SalesforceClientID: sf.sfClientID, GenesysUser: sf.gnUser, TalkdeskClientID: sf.tdClientID}
 	if sf.sfKeyFile != "" {
 		b, err := os.ReadFile(sf.sfKeyFile)
