@@ -602,6 +602,9 @@ func indexKey(tx *bolt.Tx, r *Record) error {
 // archived gives up its fingerprint so the watcher records the path again when it next sees
 // it, even with the same metadata.
 func indexPath(tx *bolt.Tx, old, r *Record) error {
+	if old != nil && r.State != Superseded && r.State != Vanished {
+		return nil // only a new record or an end that gives up the path changes the index
+	}
 	paths := tx.Bucket(bucketPaths)
 	pk := pathKey(r.Watch, string(r.Path))
 	cur, ok := decodeFingerprint(paths.Get(pk))
@@ -753,14 +756,35 @@ type DueItem struct {
 // yet due (zero if none), so the caller knows how long it may sleep. A record is returned
 // once, even if a damaged key names it twice.
 func (db *DB) DueIn(lane string, now time.Time, limit int, skip func(id uint64) bool) (items []DueItem, next time.Time, err error) {
+	return db.dueScan(lane, nil, now, limit, skip)
+}
+
+// DueAfter is DueIn for the items of lane after item after in the due index (due later, or
+// at the same time with a larger id): a caller that hands out a long backlog a few items at a
+// time resumes there instead of stepping again over everything it has in flight. It does not
+// see an item due before after that is still due; the caller scans from the start (DueIn)
+// when DueAfter finds nothing.
+func (db *DB) DueAfter(lane string, after DueItem, now time.Time, limit int, skip func(id uint64) bool) (items []DueItem, next time.Time, err error) {
+	return db.dueScan(lane, dueKey(after.Due, after.ID), now, limit, skip)
+}
+
+// dueScan reads the due index of lane from the first key after start (from the first key if
+// start is nil).
+func (db *DB) dueScan(lane string, start []byte, now time.Time, limit int, skip func(id uint64) bool) (items []DueItem, next time.Time, err error) {
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDue).Bucket([]byte(lane))
 		if b == nil {
 			return nil
 		}
 		c := b.Cursor()
+		k, _ := c.First()
+		if start != nil {
+			if k, _ = c.Seek(start); k != nil && bytes.Equal(k, start) {
+				k, _ = c.Next()
+			}
+		}
 		seen := map[uint64]bool{}
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		for ; k != nil; k, _ = c.Next() {
 			t, id := decodeDueKey(k)
 			if t.After(now) {
 				next = t

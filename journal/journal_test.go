@@ -103,6 +103,36 @@ func TestInsertIsIdempotentPerVersion(t *testing.T) {
 	}
 }
 
+// DueAfter reads the due index from the item after the one named, with DueIn's rules: it
+// does not return that item again, skips what skip rejects, and stops at what is not due.
+func TestDueAfterResumesAfterAnItem(t *testing.T) {
+	db := openTest(t)
+	recs := insert(t, db, newRec("one", 1), newRec("two", 2), newRec("three", 3), newRec("four", 4))
+	now := time.Now()
+	later := now.Add(time.Hour)
+	if err := db.Update(recs[3].ID, func(r *Record) ([]Entry, error) {
+		r.Schedule(LanePut, later)
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	all, _, err := db.DueIn(LanePut, now, 10, nil)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("due put = %v, %v; want 3", all, err)
+	}
+	items, next, err := db.DueAfter(LanePut, all[0], now, 10, nil)
+	if err != nil || len(items) != 2 || items[0] != all[1] || items[1] != all[2] || !next.Equal(later) {
+		t.Fatalf("after %v: %v (next %v, %v); want %v, next %v", all[0], items, next, err, all[1:], later)
+	}
+	skip := func(id uint64) bool { return id == all[1].ID }
+	if items, _, _ := db.DueAfter(LanePut, all[0], now, 1, skip); len(items) != 1 || items[0] != all[2] {
+		t.Fatalf("after %v skipping #%d: %v, want %v", all[0], all[1].ID, items, all[2])
+	}
+	if items, _, _ := db.DueAfter(LanePut, all[2], now, 10, nil); len(items) != 0 {
+		t.Fatalf("after the last due item: %v, want none", items)
+	}
+}
+
 func TestDueIndexFollowsLanes(t *testing.T) {
 	db := openTest(t)
 	recs := insert(t, db, newRec("one", 1), newRec("two", 2), newRec("three", 3))
