@@ -78,3 +78,30 @@ func TestRewriteDuringKernelSentPutIsNeverArchivedUnderTheOldKey(t *testing.T) {
 		}
 	}
 }
+
+// A small file is read once, into memory, and its PUT sends those bytes: a rewrite after the
+// read (same size, mtime set back) cannot reach the key, which receives exactly the bytes it
+// was named after; the version read is archived, and the rewritten one under its own key once
+// it is recorded.
+func TestSmallFileIsSentFromTheBytesItWasHashedFrom(t *testing.T) {
+	h := newHarness(t)
+	old, rewritten := []byte("totals: 1,2,3\n"), []byte("totals: 9,9,9\n")
+	h.drop("totals.csv", old)
+	id := h.record("totals.csv").ID
+	h.start(&rewritingArchive{Archive: h.client, path: filepath.Join(h.root, "totals.csv"), with: rewritten})
+	r := h.awaitState(id, journal.Posted)
+	if r.SHA256 != sha256Of(old) {
+		t.Fatalf("recorded sha256 %s, want the bytes read (%s)", r.SHA256, sha256Of(old))
+	}
+	files := h.sb.Files()
+	if len(files) != 1 || files[0].SHA256 != sha256Of(old) || files[0].Key != r.FileKey {
+		t.Fatalf("the sandbox stored %+v: want the bytes read, under their key %s", files, r.FileKey)
+	}
+	if err := h.p.Intake(h.ctx, []watcher.File{h.stat("totals.csv")}); err != nil {
+		t.Fatal(err)
+	}
+	nr := h.awaitState(h.record("totals.csv").ID, journal.Posted)
+	if nr.ID == id || nr.SHA256 != sha256Of(rewritten) || nr.FileKey != filekey.Build("teams", sha256Of(rewritten), "totals.csv") {
+		t.Fatalf("rewritten version recorded as #%d %s under %s", nr.ID, nr.SHA256, nr.FileKey)
+	}
+}

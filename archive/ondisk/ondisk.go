@@ -61,6 +61,32 @@ func Identify(f *os.File, size int64) (sum, mime string, err error) {
 	return hex.EncodeToString(h.Sum(nil)), mimetype.Detect(head).String(), nil
 }
 
+// SmallMax is the largest file ReadSmall reads: the size of the tail a Body holds back, so a
+// file this small never has a byte sent by the kernel anyway.
+const SmallMax = HeldTail
+
+// ReadSmall reads all of f, a file of size bytes (at most SmallMax), into memory, and returns
+// the bytes with their SHA-256 and MIME type. The upload sends those very bytes: a small file
+// is read once and hashed once, and nothing but what was hashed can reach its key, with no
+// second read, hash or check while it is sent. The caller checks before and after that f is
+// still the version of the record (SameVersion), as for Identify.
+func ReadSmall(f *os.File, size int64) (data []byte, sum, mime string, err error) {
+	if size < 0 || size > SmallMax {
+		return nil, "", "", fmt.Errorf("read %d bytes into memory: at most %d", size, SmallMax)
+	}
+	buf := make([]byte, size+1) // one byte more: a file that grew is seen, not cut
+	n, err := f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, "", "", err
+	}
+	if int64(n) != size {
+		return nil, "", "", fmt.Errorf("%w: read %d bytes, expected %d", ErrChanged, n, size)
+	}
+	data = buf[:n]
+	h := sha256.Sum256(data)
+	return data, hex.EncodeToString(h[:]), mimetype.Detect(data[:min(n, SniffLen)]).String(), nil
+}
+
 // NewVerifyingReader reads the bytes of f that record r describes, refusing them unless they
 // hash to want (a SHA-256 in hex) and f is still r's version.
 func NewVerifyingReader(f *os.File, r *journal.Record, want string) *VerifyingReader {

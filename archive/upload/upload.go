@@ -7,6 +7,7 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -70,6 +71,10 @@ type Lane struct {
 	busy    int             // workers holding a job (a job waiting only for its commit frees its worker)
 	// putSlots bounds the PUTs in flight to Workers.
 	putSlots chan struct{}
+	// resume is the last item the dispatcher handed out, fullScan when it last read the due
+	// index from the start (dispatch's goroutine only).
+	resume   *journal.DueItem
+	fullScan time.Time
 }
 
 // New returns the upload lane.
@@ -172,7 +177,7 @@ func (u *Lane) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time {
 		if a.N == 0 {
 			return retryAt
 		}
-		items, next, err := u.j.DB.DueIn(journal.LanePut, now, a.N, u.inFlight)
+		items, next, err := u.due(now, a.N)
 		if err != nil || len(items) == 0 {
 			a.Release()
 			if err != nil {
@@ -201,6 +206,33 @@ func (u *Lane) dispatchOnce(ctx context.Context, jobs chan<- job) time.Time {
 	return time.Time{}
 }
 
+// fullScanEvery bounds how long the dispatcher resumes its scan of the due index before it
+// reads it from the start again.
+const fullScanEvery = time.Second
+
+// due reads up to n due uploads that are not in flight. It resumes after the last item it
+// handed out: in a burst the uploads in flight and those waiting for their commit lie before
+// it, and stepping over them again for every file cost a twentieth of the daemon's CPU. When
+// the rest of the index has nothing due, and at least every fullScanEvery, it reads from the
+// start, which finds what is due before that point (a record whose commit failed stays due
+// at its old time), so nothing waits behind a long burst.
+func (u *Lane) due(now time.Time, n int) ([]journal.DueItem, time.Time, error) {
+	var items []journal.DueItem
+	var next time.Time
+	var err error
+	if u.resume != nil && now.Sub(u.fullScan) < fullScanEvery {
+		items, next, err = u.j.DB.DueAfter(journal.LanePut, *u.resume, now, n, u.inFlight)
+	}
+	if err == nil && len(items) == 0 {
+		u.fullScan = now
+		items, next, err = u.j.DB.DueIn(journal.LanePut, now, n, u.inFlight)
+	}
+	if len(items) > 0 {
+		u.resume = &items[len(items)-1]
+	}
+	return items, next, err
+}
+
 func (u *Lane) inFlight(id uint64) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -227,7 +259,7 @@ func (u *Lane) upload(ctx context.Context, id uint64) *pendingCommit {
 			return nil
 		}
 	}
-	sum, mime, ok := u.identify(f, r, l)
+	sum, mime, data, ok := u.identify(f, r, l)
 	if !ok {
 		return nil
 	}
@@ -243,7 +275,7 @@ func (u *Lane) upload(ctx context.Context, id uint64) *pendingCommit {
 		u.duplicate(r, l, owner, sum, mime, key)
 		return nil
 	}
-	start, ok := u.put(ctx, f, r, l, key, sum, mime)
+	start, ok := u.put(ctx, f, r, l, key, sum, mime, data)
 	if !ok {
 		return nil
 	}
@@ -273,42 +305,52 @@ func (u *Lane) uploadable(id uint64) (r *journal.Record, root string, l *logrus.
 
 // identify hashes and sniffs the open file of r (unless the watcher did while it settled),
 // checking before and after that it is still r's version; false if it is not (superseded)
-// or could not be read (retried later).
-func (u *Lane) identify(f *os.File, r *journal.Record, l *logrus.Entry) (sum, mime string, ok bool) {
+// or could not be read (retried later). A small file (at most ondisk.SmallMax bytes) is read
+// into memory whole: data holds the bytes the PUT sends, those that were hashed.
+func (u *Lane) identify(f *os.File, r *journal.Record, l *logrus.Entry) (sum, mime string, data []byte, ok bool) {
 	if err := ondisk.SameVersion(f, r); err != nil {
 		u.supersede(r, l, err)
-		return "", "", false
+		return "", "", nil, false
 	}
 	// Identified while it settled, and still that version: its bytes are the ones hashed then.
 	if u.deps.Identified != nil {
 		if sum, mime, ok := u.deps.Identified(r.ID, r.Version()); ok {
-			return sum, mime, true
+			return sum, mime, nil, true
 		}
 	}
-	sum, mime, err := ondisk.Identify(f, r.Size)
+	var err error
+	if r.Size <= ondisk.SmallMax {
+		data, sum, mime, err = ondisk.ReadSmall(f, r.Size)
+	} else {
+		sum, mime, err = ondisk.Identify(f, r.Size)
+	}
 	if err != nil {
 		if errors.Is(err, ondisk.ErrChanged) {
 			u.supersede(r, l, err)
-			return "", "", false
+			return "", "", nil, false
 		}
 		u.j.RetryLater(r.ID, journal.LanePut, fmt.Errorf("read %s: %w", r.Path, err), u.j.Now().Add(u.deps.Backoff.Delay(r.Attempts+1, 0)))
-		return "", "", false
+		return "", "", nil, false
 	}
 	if err := ondisk.SameVersion(f, r); err != nil {
 		u.supersede(r, l, err)
-		return "", "", false
+		return "", "", nil, false
 	}
-	return sum, mime, true
+	return sum, mime, data, true
 }
 
 // put sends the bytes of f under key within the PUT slots, and returns when it started; false
-// if it was not stored (the record says why, or it stays due on shutdown). The body
+// if it was not stored (the record says why, or it stays due on shutdown). A small file's
+// bytes (data, read and hashed by identify) are sent from memory. A larger file's body
 // (ondisk.Body) goes out by sendfile on a plain TCP connection, its last bytes held back until
 // the file is shown to be still the version that was hashed; through TLS it is read and
 // hashed again as it is sent.
-func (u *Lane) put(ctx context.Context, f *os.File, r *journal.Record, l *logrus.Entry, key, sum, mime string) (time.Time, bool) {
+func (u *Lane) put(ctx context.Context, f *os.File, r *journal.Record, l *logrus.Entry, key, sum, mime string, data []byte) (time.Time, bool) {
 	var sent *ondisk.Body
 	open := func() (io.ReadCloser, error) {
+		if data != nil {
+			return io.NopCloser(bytes.NewReader(data)), nil
+		}
 		sent = ondisk.NewBody(f, r, sum)
 		return sent, nil // not wrapped: the transport must see its SendTo
 	}
