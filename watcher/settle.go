@@ -247,9 +247,7 @@ type flight struct {
 // reports those that stayed quiet for Settle.
 func (w *Watcher) settleDue(ctx context.Context) {
 	batch := w.takeDue()
-	for i := range batch {
-		batch[i].fi, batch[i].err = w.lstat(batch[i].r, batch[i].rel)
-	}
+	w.lstatBatch(batch)
 	ready, files := w.decide(batch)
 	if len(ready) == 0 {
 		return

@@ -531,6 +531,34 @@ func (w *Watcher) lstat(r *root, rel string) (fs.FileInfo, error) {
 	return r.lstat(rel)
 }
 
+// lstatBatch looks at every entry of batch again, behind the test hook statFault, opening
+// each root and folder once for the whole batch (beneath.Lstats) and closing them after.
+func (w *Watcher) lstatBatch(batch []flight) {
+	roots := map[*root]*beneath.Lstats{}
+	defer func() {
+		for r, l := range roots {
+			if err := l.Close(); err != nil {
+				w.log.WithError(err).WithField("watch", r.Name).Debug("close the root after a settle batch")
+			}
+		}
+	}()
+	for i := range batch {
+		f := &batch[i]
+		if w.statFault != nil {
+			if err := w.statFault(f.rel); err != nil {
+				f.err = &fs.PathError{Op: "lstat", Path: f.rel, Err: err}
+				continue
+			}
+		}
+		l := roots[f.r]
+		if l == nil {
+			l = beneath.NewLstats(f.r.Path)
+			roots[f.r] = l
+		}
+		f.fi, f.err = l.Lstat(f.rel)
+	}
+}
+
 // gone reports errors that mean "no such entry here any more".
 func gone(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) ||

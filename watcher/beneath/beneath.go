@@ -220,7 +220,10 @@ func requireRegular(st *unix.Stat_t) error {
 }
 
 // Lstat describes rel; see the package-level Lstat.
-func (r *Root) Lstat(rel string) (fs.FileInfo, error) {
+func (r *Root) Lstat(rel string) (fs.FileInfo, error) { return r.lstatVia(rel, r.parent) }
+
+// lstatVia is Lstat with the folder of the last component resolved by parent.
+func (r *Root) lstatVia(rel string, parent func(clean string) (int, string, func(), error)) (fs.FileInfo, error) {
 	clean, err := cleanRel(rel)
 	if err != nil {
 		return nil, &fs.PathError{Op: "lstat", Path: rel, Err: err}
@@ -228,16 +231,74 @@ func (r *Root) Lstat(rel string) (fs.FileInfo, error) {
 	if clean == "." {
 		return r.Stat()
 	}
-	parent, base, done, err := r.parent(clean)
+	fd, base, done, err := parent(clean)
 	if err != nil {
 		return nil, &fs.PathError{Op: "lstat", Path: clean, Err: err}
 	}
 	defer done()
-	fi, err := lstatAt(parent, base)
+	fi, err := lstatAt(fd, base)
 	if err != nil {
 		return nil, &fs.PathError{Op: "lstat", Path: clean, Err: err}
 	}
 	return fi, nil
+}
+
+// Lstats describes many entries beneath one root as Lstat does, opening the root and
+// resolving each folder once for all of them: in a burst of files in one folder, each look-up
+// is one fstatat instead of also opening and closing the root and the folder. The root and
+// the folders are held open only until Close, so a holder of a batch does not keep a deleted
+// root alive for long.
+type Lstats struct {
+	path string
+	root *Root
+	err  error          // of opening the root, returned for every look-up
+	dirs map[string]int // resolved folders (O_PATH descriptors), by slash-separated path
+}
+
+// NewLstats returns look-ups beneath root; nothing is opened before the first one.
+func NewLstats(root string) *Lstats { return &Lstats{path: root, dirs: map[string]int{}} }
+
+// Lstat describes rel; see the package-level Lstat.
+func (l *Lstats) Lstat(rel string) (fs.FileInfo, error) {
+	if l.root == nil && l.err == nil {
+		l.root, l.err = OpenRoot(l.path)
+	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	return l.root.lstatVia(rel, l.parent)
+}
+
+// parent is Root.parent with the folders kept for the next look-ups.
+func (l *Lstats) parent(clean string) (int, string, func(), error) {
+	dir, base := path.Split(clean)
+	if dir == "" {
+		return l.root.fd, base, func() {}, nil
+	}
+	dir = strings.TrimSuffix(dir, "/")
+	if fd, ok := l.dirs[dir]; ok {
+		return fd, base, func() {}, nil
+	}
+	fd, err := l.root.resolveDir(dir)
+	if err != nil {
+		return -1, "", nil, err
+	}
+	l.dirs[dir] = fd
+	return fd, base, func() {}, nil
+}
+
+// Close releases the root and the folders.
+func (l *Lstats) Close() error {
+	for d, fd := range l.dirs {
+		unix.Close(fd)
+		delete(l.dirs, d)
+	}
+	if l.root == nil {
+		return nil
+	}
+	err := l.root.Close()
+	l.root = nil
+	return err
 }
 
 // OpenDir opens the directory rel ("." or "" for the root) for listing.

@@ -185,57 +185,99 @@ func TestOpenDevice(t *testing.T) {
 	}
 }
 
+// lstatCases are what Lstat and Lstats must say of the entries of fixture.
+var lstatCases = []struct {
+	rel     string
+	kind    string
+	wantErr error
+}{
+	{rel: "file.txt", kind: "file"},
+	{rel: "dir", kind: "directory"},
+	{rel: ".", kind: "directory"},
+	{rel: "", kind: "directory"},
+	{rel: "link", kind: "symlink"},
+	{rel: "linkdir", kind: "symlink"},
+	{rel: "fifo", kind: "named pipe (FIFO)"},
+	{rel: "sock", kind: "socket"},
+	{rel: "dir/sub/deep.txt", kind: "file"},
+	{rel: "dir/inner.txt", kind: "file"},
+	{rel: "linkdir/secret", wantErr: ErrSymlink},
+	{rel: "indirlink/inner.txt", wantErr: ErrSymlink},
+	{rel: "../outside/secret", wantErr: ErrOutsideRoot},
+	{rel: "/etc/passwd", wantErr: ErrOutsideRoot},
+	{rel: "missing", wantErr: fs.ErrNotExist},
+	{rel: "dir/missing", wantErr: fs.ErrNotExist},
+}
+
+// checkLstat checks lstat against lstatCases in root.
+func checkLstat(t *testing.T, root string, lstat func(rel string) (fs.FileInfo, error)) {
+	t.Helper()
+	for _, tt := range lstatCases {
+		fi, err := lstat(tt.rel)
+		if tt.wantErr != nil {
+			if !errors.Is(err, tt.wantErr) {
+				t.Errorf("Lstat(%q) = %v, want %v", tt.rel, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Lstat(%q): %v", tt.rel, err)
+			continue
+		}
+		if got := Kind(fi); got != tt.kind {
+			t.Errorf("Kind(Lstat(%q)) = %q, want %q", tt.rel, got, tt.kind)
+		}
+		// Must agree with os.Lstat, which callers may mix in.
+		ofi, err := os.Lstat(filepath.Join(root, tt.rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ofi.Mode() != fi.Mode() || ofi.Size() != fi.Size() || !ofi.ModTime().Equal(fi.ModTime()) {
+			t.Errorf("Lstat(%q) = %v %d %v; os.Lstat = %v %d %v", tt.rel,
+				fi.Mode(), fi.Size(), fi.ModTime(), ofi.Mode(), ofi.Size(), ofi.ModTime())
+		}
+		if _, ok := fi.Sys().(*unix.Stat_t); !ok {
+			t.Errorf("Sys() = %T, want *unix.Stat_t", fi.Sys())
+		}
+	}
+}
+
 func TestLstat(t *testing.T) {
 	root := fixture(t)
-	tests := []struct {
-		rel     string
-		kind    string
-		wantErr error
-	}{
-		{rel: "file.txt", kind: "file"},
-		{rel: "dir", kind: "directory"},
-		{rel: ".", kind: "directory"},
-		{rel: "", kind: "directory"},
-		{rel: "link", kind: "symlink"},
-		{rel: "linkdir", kind: "symlink"},
-		{rel: "fifo", kind: "named pipe (FIFO)"},
-		{rel: "sock", kind: "socket"},
-		{rel: "dir/sub/deep.txt", kind: "file"},
-		{rel: "linkdir/secret", wantErr: ErrSymlink},
-		{rel: "../outside/secret", wantErr: ErrOutsideRoot},
-		{rel: "/etc/passwd", wantErr: ErrOutsideRoot},
-		{rel: "missing", wantErr: fs.ErrNotExist},
-	}
 	withBothResolvers(t, func(t *testing.T) {
-		for _, tt := range tests {
-			fi, err := Lstat(root, tt.rel)
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Errorf("Lstat(%q) = %v, want %v", tt.rel, err, tt.wantErr)
-				}
-				continue
-			}
-			if err != nil {
-				t.Errorf("Lstat(%q): %v", tt.rel, err)
-				continue
-			}
-			if got := Kind(fi); got != tt.kind {
-				t.Errorf("Kind(Lstat(%q)) = %q, want %q", tt.rel, got, tt.kind)
-			}
-			// Must agree with os.Lstat, which callers may mix in.
-			ofi, err := os.Lstat(filepath.Join(root, tt.rel))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ofi.Mode() != fi.Mode() || ofi.Size() != fi.Size() || !ofi.ModTime().Equal(fi.ModTime()) {
-				t.Errorf("Lstat(%q) = %v %d %v; os.Lstat = %v %d %v", tt.rel,
-					fi.Mode(), fi.Size(), fi.ModTime(), ofi.Mode(), ofi.Size(), ofi.ModTime())
-			}
-			if _, ok := fi.Sys().(*unix.Stat_t); !ok {
-				t.Errorf("Sys() = %T, want *unix.Stat_t", fi.Sys())
-			}
+		checkLstat(t, root, func(rel string) (fs.FileInfo, error) { return Lstat(root, rel) })
+	})
+}
+
+// One Lstats answers every look-up as Lstat does, twice over (the second time from the
+// folders it keeps), and holds no descriptor once closed.
+func TestLstats(t *testing.T) {
+	root := fixture(t)
+	withBothResolvers(t, func(t *testing.T) {
+		before := openFDs(t)
+		l := NewLstats(root)
+		for range 2 {
+			checkLstat(t, root, l.Lstat)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if after := openFDs(t); after != before {
+			t.Fatalf("%d descriptors open after Close, %d before", after, before)
 		}
 	})
+	if _, err := NewLstats(filepath.Join(root, "missing")).Lstat("file.txt"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Lstat beneath a missing root: %v, want fs.ErrNotExist", err)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	des, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(des)
 }
 
 func TestOpenDir(t *testing.T) {
