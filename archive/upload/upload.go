@@ -75,6 +75,7 @@ type Lane struct {
 	// index from the start (dispatch's goroutine only).
 	resume   *journal.DueItem
 	fullScan time.Time
+	roots    roots // the watches' roots, open while uploads from them are in flight
 }
 
 // New returns the upload lane.
@@ -247,11 +248,16 @@ func (u *Lane) upload(ctx context.Context, id uint64) *pendingCommit {
 	if !ok {
 		return nil
 	}
-	f, err := beneath.Open(root, string(r.Path))
+	f, release, err := u.roots.open(root, string(r.Path))
 	if err != nil {
 		u.openFailed(r, l, err)
 		return nil
 	}
+	defer func() {
+		if err := release(); err != nil {
+			l.WithError(err).Debug("close the watch's root")
+		}
+	}()
 	defer f.Close()
 	if u.deps.Refuse != nil {
 		if reason := u.deps.Refuse(r, f); reason != "" {

@@ -160,17 +160,34 @@ func (r *Root) Open(rel string) (*os.File, error) {
 }
 
 func (r *Root) open(clean string) (*os.File, error) {
+	if !noOpenat2.Load() && len(clean) <= maxPathLen {
+		// The whole path in one openat2 from the root, which refuses symlinks and escapes in
+		// every component: no descriptor of the folder to open and close.
+		how := unix.OpenHow{Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+		f, err := openChecked(path.Join(r.path, clean), func(flags int) (int, error) {
+			how.Flags = uint64(flags)
+			return unix.Openat2(r.fd, clean, &how)
+		})
+		if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EPERM) {
+			return f, err
+		}
+		// openat2 unavailable (or refused): resolveDir finds out and falls back for good.
+	}
 	parent, base, done, err := r.parent(clean)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
+	return openChecked(path.Join(r.path, clean), func(flags int) (int, error) { return unix.Openat(parent, base, flags, 0) })
+}
 
-	// Look before opening: an O_PATH descriptor does not open the file, so a
-	// FIFO cannot block and a device's open routine never runs.
-	pfd, err := retry(func() (int, error) {
-		return unix.Openat(parent, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	})
+// openChecked opens a regular file for reading with openAt (which resolves the name with
+// the flags it is given and never follows a symlink as its last component), looking before
+// opening: an O_PATH descriptor does not open the file, so a FIFO cannot block and a device's
+// open routine never runs. Then what was actually opened is judged, as the name may have
+// been replaced between the two opens.
+func openChecked(name string, openAt func(flags int) (int, error)) (*os.File, error) {
+	pfd, err := retry(func() (int, error) { return openAt(unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC) })
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -183,15 +200,13 @@ func (r *Root) open(clean string) (*os.File, error) {
 	if err := requireRegular(&want); err != nil {
 		return nil, err
 	}
-
 	fd, err := retry(func() (int, error) {
-		return unix.Openat(parent, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		return openAt(unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC)
 	})
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	// The name may have been replaced between the two opens; judge what was
-	// actually opened. O_NONBLOCK kept a swapped-in FIFO from blocking.
+	// O_NONBLOCK kept a swapped-in FIFO from blocking.
 	var got unix.Stat_t
 	if err := fstat(fd, &got); err != nil {
 		unix.Close(fd)
@@ -201,11 +216,12 @@ func (r *Root) open(clean string) (*os.File, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	if err := unix.SetNonblock(fd, false); err != nil {
+	// Clear O_NONBLOCK in one call: none of the other status flags F_SETFL sets was asked for.
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
-	return os.NewFile(uintptr(fd), path.Join(r.path, clean)), nil
+	return os.NewFile(uintptr(fd), name), nil
 }
 
 func requireRegular(st *unix.Stat_t) error {
