@@ -168,7 +168,7 @@ bench:
 # ones to judge by (the settle time dominates short runs).
 bench-quick:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20x $(BENCHPKGS)
-	$(GO) run ./cmd/archivist-bench --rounds 1 --files 500 --big 64MiB --latency-files 20 --latency-interval 100ms \
+	$(GO) run ./cmd/archivist-bench --rounds 1 --unhashed-rounds 1 --files 500 --big 64MiB --latency-files 20 --latency-interval 100ms \
 		--rescan-files 5000 --journal-records 50000 --slack-messages 20000 --slack-channels 20 --slack-files 20 \
 		--chat-messages 5000 $(BENCHFLAGS)
 

@@ -260,7 +260,7 @@ func (b *bench) runWorkloads() ([]row, error) {
 // returns how many rows missed their target.
 func printTable(out io.Writer, o options, work string, rows []row) (failed int) {
 	fmt.Fprintln(out, machine(work))
-	fmt.Fprintf(out, "Settle %s (the large file: %s), %d workers (and %d PUTs in flight in the raw baselines); small and big files: median of %d rounds of null, raw and daemon runs against the memory sandbox, then %d against the memory sandbox that does not hash bodies and %d against the disk sandbox. Ratio: figure ÷ baseline for rates, baseline ÷ figure for times. Memory is read from outside every measured process: VmHWM from /proc while it runs, maxrss from wait4.\n\n",
+	fmt.Fprintf(out, "Settle %s (the large file: %s), %d workers (and %d PUTs in flight in the raw baselines); small and big files: median of %d rounds of null, raw and daemon runs against the memory sandbox, then %d against the memory sandbox that does not hash bodies and %d against the disk sandbox. Ratio: figure ÷ baseline for rates, baseline ÷ figure for times; for small and big files, the median of the rounds' own ratios (each round's runs are seconds apart). Memory is read from outside every measured process: VmHWM from /proc while it runs, maxrss from wait4.\n\n",
 		o.settle, o.bigSettle, o.workers, o.workers, o.rounds, o.unhashedRounds, o.diskRounds)
 	fmt.Fprintln(out, "| workload | figure | measured | baseline in the same run | ratio | target | result |")
 	fmt.Fprintln(out, "| --- | --- | --- | --- | --- | --- | --- |")

@@ -229,6 +229,10 @@ type summary struct {
 	peakHWM, peakMaxRSS             int64
 	rawPeak                         int64
 	ratios, droppedRatios           []float64
+	// ratio is the median of the rounds' own ratios: each round's daemon and raw runs are
+	// seconds apart, so a machine whose speed drifts between rounds moves both alike, while
+	// the ratio of the medians may pair a fast raw round with a slow daemon round.
+	ratio, droppedRatio float64
 }
 
 func summarize(rs []round) summary {
@@ -242,6 +246,7 @@ func summarize(rs []round) summary {
 		s.ratios, s.droppedRatios = append(s.ratios, r.daemon/r.raw), append(s.droppedRatios, r.dropped/r.raw)
 	}
 	s.null, s.raw, s.daemon, s.dropped, s.cpu = median(nulls), median(raws), median(daemons), median(dropped), median(cpus)
+	s.ratio, s.droppedRatio = median(s.ratios), median(s.droppedRatios)
 	return s
 }
 
@@ -284,15 +289,15 @@ func (b *bench) small() ([]row, error) {
 		}
 		s := summarize(rs)
 		w := fmt.Sprintf("%d files of %s dropped at once, %s", o.files, size(int64(o.fileSize)), b.sinkLabel())
-		target, pass := "≥ 0.7", verdict(s.daemon/s.raw >= 0.7)
+		target, pass := "≥ 0.7", verdict(s.ratio >= 0.7)
 		if b.sink == sinkDisk {
 			target, pass = "-", nil // informative: the disk bounds both sides
 		}
 		out = append(out,
-			row{w, "files/s, quiet period's end → last event accepted (rounds: " + ratios(s.ratios) + ")", fmt.Sprintf("%.0f", s.daemon),
-				fmt.Sprintf("%.0f (raw PUT loop)", s.raw), s.daemon / s.raw, target, pass},
+			row{w, fmt.Sprintf("files/s, quiet period's end → last event accepted (rounds: %s; ratio of the medians %.2f)", ratios(s.ratios), s.daemon/s.raw),
+				fmt.Sprintf("%.0f", s.daemon), fmt.Sprintf("%.0f (raw PUT loop)", s.raw), s.ratio, target, pass},
 			row{w, fmt.Sprintf("files/s, drop → last event accepted, the %s settle included (rounds: %s)", o.settle, ratios(s.droppedRatios)),
-				fmt.Sprintf("%.0f", s.dropped), fmt.Sprintf("%.0f (raw PUT loop)", s.raw), s.dropped / s.raw, "-", nil},
+				fmt.Sprintf("%.0f", s.dropped), fmt.Sprintf("%.0f (raw PUT loop)", s.raw), s.droppedRatio, "-", nil},
 			row{w, "sink share: raw to the sink ÷ raw to a null server", fmt.Sprintf("%.0f", s.raw), fmt.Sprintf("%.0f (raw to null)", s.null),
 				s.raw / s.null, "-", nil},
 			row{w, "CPU per file (user + system, the daemon's whole life)", fmt.Sprintf("%.0f µs", s.cpu/float64(o.files)*1e6), "-", math.NaN(), "-", nil},
@@ -328,15 +333,15 @@ func (b *bench) big() ([]row, error) {
 		s := summarize(rs)
 		w := "one file of " + size(o.big) + ", " + b.sinkLabel()
 		const rssLimit = 64e6
-		target, pass := "≥ 0.9", verdict(s.daemon/s.raw >= 0.9)
+		target, pass := "≥ 0.9", verdict(s.ratio >= 0.9)
 		if b.sink == sinkDisk {
 			target, pass = "-", nil
 		}
 		out = append(out,
-			row{w, "MB/s, quiet period's end → event accepted (rounds: " + ratios(s.ratios) + ")", fmt.Sprintf("%.1f", s.daemon),
-				fmt.Sprintf("%.1f (raw streaming PUT)", s.raw), s.daemon / s.raw, target, pass},
+			row{w, fmt.Sprintf("MB/s, quiet period's end → event accepted (rounds: %s; ratio of the medians %.2f)", ratios(s.ratios), s.daemon/s.raw),
+				fmt.Sprintf("%.1f", s.daemon), fmt.Sprintf("%.1f (raw streaming PUT)", s.raw), s.ratio, target, pass},
 			row{w, fmt.Sprintf("MB/s, drop → event accepted, the %s settle included (rounds: %s)", o.bigSettle, ratios(s.droppedRatios)),
-				fmt.Sprintf("%.1f", s.dropped), fmt.Sprintf("%.1f (raw streaming PUT)", s.raw), s.dropped / s.raw, "-", nil},
+				fmt.Sprintf("%.1f", s.dropped), fmt.Sprintf("%.1f (raw streaming PUT)", s.raw), s.droppedRatio, "-", nil},
 			row{w, "sink share: raw to the sink ÷ raw to a null server", fmt.Sprintf("%.1f", s.raw), fmt.Sprintf("%.1f (raw to null)", s.null),
 				s.raw / s.null, "-", nil},
 			row{w, "CPU per GB (user + system, the daemon's whole life)", fmt.Sprintf("%.2f s", s.cpu/(float64(o.big)/1e9)), "-", math.NaN(), "-", nil},
