@@ -171,7 +171,11 @@ func (r *Root) open(clean string) (*os.File, error) {
 		if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EPERM) {
 			return f, err
 		}
-		// openat2 unavailable (or refused): resolveDir finds out and falls back for good.
+		// No openat2 (an old kernel: for good), or refused (a seccomp filter, or a real EPERM
+		// that the open below reports as well): open it the other way.
+		if errors.Is(err, unix.ENOSYS) {
+			noOpenat2.Store(true)
+		}
 	}
 	parent, base, done, err := r.parent(clean)
 	if err != nil {
