@@ -51,13 +51,7 @@ func conversationOf(ev globalrelay.Event) string {
 	if ev.Content != nil {
 		text = ev.Content.Message
 	}
-	switch {
-	case strings.HasPrefix(text, "Private:"):
-		return "deals"
-	case strings.HasPrefix(text, "DM:"):
-		return "dm"
-	}
-	return "general"
+	return exporttest.SlackConversation(text)
 }
 
 func slackWriter(days int) func(string) error {

@@ -76,10 +76,9 @@ func TestChangedFromNamesTheChange(t *testing.T) {
 // the size its record says: grown (the extra byte read shows it) or shrunk.
 func TestReadSmall(t *testing.T) {
 	f, r := record(t, "%PDF-1.7 a small report")
-	data, sum, mime, err := ReadSmall(f, r.Size)
-	want := sha256.Sum256([]byte("%PDF-1.7 a small report"))
-	if err != nil || string(data) != "%PDF-1.7 a small report" || sum != hex.EncodeToString(want[:]) || mime != "application/pdf" {
-		t.Fatalf("ReadSmall: %q %s %s %v", data, sum, mime, err)
+	data, got, mime, err := ReadSmall(f, r.Size)
+	if err != nil || string(data) != "%PDF-1.7 a small report" || got != sum("%PDF-1.7 a small report") || mime != "application/pdf" {
+		t.Fatalf("ReadSmall: %q %s %s %v", data, got, mime, err)
 	}
 	for _, size := range []int64{r.Size - 1, r.Size + 1} {
 		if _, _, _, err := ReadSmall(f, size); !errors.Is(err, ErrChanged) {
@@ -90,7 +89,7 @@ func TestReadSmall(t *testing.T) {
 		t.Errorf("a size over SmallMax: %v, want a refusal", err)
 	}
 	empty, er := record(t, "")
-	if data, sum, _, err := ReadSmall(empty, er.Size); err != nil || len(data) != 0 || sum != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
-		t.Fatalf("empty file: %q %s %v", data, sum, err)
+	if data, got, _, err := ReadSmall(empty, er.Size); err != nil || len(data) != 0 || got != sum("") {
+		t.Fatalf("empty file: %q %s %v", data, got, err)
 	}
 }

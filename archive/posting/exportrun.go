@@ -130,9 +130,7 @@ func (x *exportRun) flush(ctx context.Context) bool {
 // problem of the export (its events stay unsent); false: the run halted.
 func (x *exportRun) post(ctx context.Context, conv *transcript.Conversation, ch events.Chunk, unresolved []journal.Unresolved) bool {
 	p := x.p
-	start := p.j.Now()
-	res, err := p.deps.Post(ctx, ch.Req)
-	p.deps.Observe("globalrelay", "post", start, err, 0)
+	res, err := p.send(ctx, ch.Req)
 	if err != nil {
 		switch o := p.deps.Gate.Judge(ctx, p.j.Now(), err); o.Verdict {
 		case gate.Stop:

@@ -79,9 +79,7 @@ func (p *Lane) post(ctx context.Context, recs []*journal.Record) bool {
 		ids[i] = r.ID
 	}
 	l := p.j.Log.WithFields(logrus.Fields{"watch": w.Source.Watch, "events": len(recs), "first_id": ids[0]})
-	start := p.j.Now()
-	res, err := p.deps.Post(ctx, conv)
-	p.deps.Observe("globalrelay", "post", start, err, 0)
+	res, err := p.send(ctx, conv)
 	if err != nil {
 		return p.postFailed(ctx, l, recs, ids, err)
 	}

@@ -127,6 +127,14 @@ func (p *Lane) postRound(ctx context.Context) (next time.Time, more bool) {
 	return time.Time{}, true
 }
 
+// send posts one request of events and records how long it took and how it ended.
+func (p *Lane) send(ctx context.Context, conv *globalrelay.Conversation) (*globalrelay.PostResult, error) {
+	start := p.j.Now()
+	res, err := p.deps.Post(ctx, conv)
+	p.deps.Observe("globalrelay", "post", start, err, 0)
+	return res, err
+}
+
 // posterLanes are the lanes the poster serves.
 var posterLanes = []string{journal.LanePost, journal.LaneConv}
 

@@ -173,9 +173,7 @@ func (p *Lane) awaitAttachments(w Watch, r *journal.Record, l *logrus.Entry, ref
 // false when the archive failed transiently.
 func (p *Lane) postChunks(ctx context.Context, w Watch, r *journal.Record, l *logrus.Entry, conv *transcript.Conversation, chunks []events.Chunk, before int) bool {
 	for i, ch := range chunks {
-		start := p.j.Now()
-		res, err := p.deps.Post(ctx, ch.Req)
-		p.deps.Observe("globalrelay", "post", start, err, 0)
+		res, err := p.send(ctx, ch.Req)
 		if err != nil {
 			switch o := p.deps.Gate.Judge(ctx, p.j.Now(), err); o.Verdict {
 			case gate.Stop:

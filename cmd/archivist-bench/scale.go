@@ -114,8 +114,11 @@ func (b *bench) runScale(cfg string, srv *archiveServer) (scaleFigures, error) {
 		return f, err
 	}
 	f.up = started.at.Sub(d.started)
-	f.firstScan, f.secondScan = scanDuration(first), scanDuration(second)
-	return f, nil
+	if f.firstScan, err = scanDuration(first); err != nil {
+		return f, err
+	}
+	f.secondScan, err = scanDuration(second)
+	return f, err
 }
 
 // scaleRows is the table of the scale workload over files files: the daemon's figures f, the
@@ -197,13 +200,16 @@ func timeCommand(binary string, args ...string) (string, time.Duration, error) {
 	return string(out), took, nil
 }
 
-// scanDuration is the duration field of a "scan done" line.
-func scanDuration(l logLine) time.Duration {
-	if ns, ok := l.fields["duration"].(float64); ok { // logrus writes a Duration as ns
-		return time.Duration(ns)
+// scanDuration is the duration field of a "scan done" line (one of the first fullLines
+// lines of its message: later ones are not decoded to their fields).
+func scanDuration(l logLine) (time.Duration, error) {
+	switch v := l.fields["duration"].(type) {
+	case float64: // logrus writes a Duration as ns
+		return time.Duration(v), nil
+	case string:
+		return time.ParseDuration(v)
 	}
-	d, _ := time.ParseDuration(fmt.Sprint(l.fields["duration"]))
-	return d
+	return 0, fmt.Errorf("a scan done line without a duration: %v", l.fields)
 }
 
 // timeStatus runs `archivist status` against the running daemon and returns how long it took.

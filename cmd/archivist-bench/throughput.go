@@ -195,29 +195,28 @@ type throughput struct {
 
 // rounds alternates null, raw and daemon runs of t, n times.
 func (b *bench) rounds(t throughput, n int) ([]round, error) {
-	name, path, events, timeout, rate, daemonRate := t.name, t.path, t.events, t.timeout, t.rate, t.daemonRate
 	var rs []round
 	for i := 1; i <= n; i++ {
 		var r round
-		null, err := b.nullBaseline(path)
+		null, err := b.nullBaseline(t.path)
 		if err != nil {
 			return nil, fmt.Errorf("null baseline: %w", err)
 		}
-		raw, err := b.rawBaseline(name+"-raw", path)
+		raw, err := b.rawBaseline(t.name+"-raw", t.path)
 		if err != nil {
 			return nil, err
 		}
-		took, cost, err := b.dropAndAwait(name+"-daemon", path, t.settle, events, timeout)
+		took, cost, err := b.dropAndAwait(t.name+"-daemon", t.path, t.settle, t.events, t.timeout)
 		if err != nil {
 			return nil, err
 		}
 		if took <= t.settle {
-			return nil, fmt.Errorf("%s: the last event was accepted %s after the drop, within the settle of %s", name, took, t.settle)
+			return nil, fmt.Errorf("%s: the last event was accepted %s after the drop, within the settle of %s", t.name, took, t.settle)
 		}
-		r.null, r.raw, r.rawCost, r.cost = rate(null), rate(raw), raw.Cost, cost
-		r.daemon, r.dropped = daemonRate(took-t.settle), daemonRate(took)
+		r.null, r.raw, r.rawCost, r.cost = t.rate(null), t.rate(raw), raw.Cost, cost
+		r.daemon, r.dropped = t.daemonRate(took-t.settle), t.daemonRate(took)
 		b.log("%s %d/%d: null %.1f, raw %.1f (sink share %.2f; %s), daemon %.1f from the quiet period's end (%.1f from the drop, %.3fs; %s); ratio %.2f",
-			name, i, n, r.null, r.raw, r.raw/r.null, raw.Cost, r.daemon, r.dropped, took.Seconds(), cost, r.daemon/r.raw)
+			t.name, i, n, r.null, r.raw, r.raw/r.null, raw.Cost, r.daemon, r.dropped, took.Seconds(), cost, r.daemon/r.raw)
 		rs = append(rs, r)
 	}
 	return rs, nil

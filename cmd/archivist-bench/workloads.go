@@ -216,7 +216,10 @@ func (b *bench) rescan() ([]row, error) {
 	}
 	hwm := d.hwm()
 	took := done.at.Sub(d.started)
-	scanDur := scanDuration(done)
+	scanDur, err := scanDuration(done)
+	if err != nil {
+		return nil, err
+	}
 	time.Sleep(o.settle + 200*time.Millisecond) // anything the scan thought new would now be due
 	if err := recordedAgain("rescan", srv, d); err != nil {
 		return nil, err

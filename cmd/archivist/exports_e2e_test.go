@@ -116,13 +116,7 @@ func checkSlackRequests(t *testing.T, convs []globalrelay.Conversation) {
 		if ev.Content != nil {
 			text = ev.Content.Message
 		}
-		switch {
-		case strings.HasPrefix(text, "Private:"):
-			return "deals"
-		case strings.HasPrefix(text, "DM:"):
-			return "dm"
-		}
-		return "general"
+		return exporttest.SlackConversation(text)
 	}
 	for i, c := range convs {
 		for _, ev := range c.Events {

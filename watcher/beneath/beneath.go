@@ -291,11 +291,10 @@ func (l *Lstats) Lstat(rel string) (fs.FileInfo, error) {
 
 // parent is Root.parent with the folders kept for the next look-ups.
 func (l *Lstats) parent(clean string) (int, string, func(), error) {
-	dir, base := path.Split(clean)
+	dir, base := splitParent(clean)
 	if dir == "" {
 		return l.root.fd, base, func() {}, nil
 	}
-	dir = strings.TrimSuffix(dir, "/")
 	if fd, ok := l.dirs[dir]; ok {
 		return fd, base, func() {}, nil
 	}
@@ -374,16 +373,22 @@ func (r *Root) openDir(clean string) (*Dir, error) {
 // (which is neither "." nor escaping) and returns a descriptor for it, the
 // last component, and a func that releases the descriptor.
 func (r *Root) parent(clean string) (fd int, base string, done func(), err error) {
-	dir, base := path.Split(clean)
+	dir, base := splitParent(clean)
 	if dir == "" {
 		return r.fd, base, func() {}, nil
 	}
-	dir = strings.TrimSuffix(dir, "/")
 	fd, err = r.resolveDir(dir)
 	if err != nil {
 		return -1, "", nil, err
 	}
 	return fd, base, func() { unix.Close(fd) }, nil
+}
+
+// splitParent splits clean into the folder of its last component ("" for the root itself,
+// no trailing slash) and that component.
+func splitParent(clean string) (dir, base string) {
+	dir, base = path.Split(clean)
+	return strings.TrimSuffix(dir, "/"), base
 }
 
 // noOpenat2 is set once openat2 turned out to be unavailable (old kernel, or

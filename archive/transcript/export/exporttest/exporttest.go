@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // Token is the export access token the Slack fixture's file URLs carry: it must never reach
@@ -124,11 +125,26 @@ func generalDay(d int) []obj {
 }
 
 func dealsDay() []obj {
-	return []obj{msg("U01", ts(0, 10), "Private: the term sheet is final"), msg("U02", ts(0, 11), "Private: agreed")}
+	return []obj{msg("U01", ts(0, 10), dealsPrefix+"the term sheet is final"), msg("U02", ts(0, 11), dealsPrefix+"agreed")}
 }
 
 func dmDay() []obj {
-	return []obj{msg("U01", ts(0, 12), "DM: lunch?"), msg("U03", ts(0, 13), "DM: sure")}
+	return []obj{msg("U01", ts(0, 12), dmPrefix+"lunch?"), msg("U03", ts(0, 13), dmPrefix+"sure")}
+}
+
+// The texts of the messages of #deals and of the DM start with these.
+const dealsPrefix, dmPrefix = "Private: ", "DM: "
+
+// SlackConversation names the conversation of the Slack fixture a message's text belongs to:
+// "deals" (the private channel), "dm", or "general".
+func SlackConversation(text string) string {
+	switch {
+	case strings.HasPrefix(text, dealsPrefix):
+		return "deals"
+	case strings.HasPrefix(text, dmPrefix):
+		return "dm"
+	}
+	return "general"
 }
 
 // WhatsAppMessages is the number of messages of the WhatsApp fixture.
