@@ -134,12 +134,11 @@ type Pipeline struct {
 
 	dests map[string]*forwarding.Lane // forwarding destinations by name
 
-	jr       *stage.Journal  // the journal as the lanes use it (its gate is jgate)
-	ids      identified      // what the watcher found while files settled, until their upload
-	hold     *watcher.Budget // bytes of small files held from their read to their upload
-	uploader *upload.Lane    // the upload lane
-	poster   *posting.Lane   // loose-file events and transcripts
-	disposer *disposal.Lane  // the after lane
+	jr       *stage.Journal // the journal as the lanes use it (its gate is jgate)
+	ids      identified     // what the watcher found while files settled, until their upload
+	uploader *upload.Lane   // the upload lane
+	poster   *posting.Lane  // loose-file events and transcripts
+	disposer *disposal.Lane // the after lane
 }
 
 // New returns a pipeline over journal j that archives through gr.
@@ -172,12 +171,10 @@ func New(j *journal.DB, gr Archive, o Options) *Pipeline {
 		gate:  gate.New(o.Backoff),
 		jgate: gate.New(o.Backoff),
 		now:   time.Now,
-		hold:  watcher.NewBudget(HoldBytes),
 
 		wakeDispose: make(chan struct{}, 1),
 	}
 	p.jr = &stage.Journal{DB: j, Gate: p.jgate, Log: p.log, Now: func() time.Time { return p.now() }}
-	p.ids.hold = p.hold
 	p.gate.Notify = func() { p.uploader.Wake(); p.poster.Wake() }
 	p.initUpload()
 	p.initPosting()

@@ -3,6 +3,7 @@ package archive
 import (
 	"context"
 	"io"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -23,7 +24,7 @@ func (p *Pipeline) initUpload() {
 			w, ok := p.watch(watch)
 			return w.Root, ok
 		},
-		Park: p.parkUnconfigured, Recheck: p.o.Recheck, Observe: p.observe, Refuse: tokenBearing, Identified: p.takeIdentified,
+		Park: p.parkUnconfigured, Recheck: p.o.Recheck, Observe: p.observe, Refuse: tokenBearing, Identified: p.ids.take,
 		Uploaded: func(r *journal.Record, now time.Time) {
 			w, _ := p.watch(r.Watch)
 			p.afterUpload(w, r, now)
@@ -44,7 +45,7 @@ func (p *Pipeline) initUpload() {
 // token never reaches the archive. Only a transcripts watch reads an export, in place (its
 // records are never uploaded, so this sees a files watch's ZIPs and a transcripts watch's
 // loose ones).
-func tokenBearing(r *journal.Record, f io.ReaderAt) string {
+func tokenBearing(r *journal.Record, f *os.File) string {
 	if !strings.EqualFold(path.Ext(string(r.Path)), ".zip") || !slack.Recognize(f, r.Size) {
 		return ""
 	}

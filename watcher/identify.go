@@ -13,74 +13,28 @@ import (
 // size and mtime included (the change time), makes it worthless, and the file is reported
 // without it (the upload lane identifies it then). A file that is quiet while its
 // identification runs is reported when that ends (at most maxIdentifyWait later).
-//
-// A small file's identification may carry its bytes (Identity.Data), which the archive then
-// sends without opening the file again: those are held within Options.Hold from the read
-// until the file is reported (then they are handed over with it) or its version changes.
 
 // identification is an entry's identification state; guarded by Watcher.mu.
 type identification struct {
-	st      stat // the version found describes (kind "": none)
-	found   Identity
-	running bool // a worker has the entry (some version of it)
-	awaited bool // the entry is quiet: reported once the worker is done
+	st        stat // the version sum and mime describe (kind "": none)
+	sum, mime string
+	running   bool // a worker has the entry (some version of it)
+	awaited   bool // the entry is quiet: reported once the worker is done
 }
 
 // apply gives f, which describes version st, the identification if it is of st.
 func (id identification) apply(st stat, f File) File {
-	if id.found.SHA256 != "" && id.st.same(st) {
-		f.SHA256, f.MIME, f.Data = id.found.SHA256, id.found.MIME, id.found.Data
+	if id.sum != "" && id.st.same(st) {
+		f.SHA256, f.MIME = id.sum, id.mime
 	}
 	return f
-}
-
-// keepIdentity makes found, of version st, e's identification, holding its Data within the
-// reserved bytes taken for it (or, without, if the budget has room); the rest of reserved is
-// given back. w.mu held.
-func (w *Watcher) keepIdentity(e *entry, st stat, found Identity, reserved int64) {
-	w.dropIdentity(e)
-	n := int64(len(found.Data))
-	switch {
-	case n <= reserved:
-		w.hold.Give(reserved - n)
-	case reserved > 0 || !w.hold.Take(n):
-		w.hold.Give(reserved)
-		found.Data = nil
-	}
-	e.id.st, e.id.found = st, found
-}
-
-// dropIdentity forgets e's identification (its version changed, or e is done with) and
-// gives back the bytes it held; w.mu held.
-func (w *Watcher) dropIdentity(e *entry) {
-	w.hold.Give(int64(len(e.id.found.Data)))
-	e.id.st, e.id.found = stat{}, Identity{}
-}
-
-// handOver moves the Data of e's identification, if it is of st, to the file f reported
-// for it: from now on the batch holds it (see Budget); w.mu held.
-func (w *Watcher) handOver(e *entry, st stat, f File) File {
-	f = e.id.apply(st, f)
-	if f.Data == nil {
-		w.hold.Give(int64(len(e.id.found.Data)))
-	}
-	e.id.found.Data = nil
-	return f
-}
-
-// giveBack gives back the Data of files the watcher handed over but Settled did not accept.
-func (w *Watcher) giveBack(files []File) {
-	for _, f := range files {
-		w.hold.Give(int64(len(f.Data)))
-	}
 }
 
 // identifyJob is one identification handed to a worker.
 type identifyJob struct {
-	e        *entry
-	st       stat
-	f        File
-	reserved int64 // bytes taken from the budget for the Data of a small file
+	e  *entry
+	st stat
+	f  File
 }
 
 // maxIdentifyWait is how long a quiet file waits for its identification to end before it is
@@ -91,11 +45,10 @@ const maxIdentifyWait = 2 * time.Minute
 // reported without one.
 const identifyQueue = 4 * maxBatch
 
-// identifyMinSize is the smallest file identified while it settles whatever the bytes held
-// (Watcher.identifyMin): a smaller one is identified only while its bytes can be kept
-// (holdMax). Without them the upload opens the file anyway, and the read and hash it saves
-// there cost less than the extra open, fstat and close of identifying it here (about 8% of
-// the daemon's CPU in a burst of 4 KiB files).
+// identifyMinSize is the smallest file identified while it settles (Watcher.identifyMin):
+// the upload opens the file anyway, and for a small one the read and hash it saves there
+// cost less than the extra open, fstat and close of identifying it here (about 8% of the
+// daemon's CPU in a burst of 4 KiB files).
 const identifyMinSize = 64 << 10
 
 // IdentifyMinAge is how long after its last change a file may be identified: a write in the
@@ -126,29 +79,20 @@ func identifyDue(e *entry) time.Time {
 
 // identifies reports whether version st of e is still to be identified; w.mu held.
 func (w *Watcher) identifies(e *entry, st stat) bool {
-	return w.identify != nil && st.kind == "file" && (st.size >= w.identifyMin || w.hold.Room(st.size)) &&
-		!e.id.running && (e.id.found.SHA256 == "" || !e.id.st.same(st))
+	return w.identify != nil && st.kind == "file" && st.size >= w.identifyMin && !e.id.running &&
+		(e.id.sum == "" || !e.id.st.same(st))
 }
 
 // startIdentify queues version st of e for identification, unless it is done, running, or
-// the queue is full; w.mu held. A small file's bytes are taken from the budget before it is
-// read, so that a burst reads no more of them than can be kept.
+// the queue is full; w.mu held.
 func (w *Watcher) startIdentify(e *entry, st stat) {
 	if !w.identifies(e, st) {
 		return
 	}
-	j := identifyJob{e: e, st: st, f: st.file(e.r, e.rel)}
-	if st.size < w.identifyMin {
-		if !w.hold.Take(st.size) {
-			return
-		}
-		j.reserved = st.size
-	}
 	select {
-	case w.identifyJobs <- j:
+	case w.identifyJobs <- identifyJob{e: e, st: st, f: st.file(e.r, e.rel)}:
 		e.id.running = true
 	default:
-		w.hold.Give(j.reserved)
 	}
 }
 
@@ -159,29 +103,25 @@ func (w *Watcher) identifyLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case j := <-w.identifyJobs:
-			found, err := w.identify(ctx, j.f)
-			w.identified(j, found, err)
+			sum, mime, err := w.identify(ctx, j.f)
+			w.identified(j, sum, mime, err)
 		}
 	}
 }
 
 // identified records the end of job j, and reports its entry if it was waiting for it.
-func (w *Watcher) identified(j identifyJob, found Identity, err error) {
+func (w *Watcher) identified(j identifyJob, sum, mime string, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	e := j.e
 	if w.pending[e.key] != e {
-		w.hold.Give(j.reserved)
 		return // gone, or replaced
 	}
 	e.id.running = false
 	if err == nil && j.st.same(e.st) {
-		w.keepIdentity(e, j.st, found, j.reserved)
-	} else {
-		w.hold.Give(j.reserved)
-		if err != nil {
-			w.log.WithError(err).WithField("path", e.rel).Debug("not identified while settling")
-		}
+		e.id.st, e.id.sum, e.id.mime = j.st, sum, mime
+	} else if err != nil {
+		w.log.WithError(err).WithField("path", e.rel).Debug("not identified while settling")
 	}
 	if e.id.awaited {
 		e.id.awaited = false

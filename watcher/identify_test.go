@@ -13,8 +13,7 @@ import (
 
 func hexSum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
-// identifier is a fake Options.Identify that hashes the file as it is on disk, and returns the
-// bytes of a file under identifyMinSize, as the archive does.
+// identifier is a fake Options.Identify that hashes the file as it is on disk.
 type identifier struct {
 	root  string
 	mu    sync.Mutex
@@ -22,14 +21,14 @@ type identifier struct {
 	hold  chan struct{} // if set, each call reads the file, then waits for it before returning
 }
 
-func (id *identifier) identify(ctx context.Context, f File) (Identity, error) {
+func (id *identifier) identify(ctx context.Context, f File) (string, string, error) {
 	b, err := os.ReadFile(filepath.Join(id.root, f.RelPath))
 	id.mu.Lock()
 	id.calls = append(id.calls, time.Now())
 	hold := id.hold
 	id.mu.Unlock()
 	if err != nil {
-		return Identity{}, err
+		return "", "", err
 	}
 	if hold != nil {
 		select {
@@ -37,11 +36,7 @@ func (id *identifier) identify(ctx context.Context, f File) (Identity, error) {
 		case <-ctx.Done():
 		}
 	}
-	found := Identity{SHA256: hexSum(b), MIME: "text/plain"}
-	if len(b) < identifyMinSize {
-		found.Data = b
-	}
-	return found, nil
+	return hexSum(b), "text/plain", nil
 }
 
 // release lets the held call return, and the next ones not wait.
@@ -63,7 +58,7 @@ func identifyingHarness(t *testing.T, settle time.Duration) (*harness, *identifi
 	h := newHarness(t, rt)
 	id := &identifier{root: rt.Path}
 	h.w.identify = id.identify
-	h.w.hold = NewBudget(1 << 20)
+	h.w.identifyMin = 0
 	return h, id, rt
 }
 
@@ -100,8 +95,16 @@ func TestFileMovedInWholeIsIdentifiedAtOnce(t *testing.T) {
 	const settle = 2 * time.Second
 	h, id, rt := identifyingHarness(t, settle)
 	h.start()
+	staged := filepath.Join(t.TempDir(), "export.bin")
+	write(t, staged, "bytes written long ago")
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(staged, old, old); err != nil {
+		t.Fatal(err)
+	}
 	moved := time.Now()
-	moveInOld(t, rt, "export.bin", "bytes written long ago")
+	if err := os.Rename(staged, filepath.Join(rt.Path, "export.bin")); err != nil {
+		t.Fatal(err)
+	}
 	got := h.expect("export.bin")["export.bin"]
 	calls := id.called()
 	if len(calls) != 1 || got.SHA256 != hexSum([]byte("bytes written long ago")) {
@@ -167,67 +170,14 @@ func TestRewriteDuringIdentificationIsNotReportedWithTheOldHash(t *testing.T) {
 	if got.SHA256 != "" && got.SHA256 != hexSum(rewritten) {
 		t.Fatalf("reported sha256 %q: neither empty nor the new bytes'", got.SHA256)
 	}
-	if got.Data != nil && string(got.Data) != string(rewritten) {
-		t.Fatalf("reported the bytes %q for the rewritten version", got.Data)
-	}
-	if held := h.held(); held != 0 {
-		t.Fatalf("the watcher holds %d bytes once the file is reported", held)
-	}
 }
 
-// A small file is identified while it settles only while its bytes can be held (Hold):
-// it is reported with them, and a file past the bound is reported without them; a file of
-// identifyMinSize or more is identified whatever is held. Once everything is reported, the
-// watcher holds nothing.
-func TestSmallFileIdentifiedWithinTheBytesHeld(t *testing.T) {
-	const settle = time.Second
-	h, id, rt := identifyingHarness(t, settle)
-	h.w.hold = NewBudget(30)
-	h.start()
-	// Moved in whole, each is identified at once: two's read would come while one's bytes
-	// are held (until one is reported, a settle later), and 20 + 20 bytes do not fit in 30.
-	one, two := "twenty bytes, one...", "twenty bytes, two..."
-	moveInOld(t, rt, "one.txt", one)
-	h.waitFor("one.txt to be identified", func() bool { return len(id.called()) == 1 })
-	moveInOld(t, rt, "two.txt", two)
-	big := make([]byte, identifyMinSize)
-	write(t, filepath.Join(rt.Path, "large.bin"), string(big))
-	got := h.expect("one.txt", "two.txt", "large.bin")
-	if f := got["one.txt"]; string(f.Data) != one || f.SHA256 != hexSum([]byte(one)) {
-		t.Fatalf("one.txt reported with data %q, sha256 %q; want its bytes", f.Data, f.SHA256)
-	}
-	if f := got["two.txt"]; f.Data != nil {
-		t.Fatalf("two.txt reported with %d bytes: they do not fit beside one.txt's", len(f.Data))
-	}
-	if got["large.bin"].SHA256 != hexSum(big) || got["large.bin"].Data != nil {
-		t.Fatalf("large file reported with %q and %d bytes", got["large.bin"].SHA256, len(got["large.bin"].Data))
-	}
-	if held := h.held(); held != 0 {
-		t.Fatalf("%d bytes held once every file is reported and let go", held)
-	}
-}
-
-// moveInOld writes content to a file with an mtime an hour old elsewhere and moves it to name
-// in the root, as an export moved in whole.
-func moveInOld(t *testing.T, rt Root, name, content string) {
-	t.Helper()
-	staged := filepath.Join(t.TempDir(), name)
-	write(t, staged, content)
-	old := time.Now().Add(-time.Hour)
-	if err := os.Chtimes(staged, old, old); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(staged, filepath.Join(rt.Path, name)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// Without a Hold budget a small file is not identified while it settles: the upload lane reads
-// it, which costs less than opening it twice.
-func TestSmallFileNotIdentifiedWithoutHoldBytes(t *testing.T) {
+// A small file is not identified while it settles: the upload lane reads it, which costs
+// less than opening it twice.
+func TestSmallFileNotIdentifiedWhileItSettles(t *testing.T) {
 	const settle = 100 * time.Millisecond
 	h, id, rt := identifyingHarness(t, settle)
-	h.w.hold = nil
+	h.w.identifyMin = identifyMinSize
 	h.start()
 	write(t, filepath.Join(rt.Path, "small.txt"), "a few bytes")
 	big := make([]byte, identifyMinSize)
@@ -240,12 +190,4 @@ func TestSmallFileNotIdentifiedWithoutHoldBytes(t *testing.T) {
 	if got["large.bin"].SHA256 != hexSum(big) {
 		t.Fatalf("large file reported with %q", got["large.bin"].SHA256)
 	}
-}
-
-// held is how many bytes of Data the watcher holds now. The harness's Settled keeps nothing:
-// it gives back what it was handed, as the archive does for the bytes it does not keep.
-func (h *harness) held() int64 {
-	h.w.mu.Lock()
-	defer h.w.mu.Unlock()
-	return h.w.hold.Used()
 }

@@ -132,9 +132,6 @@ func (w *Watcher) observeStat(r *root, rel string, st stat, force bool) {
 		if e := w.pending[k]; e != nil {
 			if force || !e.st.same(st) {
 				now := w.now()
-				if !e.st.same(st) {
-					w.dropIdentity(e)
-				}
 				e.st, e.since = st, now
 				e.recheck = e.recheck || force
 				w.schedule(e, now)
@@ -203,7 +200,6 @@ func (w *Watcher) drop(k key) {
 		heap.Remove(&w.queue, e.idx)
 	}
 	e.inFlight = false
-	w.dropIdentity(e)
 	delete(w.pending, k)
 }
 
@@ -263,7 +259,6 @@ func (w *Watcher) settleDue(ctx context.Context) {
 	for i, e := range ready {
 		if !e.recheck && w.known(files[i]) {
 			known[i] = true
-			w.giveBack(files[i : i+1])
 			continue
 		}
 		report = append(report, files[i])
@@ -272,9 +267,6 @@ func (w *Watcher) settleDue(ctx context.Context) {
 	if len(report) > 0 {
 		if err = ctx.Err(); err == nil {
 			err = w.settled(ctx, report)
-		}
-		if err != nil {
-			w.giveBack(report) // offered again later, without the bytes
 		}
 	}
 	w.reported(ready, known, len(report), err, ctx.Err() != nil)
@@ -323,7 +315,6 @@ func (w *Watcher) decide(batch []flight) (ready []*entry, files []File) {
 		st := statOf(f.fi)
 		switch {
 		case !st.same(e.st):
-			w.dropIdentity(e)
 			e.st, e.since = st, now
 			w.schedule(e, now)
 		case st.kind == "file" && now.Sub(e.since) < e.r.Settle:
@@ -338,7 +329,7 @@ func (w *Watcher) decide(batch []flight) (ready []*entry, files []File) {
 		default:
 			e.st = st
 			ready = append(ready, e)
-			files = append(files, w.handOver(e, st, st.file(e.r, e.rel)))
+			files = append(files, e.id.apply(st, st.file(e.r, e.rel)))
 		}
 	}
 	return ready, files

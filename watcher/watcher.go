@@ -68,18 +68,8 @@ type File struct {
 	ChangeTime time.Time
 	Birth      time.Time
 	// SHA256 (hex) and MIME are set when Options.Identify identified exactly this version
-	// while it settled; empty otherwise. Data is the file's bytes if Identify read the whole
-	// file and the watcher kept them (a small file, within Options.Hold). Settled's side owns
-	// them, and their share of Options.Hold, once it accepted the batch.
+	// while it settled; empty otherwise.
 	SHA256, MIME string
-	Data         []byte
-}
-
-// Identity is what Options.Identify found in one version of a file: its SHA-256 (hex) and
-// MIME type, and, for a small file read whole, its bytes (those that were hashed).
-type Identity struct {
-	SHA256, MIME string
-	Data         []byte
 }
 
 // Options connect the watcher to the journal.
@@ -100,18 +90,11 @@ type Options struct {
 	// Required.
 	Settled func(ctx context.Context, files []File) error
 
-	// Identify, if set, reads a regular file while it settles and returns its SHA-256 (hex)
-	// and MIME type, and may return the bytes of a small file read whole; it must fail
-	// unless the file is the version f describes before and after the read. Its result
-	// reaches Settled in File.SHA256, File.MIME and File.Data if the file did not change
-	// since. Called from a few watcher goroutines at once. A file under 64 KiB is identified
-	// only while Hold has room for its bytes: for a small file, the read saved later is worth
-	// less than the open it costs here unless its bytes are kept.
-	Identify func(ctx context.Context, f File) (Identity, error)
-
-	// Hold bounds the Data held (see Budget); nil: small files are not identified while
-	// they settle, and no Data is kept.
-	Hold *Budget
+	// Identify, if set, reads a regular file of 64 KiB or more while it settles and returns
+	// its SHA-256 (hex) and MIME type; it must fail unless the file is the version f describes before and
+	// after the read. Its result reaches Settled in File.SHA256 and File.MIME if the file
+	// did not change since. Called from a few watcher goroutines at once.
+	Identify func(ctx context.Context, f File) (sha256, mime string, err error)
 
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -160,10 +143,9 @@ type Watcher struct {
 	settled func(context.Context, []File) error
 	now     func() time.Time
 	// identify is Options.Identify; identifyJobs feeds its workers.
-	identify     func(context.Context, File) (Identity, error)
+	identify     func(context.Context, File) (string, string, error)
 	identifyJobs chan identifyJob
-	identifyMin  int64   // smaller files are identified only while hold has room for them
-	hold         *Budget // Options.Hold
+	identifyMin  int64 // smaller files are not identified while they settle; tests lower it
 
 	// Tunables; tests shorten them.
 	fallbackInterval time.Duration
@@ -229,7 +211,6 @@ func New(roots []Root, o Options) (*Watcher, error) {
 		identify:         o.Identify,
 		identifyJobs:     make(chan identifyJob, identifyQueue),
 		identifyMin:      identifyMinSize,
-		hold:             o.Hold,
 		fallbackInterval: fallbackScanInterval,
 		pollInterval:     rootPollInterval,
 		retryMin:         retryMin,

@@ -65,9 +65,6 @@ func Identify(f *os.File, size int64) (sum, mime string, err error) {
 // file this small never has a byte sent by the kernel anyway.
 const SmallMax = HeldTail
 
-// smallBuffers are ReadSmall's read buffers.
-var smallBuffers = sync.Pool{New: func() any { return new([SmallMax + 1]byte) }}
-
 // ReadSmall reads all of f, a file of size bytes (at most SmallMax), into memory, and returns
 // the bytes with their SHA-256 and MIME type. The upload sends those very bytes: a small file
 // is read once and hashed once, and nothing but what was hashed can reach its key, with no
@@ -77,19 +74,15 @@ func ReadSmall(f *os.File, size int64) (data []byte, sum, mime string, err error
 	if size < 0 || size > SmallMax {
 		return nil, "", "", fmt.Errorf("read %d bytes into memory: at most %d", size, SmallMax)
 	}
-	// Read one byte more than size, so that a file that grew is seen, not cut, into a buffer
-	// of the pool; the bytes are then copied into one of their exact size, which is what the
-	// caller may hold for a while (size+1 bytes would take the next larger allocation class).
-	scratch := smallBuffers.Get().(*[SmallMax + 1]byte)
-	defer smallBuffers.Put(scratch)
-	n, err := f.ReadAt(scratch[:size+1], 0)
+	buf := make([]byte, size+1) // one byte more: a file that grew is seen, not cut
+	n, err := f.ReadAt(buf, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, "", "", err
 	}
 	if int64(n) != size {
 		return nil, "", "", fmt.Errorf("%w: read %d bytes, expected %d", ErrChanged, n, size)
 	}
-	data = append(make([]byte, 0, n), scratch[:n]...)
+	data = buf[:n]
 	h := sha256.Sum256(data)
 	return data, hex.EncodeToString(h[:]), mimetype.Detect(data[:min(n, SniffLen)]).String(), nil
 }

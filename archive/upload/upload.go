@@ -1,6 +1,5 @@
 // Package upload is the upload lane: a dispatcher hands due "put" work to the workers, each
-// worker sends a small file from the bytes read while it settled if it has them, or else
-// opens the file beneath its watch root without following links, checks it is still
+// worker opens the file beneath its watch root without following links, checks it is still
 // the version that settled, hashes and sniffs it in one read, builds its key and PUTs it
 // (ondisk.Body: the last bytes are released only once the file is shown unchanged since it
 // was hashed, so a key never receives other bytes than its name says), and a committer commits the
@@ -44,10 +43,9 @@ type Deps struct {
 	Park    func(id uint64, lane, watch string)
 	Recheck func(watch, rel string) // asks the watcher to observe a path again
 	Observe func(destination, operation string, start time.Time, err error, bytes int64)
-	// Identified, if set, returns (and forgets) what was found while the file of record id
-	// settled, if it is of version v; the file is then not read again before its PUT, nor
-	// opened if its bytes came with it.
-	Identified func(id uint64, v journal.Version) (Identity, bool)
+	// Identified, if set, returns the SHA-256 and MIME type found while the file of record
+	// id settled, if they are of version v; the file is then not read again before its PUT.
+	Identified func(id uint64, v journal.Version) (sum, mime string, ok bool)
 	// Uploaded runs inside the commit of a confirmed upload (or of bytes already stored by
 	// another record): it schedules what follows.
 	Uploaded func(r *journal.Record, now time.Time)
@@ -56,16 +54,9 @@ type Deps struct {
 	Posted func(r *journal.Record)
 	// Done runs after an upload job ended: what waits on uploads may look again.
 	Done func()
-	// Refuse, if set, says why the file of r, whose bytes f reads, must not be uploaded as it
-	// is ("": it may); the record is then held with that reason.
-	Refuse func(r *journal.Record, f io.ReaderAt) string
-}
-
-// Identity is what identifying one version of a file found: its SHA-256 (hex) and MIME type,
-// and, for a small file, its bytes (those hashed), which the PUT sends.
-type Identity struct {
-	SHA256, MIME string
-	Data         []byte
+	// Refuse, if set, says why the opened file f of r must not be uploaded as it is ("": it
+	// may); the record is then held with that reason.
+	Refuse func(r *journal.Record, f *os.File) string
 }
 
 // Lane is the upload lane, with its own state: what is in flight, how many workers are busy
@@ -251,24 +242,11 @@ func (u *Lane) inFlight(id uint64) bool {
 
 // upload archives the file of record id: verify, hash, key, PUT. The commit of "uploaded" is
 // returned for the committer, which batches the commits of all workers into few
-// transactions; nil means there is nothing (more) to commit. A small file whose bytes were
-// read while it settled is sent from them: they are the settled version's, checked by the
-// watcher to be unchanged from their read to the end of the quiet period, and the key is
-// built from their hash, so the file is not opened again.
+// transactions; nil means there is nothing (more) to commit.
 func (u *Lane) upload(ctx context.Context, id uint64) *pendingCommit {
 	r, root, l, ok := u.uploadable(id)
 	if !ok {
 		return nil
-	}
-	var settled Identity
-	if u.deps.Identified != nil {
-		settled, _ = u.deps.Identified(r.ID, r.Version())
-	}
-	if settled.Data != nil {
-		if u.refused(r, l, bytes.NewReader(settled.Data)) {
-			return nil
-		}
-		return u.send(ctx, nil, r, l, settled)
 	}
 	f, release, err := u.roots.open(root, string(r.Path))
 	if err != nil {
@@ -281,32 +259,16 @@ func (u *Lane) upload(ctx context.Context, id uint64) *pendingCommit {
 		}
 	}()
 	defer f.Close()
-	if u.refused(r, l, f) {
-		return nil
+	if u.deps.Refuse != nil {
+		if reason := u.deps.Refuse(r, f); reason != "" {
+			u.j.Hold(r, l, reason, fmt.Errorf("%s: %s", r.Path, reason))
+			return nil
+		}
 	}
-	found, ok := u.identify(f, r, l, settled)
+	sum, mime, data, ok := u.identify(f, r, l)
 	if !ok {
 		return nil
 	}
-	return u.send(ctx, f, r, l, found)
-}
-
-// refused holds r if Refuse says its bytes, read by f, must not be uploaded as they are.
-func (u *Lane) refused(r *journal.Record, l *logrus.Entry, f io.ReaderAt) bool {
-	if u.deps.Refuse == nil {
-		return false
-	}
-	reason := u.deps.Refuse(r, f)
-	if reason != "" {
-		u.j.Hold(r, l, reason, fmt.Errorf("%s: %s", r.Path, reason))
-	}
-	return reason != ""
-}
-
-// send PUTs the bytes of r found (from memory if found has them, else from the open file f)
-// under their key, unless that key is stored already, and returns the commit of the upload.
-func (u *Lane) send(ctx context.Context, f *os.File, r *journal.Record, l *logrus.Entry, found Identity) *pendingCommit {
-	sum, mime := found.SHA256, found.MIME
 	key := filekey.Build(r.Watch, sum, string(r.Path))
 	l = l.WithField("key", key)
 	// The same bytes under the same name are in the archive already: no second PUT.
@@ -319,7 +281,7 @@ func (u *Lane) send(ctx context.Context, f *os.File, r *journal.Record, l *logru
 		u.duplicate(r, l, owner, sum, mime, key)
 		return nil
 	}
-	start, ok := u.put(ctx, f, r, l, key, sum, mime, found.Data)
+	start, ok := u.put(ctx, f, r, l, key, sum, mime, data)
 	if !ok {
 		return nil
 	}
@@ -347,38 +309,40 @@ func (u *Lane) uploadable(id uint64) (r *journal.Record, root string, l *logrus.
 	return r, root, l, true
 }
 
-// identify hashes and sniffs the open file of r (unless the watcher did while it settled:
-// settled), checking before and after that it is still r's version; false if it is not
-// (superseded) or could not be read (retried later). A small file (at most ondisk.SmallMax
-// bytes) is read into memory whole: Data holds the bytes the PUT sends, those that were hashed.
-func (u *Lane) identify(f *os.File, r *journal.Record, l *logrus.Entry, settled Identity) (found Identity, ok bool) {
+// identify hashes and sniffs the open file of r (unless the watcher did while it settled),
+// checking before and after that it is still r's version; false if it is not (superseded)
+// or could not be read (retried later). A small file (at most ondisk.SmallMax bytes) is read
+// into memory whole: data holds the bytes the PUT sends, those that were hashed.
+func (u *Lane) identify(f *os.File, r *journal.Record, l *logrus.Entry) (sum, mime string, data []byte, ok bool) {
 	if err := ondisk.SameVersion(f, r); err != nil {
 		u.supersede(r, l, err)
-		return found, false
+		return "", "", nil, false
 	}
 	// Identified while it settled, and still that version: its bytes are the ones hashed then.
-	if settled.SHA256 != "" {
-		return settled, true
+	if u.deps.Identified != nil {
+		if sum, mime, ok := u.deps.Identified(r.ID, r.Version()); ok {
+			return sum, mime, nil, true
+		}
 	}
 	var err error
 	if r.Size <= ondisk.SmallMax {
-		found.Data, found.SHA256, found.MIME, err = ondisk.ReadSmall(f, r.Size)
+		data, sum, mime, err = ondisk.ReadSmall(f, r.Size)
 	} else {
-		found.SHA256, found.MIME, err = ondisk.Identify(f, r.Size)
+		sum, mime, err = ondisk.Identify(f, r.Size)
 	}
 	if err != nil {
 		if errors.Is(err, ondisk.ErrChanged) {
 			u.supersede(r, l, err)
-			return Identity{}, false
+			return "", "", nil, false
 		}
 		u.j.RetryLater(r.ID, journal.LanePut, fmt.Errorf("read %s: %w", r.Path, err), u.j.Now().Add(u.deps.Backoff.Delay(r.Attempts+1, 0)))
-		return Identity{}, false
+		return "", "", nil, false
 	}
 	if err := ondisk.SameVersion(f, r); err != nil {
 		u.supersede(r, l, err)
-		return Identity{}, false
+		return "", "", nil, false
 	}
-	return found, true
+	return sum, mime, data, true
 }
 
 // put sends the bytes of f under key within the PUT slots, and returns when it started; false

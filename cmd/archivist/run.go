@@ -189,7 +189,6 @@ func (d *wiring) watchOptions() watcher.Options {
 		},
 		Settled:  d.p.Intake,
 		Identify: d.p.Identify,
-		Hold:     d.p.Hold(),
 	}
 }
 
