@@ -7,6 +7,7 @@ package journal
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -187,17 +188,17 @@ func BenchmarkLifecycle(b *testing.B) {
 		for i, r := range stored {
 			ids[i] = r.ID
 		}
-		for i := 0; i < len(ids); i += 50 {
-			changes := make([]Change, 0, 50)
-			for _, id := range ids[i:min(i+50, len(ids))] {
-				changes = append(changes, Change{ID: id, Fn: benchUploaded})
+		for part := range slices.Chunk(ids, 50) {
+			changes := make([]Change, len(part))
+			for i, id := range part {
+				changes[i] = Change{ID: id, Fn: benchUploaded}
 			}
 			if err := db.UpdateEach(changes); err != nil {
 				b.Fatal(err)
 			}
 		}
-		for i := 0; i < len(ids); i += 100 {
-			if err := db.UpdateMany(ids[i:min(i+100, len(ids))], benchPosted); err != nil {
+		for part := range slices.Chunk(ids, 100) {
+			if err := db.UpdateMany(part, benchPosted); err != nil {
 				b.Fatal(err)
 			}
 		}
