@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -216,8 +217,10 @@ func (w *Watcher) walk(ctx context.Context, r *root, rel string, seen map[string
 	return nil
 }
 
-// scanDir watches and lists one directory, observes its files, and returns
-// its subdirectories.
+// scanDir watches and lists one directory, observes its files in name order, and returns
+// its subdirectories. In name order, the journal's ids follow the names, and so do the
+// uploads of a folder moved in whole; its keys then land next to each other in the journal's
+// indexes, which write a page per file when they come in no order (the directory's own order).
 func (w *Watcher) scanDir(r *root, top *beneath.Root, dir string) ([]string, error) {
 	d, err := top.OpenDir(dir)
 	if err != nil {
@@ -235,6 +238,7 @@ func (w *Watcher) scanDir(r *root, top *beneath.Root, dir string) ([]string, err
 		w.dirError(r, dir, err)
 		return nil, err
 	}
+	slices.Sort(names)
 	w.mu.Lock()
 	if r.denied[dir] {
 		delete(r.denied, dir)

@@ -1,9 +1,12 @@
 package watcher
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"io/fs"
+	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -263,6 +266,10 @@ func (w *Watcher) settleDue(ctx context.Context) {
 		}
 		report = append(report, files[i])
 	}
+	// In name order, as a folder is scanned (scanDir): the journal's ids follow the names.
+	slices.SortFunc(report, func(a, b File) int {
+		return cmp.Or(strings.Compare(a.Watch, b.Watch), strings.Compare(a.RelPath, b.RelPath))
+	})
 	var err error
 	if len(report) > 0 {
 		if err = ctx.Err(); err == nil {

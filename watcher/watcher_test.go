@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -399,6 +400,33 @@ func TestStartScanReportsExistingFiles(t *testing.T) {
 		t.Fatalf("raw name: %+v", r.File)
 	}
 	h.rescanAndCheckQuiet("")
+}
+
+// A folder is reported in name order, whatever order its directory lists the names in, so
+// that the journal's ids, and the uploads that follow them, follow the names too.
+func TestFolderReportedInNameOrder(t *testing.T) {
+	rt := testRoot(t, 50*time.Millisecond)
+	const n = 300
+	for _, i := range rand.Perm(n) {
+		write(t, filepath.Join(rt.Path, "in", fmt.Sprintf("f%04d.txt", i)), "x")
+	}
+	h := newHarness(t, rt)
+	h.start()
+	var got []string
+	deadline := time.After(waitTimeout)
+	for len(got) < n {
+		select {
+		case r := <-h.reports:
+			got = append(got, r.RelPath)
+		case <-deadline:
+			t.Fatalf("%d of %d files reported", len(got), n)
+		}
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] < got[i-1] {
+			t.Fatalf("reported out of name order: %q after %q", got[i], got[i-1])
+		}
+	}
 }
 
 func TestKnownFilesSkipped(t *testing.T) {
