@@ -29,6 +29,7 @@ import (
 	"github.com/archivist-project/archivist/archive/salesforce"
 	"github.com/archivist-project/archivist/archive/talkdesk"
 	"github.com/archivist-project/archivist/cmd/archivist/control"
+	"github.com/archivist-project/archivist/cmd/archivist/logjson"
 	"github.com/archivist-project/archivist/cmd/archivist/statuspage"
 	"github.com/archivist-project/archivist/config"
 	"github.com/archivist-project/archivist/journal"
@@ -588,7 +589,7 @@ func newLogger(c config.Log, out *os.File) (*logrus.Logger, error) {
 		}
 	}
 	if format == "json" {
-		log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano})
+		log.SetFormatter(logjson.New(time.RFC3339Nano))
 	} else {
 		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: time.RFC3339})
 	}
