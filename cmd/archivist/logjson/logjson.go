@@ -117,6 +117,7 @@ func simple(v any) bool {
 	return false
 }
 
+// writeValue writes v, one of the types simple accepts, as encoding/json does.
 func writeValue(b *bytes.Buffer, v any) {
 	var buf [24]byte
 	switch v := v.(type) {
@@ -126,28 +127,12 @@ func writeValue(b *bytes.Buffer, v any) {
 		writeString(b, v.Error())
 	case bool:
 		b.Write(strconv.AppendBool(buf[:0], v))
-	case int:
-		b.Write(strconv.AppendInt(buf[:0], int64(v), 10))
-	case int8:
-		b.Write(strconv.AppendInt(buf[:0], int64(v), 10))
-	case int16:
-		b.Write(strconv.AppendInt(buf[:0], int64(v), 10))
-	case int32:
-		b.Write(strconv.AppendInt(buf[:0], int64(v), 10))
-	case int64:
-		b.Write(strconv.AppendInt(buf[:0], v, 10))
-	case time.Duration:
-		b.Write(strconv.AppendInt(buf[:0], int64(v), 10))
-	case uint:
-		b.Write(strconv.AppendUint(buf[:0], uint64(v), 10))
-	case uint8:
-		b.Write(strconv.AppendUint(buf[:0], uint64(v), 10))
-	case uint16:
-		b.Write(strconv.AppendUint(buf[:0], uint64(v), 10))
-	case uint32:
-		b.Write(strconv.AppendUint(buf[:0], uint64(v), 10))
-	case uint64:
-		b.Write(strconv.AppendUint(buf[:0], v, 10))
+	default: // an integer: a built-in type, or time.Duration, none with a JSON method of its own
+		if rv := reflect.ValueOf(v); rv.CanInt() {
+			b.Write(strconv.AppendInt(buf[:0], rv.Int(), 10))
+		} else {
+			b.Write(strconv.AppendUint(buf[:0], rv.Uint(), 10))
+		}
 	}
 }
 
