@@ -609,7 +609,9 @@ const keyOwnerLayout = 0x01
 // wrote a page per file and took a third of the journal's CPU per small file
 // (BenchmarkLifecycle). Names mostly come in order (a folder is scanned in name order, an
 // export is written file after file), so in this order a commit's new keys are neighbours.
-// The mapping is one to one: a fileKey that is not of Build's shape keeps its own bytes.
+// The mapping is one to one over fileKeys, which all start with "default/": a key of Build's
+// shape starts with keyOwnerLayout and reads back (watch and name hold no zero byte, the hash
+// is the last 64 bytes), and one of any other shape keeps its own bytes.
 func ownerKey(fileKey string) []byte {
 	rest, ok := strings.CutPrefix(fileKey, "default/")
 	watch, rest, ok2 := strings.Cut(rest, "/")
