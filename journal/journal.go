@@ -599,8 +599,11 @@ func indexKey(tx *bolt.Tx, r *Record) error {
 }
 
 // keyOwnerLayout starts every key of the key index written in its present layout (ownerKey).
-// Keys written before it are fileKeys as they are, which all start with "default/".
+// Keys written before it are fileKeys as they are, which all start with fileKeyPrefix.
 const keyOwnerLayout = 0x01
+
+// fileKeyPrefix is filekey.Prefix, which the journal, a leaf, does not import.
+const fileKeyPrefix = "default/"
 
 // ownerKey is fileKey's key in the key index: the watch, the file's name and then the
 // SHA-256, instead of the fileKey's own order (watch, SHA-256, name). A fileKey's SHA-256 is
@@ -609,11 +612,11 @@ const keyOwnerLayout = 0x01
 // wrote a page per file and took a third of the journal's CPU per small file
 // (BenchmarkLifecycle). Names mostly come in order (a folder is scanned in name order, an
 // export is written file after file), so in this order a commit's new keys are neighbours.
-// The mapping is one to one over fileKeys, which all start with "default/": a key of Build's
+// The mapping is one to one over fileKeys, which all start with fileKeyPrefix: a key of Build's
 // shape starts with keyOwnerLayout and reads back (watch and name hold no zero byte, the hash
 // is the last 64 bytes), and one of any other shape keeps its own bytes.
 func ownerKey(fileKey string) []byte {
-	rest, ok := strings.CutPrefix(fileKey, "default/")
+	rest, ok := strings.CutPrefix(fileKey, fileKeyPrefix)
 	watch, rest, ok2 := strings.Cut(rest, "/")
 	sum, name, ok3 := strings.Cut(rest, "/")
 	if !ok || !ok2 || !ok3 || len(sum) != 64 || strings.IndexByte(watch, 0) >= 0 || strings.IndexByte(name, 0) >= 0 {
@@ -627,7 +630,9 @@ func ownerKey(fileKey string) []byte {
 }
 
 // keyOwner looks fileKey up in the key index, in its present layout and then as a journal
-// written before it stored it.
+// written before it stored it. Every fileKey sorts after every key of the present layout, so
+// in a journal without older keys the second look-up reads the index's last leaf, the same one
+// each time, instead of a page of its own.
 func keyOwner(keys *bolt.Bucket, fileKey string) (uint64, bool) {
 	v := keys.Get(ownerKey(fileKey))
 	if v == nil {

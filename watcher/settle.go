@@ -1,12 +1,9 @@
 package watcher
 
 import (
-	"cmp"
 	"container/heap"
 	"context"
 	"io/fs"
-	"slices"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -90,8 +87,16 @@ type entry struct {
 
 type dueQueue []*entry
 
-func (q dueQueue) Len() int           { return len(q) }
-func (q dueQueue) Less(i, j int) bool { return q[i].due.Before(q[j].due) }
+func (q dueQueue) Len() int { return len(q) }
+
+// Less orders by due time, and entries due at the same time by path, so that a folder
+// scanned in name order (scanDir) settles, and is numbered by the journal, in name order.
+func (q dueQueue) Less(i, j int) bool {
+	if !q[i].due.Equal(q[j].due) {
+		return q[i].due.Before(q[j].due)
+	}
+	return q[i].rel < q[j].rel
+}
 func (q dueQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
 	q[i].idx = i
@@ -266,10 +271,6 @@ func (w *Watcher) settleDue(ctx context.Context) {
 		}
 		report = append(report, files[i])
 	}
-	// In name order, as a folder is scanned (scanDir): the journal's ids follow the names.
-	slices.SortFunc(report, func(a, b File) int {
-		return cmp.Or(strings.Compare(a.Watch, b.Watch), strings.Compare(a.RelPath, b.RelPath))
-	})
 	var err error
 	if len(report) > 0 {
 		if err = ctx.Err(); err == nil {

@@ -16,15 +16,18 @@ import (
 )
 
 // Formatter is logrus.JSONFormatter with the timestamp format given, HTML escaping on, no
-// field map, data key, caller or indentation: the daemon's JSON log format.
+// field map, data key, caller or indentation: the daemon's JSON log format. It keeps that
+// formatter for the lines it does not write itself, and its timestamp format.
 type Formatter struct {
-	TimestampFormat string
-	slow            logrus.JSONFormatter
+	slow logrus.JSONFormatter
 }
 
-// New returns the formatter writing timestamps in layout.
+// New returns the formatter writing timestamps in layout (time.RFC3339 if empty, as logrus).
 func New(layout string) *Formatter {
-	return &Formatter{TimestampFormat: layout, slow: logrus.JSONFormatter{TimestampFormat: layout}}
+	if layout == "" {
+		layout = time.RFC3339
+	}
+	return &Formatter{slow: logrus.JSONFormatter{TimestampFormat: layout}}
 }
 
 // Format implements logrus.Formatter.
@@ -51,7 +54,7 @@ func (f *Formatter) Format(e *logrus.Entry) ([]byte, error) {
 			writeString(b, e.Message)
 		case logrus.FieldKeyTime: // no layout of a time needs escaping
 			b.WriteByte('"')
-			b.Write(e.Time.AppendFormat(b.AvailableBuffer(), f.layout()))
+			b.Write(e.Time.AppendFormat(b.AvailableBuffer(), f.slow.TimestampFormat))
 			b.WriteByte('"')
 		default:
 			writeValue(b, e.Data[k])
@@ -59,13 +62,6 @@ func (f *Formatter) Format(e *logrus.Entry) ([]byte, error) {
 	}
 	b.WriteString("}\n")
 	return b.Bytes(), nil
-}
-
-func (f *Formatter) layout() string {
-	if f.TimestampFormat == "" {
-		return time.RFC3339
-	}
-	return f.TimestampFormat
 }
 
 // fastKeys returns the line's keys in encoding/json's order (sorted), or false if the line

@@ -56,6 +56,13 @@ func TestLinesAreLogrusLines(t *testing.T) {
 		e.Caller = &runtime.Frame{Function: "main.f", File: "f.go", Line: 3}
 		same(t, e)
 	})
+	t.Run("no timestamp format", func(t *testing.T) {
+		e := entry("default layout", logrus.Fields{"a": "b"})
+		want, _ := (&logrus.JSONFormatter{}).Format(e)
+		if got, _ := New("").Format(e); string(got) != string(want) {
+			t.Errorf("line differs from logrus's:\n got %s\nwant %s", got, want)
+		}
+	})
 	t.Run("a field logrus refused", func(t *testing.T) {
 		same(t, entry("func field", logrus.Fields{"fn": func() {}, "a": "b"}))
 	})
