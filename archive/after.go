@@ -55,9 +55,7 @@ func (p *Pipeline) disposeRound() time.Time {
 	if n == 0 {
 		return retryAt
 	}
-	if jprobe {
-		defer p.jgate.EndProbe()
-	}
+	defer jprobe.End()
 	promoted := p.looseRound(now)
 	p.disposer.Round(now)
 	if promoted > 0 {

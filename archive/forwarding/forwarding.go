@@ -93,18 +93,12 @@ func (d *Lane) round(ctx context.Context) (next time.Time, more bool) {
 	}
 	m, probe, retryAt := d.gate.Allowance(now, 1)
 	if m == 0 {
-		if jprobe {
-			d.j.Gate.EndProbe()
-		}
+		jprobe.End()
 		return retryAt, false
 	}
 	ctx = gate.WithAdmitted(ctx, now)
-	if jprobe {
-		defer d.j.Gate.EndProbe()
-	}
-	if probe {
-		defer d.gate.EndProbe()
-	}
+	defer jprobe.End()
+	defer probe.End()
 	lane := d.lane
 	items, next, err := d.j.DB.DueIn(lane, now, stage.DueScan, nil)
 	if err != nil {
@@ -118,7 +112,7 @@ func (d *Lane) round(ctx context.Context) (next time.Time, more bool) {
 		if ctx.Err() != nil || !d.forward1(ctx, it.ID) {
 			return time.Time{}, false
 		}
-		if probe || jprobe {
+		if probe.Probing() || jprobe.Probing() {
 			break
 		}
 	}

@@ -31,37 +31,56 @@ type Gate struct {
 	until    time.Time // paused until then
 	pausedAt time.Time // when the failure that set until was reported
 	probing  bool      // a probe is in flight
+	probeSeq uint64    // the number of the latest probe let through
 	lastErr  string
 }
 
-// Allowance returns how many requests may start now out of want, whether that one request is
-// a probe, and when to ask again if none may. A destination that is paused admits nothing; one
-// past its pause admits one probe.
-func (g *Gate) Allowance(now time.Time, want int) (n int, probe bool, retryAt time.Time) {
+// Probe is the one request a paused gate lets through; the zero Probe is none.
+type Probe struct {
+	g   *Gate
+	seq uint64
+}
+
+// Probing reports whether p is a probe.
+func (p Probe) Probing() bool { return p.g != nil }
+
+// End ends probe p if it neither succeeded nor failed transiently (it found no work, or the
+// file itself was the problem): the next caller may probe again. It ends only p: a probe that
+// failed has already made way for the next one, and the end of its job, reported late (after
+// a journal commit), must not let a second probe through beside that next one.
+func (p Probe) End() {
+	if p.g == nil {
+		return
+	}
+	g := p.g
+	g.mu.Lock()
+	was := g.probing && g.probeSeq == p.seq
+	if was {
+		g.probing = false
+	}
+	g.mu.Unlock()
+	if was {
+		g.changed()
+	}
+}
+
+// Allowance returns how many requests may start now out of want, the probe if that one
+// request is one (its end is reported with Probe.End), and when to ask again if none may. A
+// destination that is paused admits nothing; one past its pause admits one probe.
+func (g *Gate) Allowance(now time.Time, want int) (n int, probe Probe, retryAt time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch {
 	case g.failures == 0:
-		return want, false, time.Time{}
+		return want, Probe{}, time.Time{}
 	case now.Before(g.until):
-		return 0, false, g.until
+		return 0, Probe{}, g.until
 	case g.probing:
-		return 0, false, time.Time{} // the probe's result wakes the caller
+		return 0, Probe{}, time.Time{} // the probe's result wakes the caller
 	default:
 		g.probing = true
-		return 1, true, time.Time{}
-	}
-}
-
-// EndProbe ends a probe that neither succeeded nor failed transiently (it found no work, or
-// the file itself was the problem): the next caller may probe again.
-func (g *Gate) EndProbe() {
-	g.mu.Lock()
-	was := g.probing
-	g.probing = false
-	g.mu.Unlock()
-	if was {
-		g.changed()
+		g.probeSeq++
+		return 1, Probe{g: g, seq: g.probeSeq}, time.Time{}
 	}
 }
 
@@ -201,8 +220,7 @@ func AdmittedAt(ctx context.Context) time.Time {
 // end must be reported with Release).
 type Admission struct {
 	N             int
-	probe, jprobe bool
-	jg, g         *Gate
+	probe, jprobe Probe
 	At            time.Time // when it was given: a failure of its requests is judged by it (Gate.Failed)
 }
 
@@ -215,23 +233,17 @@ func Admit(jg, g *Gate, now time.Time, want int) (Admission, time.Time) {
 	}
 	m, probe, retryAt := g.Allowance(now, n)
 	if m == 0 {
-		if jprobe {
-			jg.EndProbe()
-		}
+		jprobe.End()
 		return Admission{}, retryAt
 	}
-	return Admission{N: m, probe: probe, jprobe: jprobe, jg: jg, g: g, At: now}, time.Time{}
+	return Admission{N: m, probe: probe, jprobe: jprobe, At: now}, time.Time{}
 }
 
 // Probe reports whether the admission is a probe of either gate.
-func (a Admission) Probe() bool { return a.probe || a.jprobe }
+func (a Admission) Probe() bool { return a.probe.Probing() || a.jprobe.Probing() }
 
 // Release ends the probes an admission carried.
 func (a Admission) Release() {
-	if a.probe {
-		a.g.EndProbe()
-	}
-	if a.jprobe {
-		a.jg.EndProbe()
-	}
+	a.probe.End()
+	a.jprobe.End()
 }

@@ -49,8 +49,8 @@ func TestLateCommitOfWorkAdmittedBeforeThePauseIsNotAProbe(t *testing.T) {
 		t.Fatalf("%d failures counted for one cause, want 1", f)
 	}
 	now = t0.Add(2 * time.Second)
-	if n, probe, _ := j.Gate.Allowance(now, 4); n != 1 || !probe {
-		t.Fatalf("after the pause: %d admitted (probe %v), want one probe", n, probe)
+	if n, probe, _ := j.Gate.Allowance(now, 4); n != 1 || !probe.Probing() {
+		t.Fatalf("after the pause: %d admitted (probe %v), want one probe", n, probe.Probing())
 	}
 	j.ResultAt(t0, syscall.EROFS) // a straggler of the first batch, during the probe
 	if n, _, _ := j.Gate.Allowance(now, 4); n != 0 {
