@@ -188,8 +188,9 @@ test-browser:
 	ARCHIVIST_CHROMIUM="$$(command -v chromium)" ARCHIVIST_ARTIFACTS="$(ARTIFACTS)" \
 		$(GO) test -count=1 -run '^TestBrowser$$' -v ./cmd/archivist/statuspage/
 
-# Fuzzing of the transcript parsers and of the journal's record decoding (their seed corpora
-# run in make test as ordinary tests). FUZZTIME per target.
+# Fuzzing of the transcript parsers, the journal's record decoding, the JSON log lines and the
+# sandbox's two decodings of a conversation (their seed corpora run in make test as ordinary
+# tests). FUZZTIME per target.
 FUZZTIME ?= 30s
 .PHONY: fuzz
 fuzz:
@@ -197,6 +198,8 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./archive/transcript/ || exit 1; \
 	done
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRecord$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./journal/
+	$(GO) test -run='^$$' -fuzz='^FuzzLinesAreLogrusLines$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./cmd/archivist/logjson/
+	$(GO) test -run='^$$' -fuzz='^FuzzWholeAndByPartsAgree$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./archive/sandbox/
 
 # The unit under a real systemd (systemd/README.md, "The real systemd test"): boots systemd as
 # PID 1 in a container (systemd-nspawn) on a minimal Debian root, installs the .deb there and

@@ -599,7 +599,7 @@ func sfDecodeInteraction(raw json.RawMessage, v any, ts *json.RawMessage, now ti
 	if err := strictDecode(raw, v, "json.interactions[0]"); err != nil {
 		return sfErr(10089, "Invalid parameters passed to API: %v", err)
 	}
-	if err := checkEpochMillis(*ts, "json.interactions[0].timestamp", now); err != nil {
+	if err := checkEpochMillis(*ts, fixedPath("json.interactions[0].timestamp"), now); err != nil {
 		return sfErr(10089, "Invalid parameters passed to API: %v", err)
 	}
 	return nil
