@@ -31,6 +31,7 @@ type rawResult struct {
 	Bytes   int64   `json:"bytes"`
 	Seconds float64 `json:"seconds"` // from the first request to the last answer
 	Cost    measure `json:"-"`       // VmHWM read by the parent before the child exits, then wait4's figures
+	SinkCPU float64 `json:"-"`       // CPU seconds of the bench process (the sandbox) meanwhile
 }
 
 // fetchToken asks the sandbox's token endpoint once, as the daemon's client does.

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/archivist-project/archivist/archive/sandbox"
@@ -111,10 +112,12 @@ func (b *bench) rawBaseline(name, path string) (rawResult, error) {
 	if err != nil {
 		return rawResult{}, err
 	}
+	c0 := selfCPU()
 	res, err := runRawPut(b.self, srv.url, token, path, b.opts.workers)
 	if err != nil {
 		return rawResult{}, err
 	}
+	res.SinkCPU = selfCPU() - c0
 	if st := srv.sb.Stats(); st.Puts != res.Files {
 		return rawResult{}, fmt.Errorf("raw-put: sandbox stored %d files of %d", st.Puts, res.Files)
 	}
@@ -134,30 +137,32 @@ func (b *bench) nullBaseline(path string) (rawResult, error) {
 
 // dropAndAwait starts the daemon with the given settle, moves src into its inbox in one
 // rename, and waits for events accepted events. It returns the time from the rename to the
-// last accepted event and what the daemon cost over its life.
-func (b *bench) dropAndAwait(name, src string, settle time.Duration, events int, timeout time.Duration) (time.Duration, measure, error) {
+// last accepted event, what the daemon cost over its life and the CPU seconds the bench
+// process spent meanwhile (the sandbox, and reading the daemon's log).
+func (b *bench) dropAndAwait(name, src string, settle time.Duration, events int, timeout time.Duration) (took time.Duration, cost measure, sinkCPU float64, err error) {
 	dir, srv, cfg, cleanup, err := b.setup(name, settle)
 	if err != nil {
-		return 0, measure{}, err
+		return 0, measure{}, 0, err
 	}
 	defer cleanup()
 	d, err := b.startReady(cfg)
 	if err != nil {
-		return 0, measure{}, err
+		return 0, measure{}, 0, err
 	}
 	defer d.kill()
 	dst := filepath.Join(dir, "inbox", filepath.Base(src))
-	start := time.Now()
+	start, c0 := time.Now(), selfCPU()
 	if err := os.Rename(src, dst); err != nil {
-		return 0, measure{}, err
+		return 0, measure{}, 0, err
 	}
 	defer os.Rename(dst, src) // the data is reused by the next run
 	last, err := srv.awaitEvents(events, timeout, d)
 	if err != nil {
-		return 0, measure{}, err
+		return 0, measure{}, 0, err
 	}
+	sinkCPU = selfCPU() - c0
 	if st := srv.sb.Stats(); st.Puts != events {
-		return 0, measure{}, fmt.Errorf("%d PUTs for %d files", st.Puts, events)
+		return 0, measure{}, 0, fmt.Errorf("%d PUTs for %d files", st.Puts, events)
 	}
 	if n := d.problems(); n > 0 {
 		b.log("%s: the daemon logged %d warnings or errors:\n%s", name, n, d.tail())
@@ -166,11 +171,11 @@ func (b *bench) dropAndAwait(name, src string, settle time.Duration, events int,
 	// file-backed, reclaimable) with its own memory: log the two apart as they are now.
 	b.log("%s: resident now: %s anonymous (heap, stacks), %s file-backed (mostly the journal's map)",
 		name, mb(procStatus(d.proc.pid, "RssAnon")), mb(procStatus(d.proc.pid, "RssFile")))
-	cost, err := d.stop()
+	cost, err = d.stop()
 	if err != nil {
-		return 0, measure{}, err
+		return 0, measure{}, 0, err
 	}
-	return last.Sub(start), cost, nil
+	return last.Sub(start), cost, sinkCPU, nil
 }
 
 // round is one round of a throughput workload: rates in units per second. daemon is over the
@@ -180,6 +185,19 @@ func (b *bench) dropAndAwait(name, src string, settle time.Duration, events int,
 type round struct {
 	null, raw, daemon, dropped float64
 	rawCost, cost              measure
+	// rawSink and sink are the CPU seconds of the bench process (the sandbox) during the raw
+	// and the daemon run; cpuRatio is (raw-put + its sink) ÷ (daemon + its sink): the ratio
+	// of rates a machine whose CPUs are all busy in both runs allows.
+	rawSink, sink, cpuRatio float64
+}
+
+// selfCPU is the user and system CPU seconds of this process so far.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return math.NaN()
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // throughput is one throughput workload: its data, its daemon's settle, and how its runs
@@ -206,7 +224,7 @@ func (b *bench) rounds(t throughput, n int) ([]round, error) {
 		if err != nil {
 			return nil, err
 		}
-		took, cost, err := b.dropAndAwait(t.name+"-daemon", t.path, t.settle, t.events, t.timeout)
+		took, cost, sink, err := b.dropAndAwait(t.name+"-daemon", t.path, t.settle, t.events, t.timeout)
 		if err != nil {
 			return nil, err
 		}
@@ -215,8 +233,10 @@ func (b *bench) rounds(t throughput, n int) ([]round, error) {
 		}
 		r.null, r.raw, r.rawCost, r.cost = t.rate(null), t.rate(raw), raw.Cost, cost
 		r.daemon, r.dropped = t.daemonRate(took-t.settle), t.daemonRate(took)
-		b.log("%s %d/%d: null %.1f, raw %.1f (sink share %.2f; %s), daemon %.1f from the quiet period's end (%.1f from the drop, %.3fs; %s); ratio %.2f",
-			t.name, i, n, r.null, r.raw, r.raw/r.null, raw.Cost, r.daemon, r.dropped, took.Seconds(), cost, r.daemon/r.raw)
+		r.rawSink, r.sink = raw.SinkCPU, sink
+		r.cpuRatio = (raw.Cost.CPU + raw.SinkCPU) / (cost.CPU + sink)
+		b.log("%s %d/%d: null %.1f, raw %.1f (sink share %.2f; %s; sink CPU %.2fs), daemon %.1f from the quiet period's end (%.1f from the drop, %.3fs; %s; sink CPU %.2fs); ratio %.2f, CPU ratio %.2f",
+			t.name, i, n, r.null, r.raw, r.raw/r.null, raw.Cost, raw.SinkCPU, r.daemon, r.dropped, took.Seconds(), cost, sink, r.daemon/r.raw, r.cpuRatio)
 		rs = append(rs, r)
 	}
 	return rs, nil
@@ -225,6 +245,9 @@ func (b *bench) rounds(t throughput, n int) ([]round, error) {
 // summary is the medians and peaks of a set of rounds.
 type summary struct {
 	null, raw, daemon, dropped, cpu float64
+	rawCPU, rawSink, sink           float64 // medians: raw-put's CPU, the sink's in the raw and in the daemon run
+	cpuRatios                       []float64
+	cpuRatio                        float64 // median of the rounds' CPU ratios
 	peakHWM, peakMaxRSS             int64
 	rawPeak                         int64
 	ratios, droppedRatios           []float64
@@ -236,8 +259,10 @@ type summary struct {
 
 func summarize(rs []round) summary {
 	var s summary
-	var nulls, raws, daemons, dropped, cpus []float64
+	var nulls, raws, daemons, dropped, cpus, rawCPUs, rawSinks, sinks []float64
 	for _, r := range rs {
+		rawCPUs, rawSinks, sinks = append(rawCPUs, r.rawCost.CPU), append(rawSinks, r.rawSink), append(sinks, r.sink)
+		s.cpuRatios = append(s.cpuRatios, r.cpuRatio)
 		nulls, raws, daemons, cpus = append(nulls, r.null), append(raws, r.raw), append(daemons, r.daemon), append(cpus, r.cost.CPU)
 		dropped = append(dropped, r.dropped)
 		s.peakHWM, s.peakMaxRSS = max(s.peakHWM, r.cost.HWM), max(s.peakMaxRSS, r.cost.MaxRSS)
@@ -246,6 +271,7 @@ func summarize(rs []round) summary {
 	}
 	s.null, s.raw, s.daemon, s.dropped, s.cpu = median(nulls), median(raws), median(daemons), median(dropped), median(cpus)
 	s.ratio, s.droppedRatio = median(s.ratios), median(s.droppedRatios)
+	s.rawCPU, s.rawSink, s.sink, s.cpuRatio = median(rawCPUs), median(rawSinks), median(sinks), median(s.cpuRatios)
 	return s
 }
 
@@ -300,6 +326,9 @@ func (b *bench) small() ([]row, error) {
 			row{w, "sink share: raw to the sink ÷ raw to a null server", fmt.Sprintf("%.0f", s.raw), fmt.Sprintf("%.0f (raw to null)", s.null),
 				s.raw / s.null, "-", nil},
 			row{w, "CPU per file (user + system, the daemon's whole life)", fmt.Sprintf("%.0f µs", s.cpu/float64(o.files)*1e6), "-", math.NaN(), "-", nil},
+			row{w, fmt.Sprintf("CPU per file with the sink's: (raw-put + sink) ÷ (daemon + sink), the ratio all-busy CPUs allow (rounds: %s)", ratios(s.cpuRatios)),
+				fmt.Sprintf("%.0f + %.0f µs", s.cpu/float64(o.files)*1e6, s.sink/float64(o.files)*1e6),
+				fmt.Sprintf("%.0f + %.0f µs (raw PUT loop)", s.rawCPU/float64(o.files)*1e6, s.rawSink/float64(o.files)*1e6), s.cpuRatio, "-", nil},
 			row{w, "peak RSS of any round: VmHWM / rusage maxrss", mb(s.peakHWM) + " / " + mb(s.peakMaxRSS), mb(s.rawPeak) + " (raw PUT loop, VmHWM)", math.NaN(), "-", nil},
 		)
 		return nil
@@ -344,6 +373,9 @@ func (b *bench) big() ([]row, error) {
 			row{w, "sink share: raw to the sink ÷ raw to a null server", fmt.Sprintf("%.1f", s.raw), fmt.Sprintf("%.1f (raw to null)", s.null),
 				s.raw / s.null, "-", nil},
 			row{w, "CPU per GB (user + system, the daemon's whole life)", fmt.Sprintf("%.2f s", s.cpu/(float64(o.big)/1e9)), "-", math.NaN(), "-", nil},
+			row{w, fmt.Sprintf("CPU per GB with the sink's: (raw-put + sink) ÷ (daemon + sink) (rounds: %s)", ratios(s.cpuRatios)),
+				fmt.Sprintf("%.2f + %.2f s", s.cpu/(float64(o.big)/1e9), s.sink/(float64(o.big)/1e9)),
+				fmt.Sprintf("%.2f + %.2f s (raw streaming PUT)", s.rawCPU/(float64(o.big)/1e9), s.rawSink/(float64(o.big)/1e9)), s.cpuRatio, "-", nil},
 			row{w, "peak RSS of any round: VmHWM / rusage maxrss", mb(s.peakHWM) + " / " + mb(s.peakMaxRSS), mb(s.rawPeak) + " (raw streaming PUT, VmHWM)",
 				math.NaN(), "< 64 MB", verdict(s.peakHWM < rssLimit && s.peakMaxRSS < rssLimit)},
 		)
