@@ -822,11 +822,11 @@ func (db *DB) dueScan(lane string, start []byte, now time.Time, limit int, skip 
 			return nil
 		}
 		c := b.Cursor()
-		k, _ := c.First()
-		if start != nil {
-			if k, _ = c.Seek(start); k != nil && bytes.Equal(k, start) {
-				k, _ = c.Next()
-			}
+		var k []byte
+		if start == nil {
+			k, _ = c.First()
+		} else if k, _ = c.Seek(start); k != nil && bytes.Equal(k, start) {
+			k, _ = c.Next()
 		}
 		seen := map[uint64]bool{}
 		for ; k != nil; k, _ = c.Next() {

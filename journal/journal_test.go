@@ -131,6 +131,17 @@ func TestDueAfterResumesAfterAnItem(t *testing.T) {
 	if items, _, _ := db.DueAfter(LanePut, all[2], now, 10, nil); len(items) != 0 {
 		t.Fatalf("after the last due item: %v, want none", items)
 	}
+	// The item resumed after is gone from the index (its upload was committed): the scan
+	// goes on from where it was.
+	if err := db.Update(all[0].ID, func(r *Record) ([]Entry, error) {
+		r.Done(LanePut)
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if items, _, _ := db.DueAfter(LanePut, all[0], now, 10, nil); len(items) != 2 || items[0] != all[1] || items[1] != all[2] {
+		t.Fatalf("after %v, no longer in the index: %v, want %v", all[0], items, all[1:])
+	}
 }
 
 func TestDueIndexFollowsLanes(t *testing.T) {
