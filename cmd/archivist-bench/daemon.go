@@ -274,6 +274,24 @@ func (d *daemon) problems() int {
 	return d.levels["warning"] + d.levels["error"] + d.levels["fatal"]
 }
 
+// problemLines is the warning and error lines logged (the ones read kept all of), at most
+// the last ten: what a report of problems shows instead of a tail full of info lines.
+func (d *daemon) problemLines() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for _, l := range d.lines {
+		var head struct{ Level string }
+		if err := json.Unmarshal([]byte(l), &head); err != nil || head.Level != "info" && head.Level != "debug" {
+			out = append(out, l)
+		}
+	}
+	if len(out) > 10 {
+		out = out[len(out)-10:]
+	}
+	return strings.Join(out, "\n")
+}
+
 func (d *daemon) tail() string {
 	if d == nil {
 		return ""

@@ -165,7 +165,7 @@ func (b *bench) dropAndAwait(name, src string, settle time.Duration, events int,
 		return 0, measure{}, 0, fmt.Errorf("%d PUTs for %d files", st.Puts, events)
 	}
 	if n := d.problems(); n > 0 {
-		b.log("%s: the daemon logged %d warnings or errors:\n%s", name, n, d.tail())
+		b.log("%s: the daemon logged %d warnings or errors:\n%s", name, n, d.problemLines())
 	}
 	// VmHWM counts the journal's pages the daemon has read through its memory map (clean,
 	// file-backed, reclaimable) with its own memory: log the two apart as they are now.
