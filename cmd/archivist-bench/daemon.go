@@ -134,6 +134,7 @@ type daemon struct {
 	counts map[string]int     // lines per msg
 	levels map[string]int     // lines per level
 	lines  []string           // the last lines, for error reports
+	issues []string           // the last warning and error lines, for reports of problems
 }
 
 // logLine is one line of the daemon's log as it arrived.
@@ -197,9 +198,10 @@ func (d *daemon) read(r io.Reader) {
 			head.Msg, head.Level = "(not a JSON log line)", "error" // a panic's trace, say: a problem
 		}
 		msg, level := head.Msg, head.Level
+		problem := level != "info" && level != "debug"
 		d.mu.Lock()
 		var v map[string]any
-		if d.counts[msg] < fullLines || level != "info" && level != "debug" {
+		if d.counts[msg] < fullLines || problem {
 			if err := json.Unmarshal(line, &v); err != nil {
 				v = nil // the head decoded, so it cannot fail here; if it did, no fields
 			}
@@ -210,8 +212,14 @@ func (d *daemon) read(r io.Reader) {
 		d.last[msg] = logLine{at: now, fields: v} // no fields past the first lines of a message
 		d.counts[msg]++
 		d.levels[level]++
-		if level != "info" && level != "debug" || len(d.lines) < 50 {
+		if problem || len(d.lines) < 50 {
 			d.lines = append(d.lines, string(bytes.Clone(line)))
+		}
+		if problem {
+			d.issues = append(d.issues, d.lines[len(d.lines)-1])
+			if len(d.issues) > 10 {
+				d.issues = d.issues[1:]
+			}
 		}
 		if len(d.lines) > 200 {
 			d.lines = d.lines[len(d.lines)-100:]
@@ -274,22 +282,12 @@ func (d *daemon) problems() int {
 	return d.levels["warning"] + d.levels["error"] + d.levels["fatal"]
 }
 
-// problemLines is the warning and error lines logged (the ones read kept all of), at most
-// the last ten: what a report of problems shows instead of a tail full of info lines.
+// problemLines is the last ten warning and error lines: what a report of problems shows
+// instead of a tail full of info lines.
 func (d *daemon) problemLines() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var out []string
-	for _, l := range d.lines {
-		var head struct{ Level string }
-		if err := json.Unmarshal([]byte(l), &head); err != nil || head.Level != "info" && head.Level != "debug" {
-			out = append(out, l)
-		}
-	}
-	if len(out) > 10 {
-		out = out[len(out)-10:]
-	}
-	return strings.Join(out, "\n")
+	return strings.Join(d.issues, "\n")
 }
 
 func (d *daemon) tail() string {

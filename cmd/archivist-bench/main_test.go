@@ -86,3 +86,26 @@ func TestLauncherMaxRSS(t *testing.T) {
 	}
 	runtime.KeepAlive(ballast)
 }
+
+// TestProblemLinesOutliveTheTail: a warning logged before hundreds of info lines is still
+// what a report of problems shows, and no info line is in it.
+func TestProblemLinesOutliveTheTail(t *testing.T) {
+	var log strings.Builder
+	log.WriteString(`{"level":"warning","msg":"watches[0].timezone: not set"}` + "\n")
+	for range 500 {
+		log.WriteString(`{"level":"info","msg":"file archived"}` + "\n")
+	}
+	log.WriteString("panic: not JSON\n")
+	d := &daemon{first: map[string]logLine{}, last: map[string]logLine{}, counts: map[string]int{}, levels: map[string]int{}}
+	d.read(strings.NewReader(log.String()))
+	if n := d.problems(); n != 2 {
+		t.Errorf("problems() = %d, want 2", n)
+	}
+	got := d.problemLines()
+	if !strings.Contains(got, "timezone: not set") || !strings.Contains(got, "panic: not JSON") || strings.Contains(got, "file archived") {
+		t.Errorf("problemLines() = %q, want the warning and the non-JSON line and no info line", got)
+	}
+	if strings.Contains(d.tail(), "timezone: not set") {
+		t.Errorf("the tail still holds the warning; the test no longer shows problemLines is needed")
+	}
+}
