@@ -188,18 +188,27 @@ test-browser:
 	ARCHIVIST_CHROMIUM="$$(command -v chromium)" ARCHIVIST_ARTIFACTS="$(ARTIFACTS)" \
 		$(GO) test -count=1 -run '^TestBrowser$$' -v ./cmd/archivist/statuspage/
 
-# Fuzzing of the transcript parsers, the journal's record decoding, the JSON log lines and the
-# sandbox's two decodings of a conversation (their seed corpora run in make test as ordinary
-# tests). FUZZTIME per target.
+# Fuzzing: every Fuzz target of the module, found by `go test -list` so that a new one cannot be
+# left out (the transcript parsers of every export format, the configuration, the journal's
+# record decoding, the JSON log lines, the sandbox's two decodings of a conversation). Their
+# seed corpora run in make test as ordinary tests. FUZZTIME per target; FUZZ narrows the
+# targets to those whose name matches a regular expression (make fuzz FUZZ=Slack).
 FUZZTIME ?= 30s
+FUZZ ?= .
 .PHONY: fuzz
 fuzz:
-	for target in FuzzNative FuzzGenesys FuzzJSON; do \
-		$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./archive/transcript/ || exit 1; \
-	done
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRecord$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./journal/
-	$(GO) test -run='^$$' -fuzz='^FuzzLinesAreLogrusLines$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./cmd/archivist/logjson/
-	$(GO) test -run='^$$' -fuzz='^FuzzWholeAndByPartsAgree$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./archive/sandbox/
+	@set -e; list=$$($(GO) test -list '^Fuzz' ./...); \
+	targets=$$(echo "$$list" | awk '/^Fuzz/ {t[n++]=$$1; next} /^ok/ {for (i = 0; i < n; i++) print $$2 "," t[i]; n = 0}'); \
+	if [ -z "$$targets" ]; then echo "no fuzz targets found"; exit 1; fi; \
+	ran=0; for pt in $$targets; do \
+		pkg=$${pt%%,*}; target=$${pt#*,}; \
+		echo "$$target" | grep -Eq -- '$(FUZZ)' || continue; \
+		echo "== $$target ($$pkg)"; \
+		$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s $$pkg; \
+		ran=$$((ran + 1)); \
+	done; \
+	if [ $$ran -eq 0 ]; then echo "no fuzz target matches FUZZ=$(FUZZ)"; exit 1; fi; \
+	echo "$$ran fuzz targets ran for $(FUZZTIME) each"
 
 # The unit under a real systemd (systemd/README.md, "The real systemd test"): boots systemd as
 # PID 1 in a container (systemd-nspawn) on a minimal Debian root, installs the .deb there and
