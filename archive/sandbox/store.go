@@ -336,7 +336,7 @@ func (st *store) putInMemory(key, contentType string, size int64, body io.Reader
 	if st.unhashed {
 		sink = io.Discard
 	}
-	n, err := io.Copy(sink, io.LimitReader(body, size))
+	n, err := CopyBody(sink, body, size)
 	if errors.Is(err, io.ErrUnexpectedEOF) || err == nil && n != size {
 		err = errShortBody
 	}

@@ -55,7 +55,8 @@ func startNull() (url string, stop func(), err error) {
 		return "", nil, err
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+		// Read as the memory sandbox reads, so the sink share is what its store adds.
+		if _, err := sandbox.CopyBody(io.Discard, r.Body, r.ContentLength); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
