@@ -67,23 +67,26 @@ var workloads = []struct {
 	{"teams", (*bench).teams},
 }
 
+// children are the bench's own child processes, started as "archivist-bench NAME ARGS...":
+// the launcher of measured processes (spawn.go) and the baselines (rawput.go, floor.go).
+var children = map[string]func(args []string) error{
+	"spawn":     spawnCommand,
+	"raw-put":   rawPutCommand,
+	"floor-put": floorPutCommand,
+}
+
 // optIn are the workloads that run only when --only names them (make bench-scale).
 var optIn = map[string]bool{"scale": true}
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "spawn" { // the launcher of measured processes; see spawn.go
-		if err := spawnCommand(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "archivist-bench spawn:", err)
-			os.Exit(1)
+	if len(os.Args) > 1 {
+		if child, ok := children[os.Args[1]]; ok {
+			if err := child(os.Args[2:]); err != nil {
+				fmt.Fprintf(os.Stderr, "archivist-bench %s: %v\n", os.Args[1], err)
+				os.Exit(1)
+			}
+			return
 		}
-		return
-	}
-	if len(os.Args) > 1 && os.Args[1] == "raw-put" { // the baseline child; see rawput.go
-		if err := rawPutCommand(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "archivist-bench raw-put:", err)
-			os.Exit(1)
-		}
-		return
 	}
 	o, err := parseOptions(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
@@ -260,7 +263,7 @@ func (b *bench) runWorkloads() ([]row, error) {
 // returns how many rows missed their target.
 func printTable(out io.Writer, o options, work string, rows []row) (failed int) {
 	fmt.Fprintln(out, machine(work))
-	fmt.Fprintf(out, "Settle %s (the large file: %s), %d workers (and %d PUTs in flight in the raw baselines); small and big files: median of %d rounds of null, raw and daemon runs against the memory sandbox, then %d against the memory sandbox that does not hash bodies and %d against the disk sandbox. Ratio: figure ÷ baseline for rates, baseline ÷ figure for times; for small and big files, the median of the rounds' own ratios (each round's runs are seconds apart). Memory is read from outside every measured process: VmHWM from /proc while it runs, maxrss from wait4.\n\n",
+	fmt.Fprintf(out, "Settle %s (the large file: %s), %d workers (and %d PUTs in flight in the raw baselines); small and big files: median of %d rounds of null, raw and daemon runs (small files: and the floor, the invariants' work without the journal and the watcher) against the memory sandbox, then %d against the memory sandbox that does not hash bodies and %d against the disk sandbox. Ratio: figure ÷ baseline for rates, baseline ÷ figure for times; for small and big files, the median of the rounds' own ratios (each round's runs are seconds apart). Memory is read from outside every measured process: VmHWM from /proc while it runs, maxrss from wait4.\n\n",
 		o.settle, o.bigSettle, o.workers, o.workers, o.rounds, o.unhashedRounds, o.diskRounds)
 	fmt.Fprintln(out, "| workload | figure | measured | baseline in the same run | ratio | target | result |")
 	fmt.Fprintln(out, "| --- | --- | --- | --- | --- | --- | --- |")

@@ -9,22 +9,17 @@ import (
 	"time"
 )
 
-// TestMain lets the test binary serve as the launcher and the raw-put child, as the real
+// TestMain lets the test binary serve as the launcher and the baseline children, as the real
 // program does.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "spawn" {
-		if err := spawnCommand(os.Args[2:]); err != nil {
-			os.Stderr.WriteString("spawn: " + err.Error() + "\n")
-			os.Exit(1)
+	if len(os.Args) > 1 {
+		if child, ok := children[os.Args[1]]; ok {
+			if err := child(os.Args[2:]); err != nil {
+				os.Stderr.WriteString(os.Args[1] + ": " + err.Error() + "\n")
+				os.Exit(1)
+			}
+			os.Exit(0)
 		}
-		os.Exit(0)
-	}
-	if len(os.Args) > 1 && os.Args[1] == "raw-put" {
-		if err := rawPutCommand(os.Args[2:]); err != nil {
-			os.Stderr.WriteString("raw-put: " + err.Error() + "\n")
-			os.Exit(1)
-		}
-		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -46,11 +41,14 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("%v\nprogress:\n%s", err, progress.String())
 	}
 	for _, want := range []string{"20 files of 512 bytes dropped at once, memory sandbox", "one file of 1 MiB, memory sandbox",
-		"20 files of 512 bytes dropped at once, disk sandbox", "one file of 1 MiB, disk sandbox", "sink share", "CPU per file", "CPU per GB", "latency at idle, 3 files",
+		"20 files of 512 bytes dropped at once, disk sandbox", "one file of 1 MiB, disk sandbox", "sink share", "CPU per file", "floor: the invariants' work alone", "CPU per GB", "latency at idle, 3 files",
 		"rescan of 200 files", "start-up, 1000 journal records", "Machine: "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table has no %q:\n%s", want, out.String())
 		}
+	}
+	if !strings.Contains(progress.String(), "small 2/2: floor") {
+		t.Errorf("no floor in the second round:\n%s", progress.String())
 	}
 	if !strings.Contains(progress.String(), "small 2/2: null") {
 		t.Errorf("no second round:\n%s", progress.String())

@@ -32,6 +32,8 @@ type rawResult struct {
 	Seconds float64 `json:"seconds"` // from the first request to the last answer
 	Cost    measure `json:"-"`       // VmHWM read by the parent before the child exits, then wait4's figures
 	SinkCPU float64 `json:"-"`       // CPU seconds of the bench process (the sandbox) meanwhile
+	// Requests is how many event requests the sandbox accepted (the floor's; raw posts none).
+	Requests int `json:"-"`
 }
 
 // fetchToken asks the sandbox's token endpoint once, as the daemon's client does.
@@ -58,11 +60,17 @@ func fetchToken(baseURL string) (string, error) {
 }
 
 // runRawPut starts the raw-put child (through the launcher) for every regular file under
-// path and waits for it. The child prints its result, then waits for its stdin to close, so
-// that its VmHWM is read from /proc while it still exists, the same way as the daemon's.
+// path and waits for it.
 func runRawPut(self, baseURL, token, path string, concurrency int) (rawResult, error) {
-	cmd := newSpawn(self, "raw-put", "--url", baseURL+"/v2", "--token", token,
+	return runChild(self, "raw-put", "--url", baseURL+"/v2", "--token", token,
 		"--concurrency", fmt.Sprint(concurrency), "--path", path)
+}
+
+// runChild starts "self name args..." (raw-put or floor-put) through the launcher and waits
+// for it. The child prints its result, then waits for its stdin to close, so that its VmHWM
+// is read from /proc while it still exists, the same way as the daemon's.
+func runChild(self, name string, args ...string) (rawResult, error) {
+	cmd := newSpawn(append([]string{self, name}, args...)...)
 	cmd.Stderr = os.Stderr
 	inR, inW, err := os.Pipe()
 	if err != nil {
@@ -89,7 +97,7 @@ func runRawPut(self, baseURL, token, path string, concurrency int) (rawResult, e
 	inW.Close()
 	<-p.done
 	if derr != nil || p.err != nil || p.usage.ExitCode != 0 {
-		return rawResult{}, fmt.Errorf("raw-put: %v (launcher %v, exit status %d)", derr, p.err, p.usage.ExitCode)
+		return rawResult{}, fmt.Errorf("%s: %v (launcher %v, exit status %d)", name, derr, p.err, p.usage.ExitCode)
 	}
 	res.Cost.MaxRSS, res.Cost.CPU = p.usage.MaxRSS, p.usage.CPU
 	return res, nil
@@ -141,11 +149,7 @@ func rawPutCommand(args []string) error {
 	if firstErr != nil {
 		return firstErr
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(rawResult{Files: len(files), Bytes: sent.Load(), Seconds: elapsed.Seconds()}); err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent has read our VmHWM
-	return nil
+	return reportAndWait(rawResult{Files: len(files), Bytes: sent.Load(), Seconds: elapsed.Seconds()})
 }
 
 // rawPut streams one file under a key of the daemon's shape (default/<watch>/<64 hex>/<name>),

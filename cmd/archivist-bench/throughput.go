@@ -99,6 +99,41 @@ func (b *bench) startReady(cfg string) (*daemon, error) {
 
 // rawBaseline PUTs every file under path with the raw-put child against a sandbox of its own.
 func (b *bench) rawBaseline(name, path string) (rawResult, error) {
+	return b.baseline(name, func(srv *archiveServer) (rawResult, error) {
+		token, err := fetchToken(srv.url)
+		if err != nil {
+			return rawResult{}, err
+		}
+		res, err := runRawPut(b.self, srv.url, token, path, b.opts.workers)
+		if err != nil {
+			return rawResult{}, err
+		}
+		if st := srv.sb.Stats(); st.Puts != res.Files {
+			return rawResult{}, fmt.Errorf("raw-put: sandbox stored %d files of %d", st.Puts, res.Files)
+		}
+		return res, nil
+	})
+}
+
+// floorBaseline runs the floor-put child (floor.go) on every file under path against a
+// sandbox of its own: the invariants' work without the journal and the watcher.
+func (b *bench) floorBaseline(name, path string) (rawResult, error) {
+	return b.baseline(name, func(srv *archiveServer) (rawResult, error) {
+		res, err := runChild(b.self, "floor-put", "--url", srv.url, "--concurrency", fmt.Sprint(b.opts.workers), "--path", path)
+		if err != nil {
+			return rawResult{}, err
+		}
+		if got, _ := srv.accepted(); got != res.Files {
+			return rawResult{}, fmt.Errorf("floor-put: sandbox accepted %d events for %d files", got, res.Files)
+		}
+		res.Requests = srv.sb.Stats().Posts
+		return res, nil
+	})
+}
+
+// baseline runs one baseline against a sandbox of its own in workspace name, and adds the
+// CPU the bench process (the sandbox) spent meanwhile as the result's SinkCPU.
+func (b *bench) baseline(name string, run func(srv *archiveServer) (rawResult, error)) (rawResult, error) {
 	dir, err := b.workspace(name)
 	if err != nil {
 		return rawResult{}, err
@@ -109,20 +144,10 @@ func (b *bench) rawBaseline(name, path string) (rawResult, error) {
 		return rawResult{}, err
 	}
 	defer srv.stop()
-	token, err := fetchToken(srv.url)
-	if err != nil {
-		return rawResult{}, err
-	}
 	c0 := selfCPU()
-	res, err := runRawPut(b.self, srv.url, token, path, b.opts.workers)
-	if err != nil {
-		return rawResult{}, err
-	}
+	res, err := run(srv)
 	res.SinkCPU = selfCPU() - c0
-	if st := srv.sb.Stats(); st.Puts != res.Files {
-		return rawResult{}, fmt.Errorf("raw-put: sandbox stored %d files of %d", st.Puts, res.Files)
-	}
-	return res, nil
+	return res, err
 }
 
 // nullBaseline PUTs every file under path with the raw-put child to the null server.
@@ -162,9 +187,11 @@ func (b *bench) dropAndAwait(name, src string, settle time.Duration, events int,
 		return 0, measure{}, 0, err
 	}
 	sinkCPU = selfCPU() - c0
-	if st := srv.sb.Stats(); st.Puts != events {
+	st := srv.sb.Stats()
+	if st.Puts != events {
 		return 0, measure{}, 0, fmt.Errorf("%d PUTs for %d files", st.Puts, events)
 	}
+	b.log("%s: %d events in %d requests", name, events, st.Posts)
 	if n := d.problems(); n > 0 {
 		b.log("%s: the daemon logged %d warnings or errors:\n%s", name, n, d.problemLines())
 	}
@@ -190,6 +217,11 @@ type round struct {
 	// and the daemon run; cpuRatio is (raw-put + its sink) ÷ (daemon + its sink): the ratio
 	// of rates a machine whose CPUs are all busy in both runs allows.
 	rawSink, sink, cpuRatio float64
+	// floor is the floor's rate (0 when it did not run), floorCost and floorSink its CPU and
+	// its sink's, as for the raw run.
+	floor     float64
+	floorCost measure
+	floorSink float64
 }
 
 // selfCPU is the user and system CPU seconds of this process so far.
@@ -210,6 +242,7 @@ type throughput struct {
 	timeout    time.Duration
 	rate       func(rawResult) float64     // a raw run's rate
 	daemonRate func(time.Duration) float64 // the daemon's rate over a time
+	floor      bool                        // also run the floor (floor.go) each round
 }
 
 // rounds alternates null, raw and daemon runs of t, n times.
@@ -224,6 +257,14 @@ func (b *bench) rounds(t throughput, n int) ([]round, error) {
 		raw, err := b.rawBaseline(t.name+"-raw", t.path)
 		if err != nil {
 			return nil, err
+		}
+		if t.floor {
+			fl, err := b.floorBaseline(t.name+"-floor", t.path)
+			if err != nil {
+				return nil, fmt.Errorf("floor: %w", err)
+			}
+			r.floor, r.floorCost, r.floorSink = t.rate(fl), fl.Cost, fl.SinkCPU
+			b.log("%s %d/%d: floor %.1f (%.2f of raw; %s; sink CPU %.2fs; %d event requests)", t.name, i, n, r.floor, r.floor/t.rate(raw), fl.Cost, fl.SinkCPU, fl.Requests)
 		}
 		took, cost, sink, err := b.dropAndAwait(t.name+"-daemon", t.path, t.settle, t.events, t.timeout)
 		if err != nil {
@@ -256,12 +297,22 @@ type summary struct {
 	// seconds apart, so a machine whose speed drifts between rounds moves both alike, while
 	// the ratio of the medians may pair a fast raw round with a slow daemon round.
 	ratio, droppedRatio float64
+	// The floor's medians: its rate, its own ratio to raw (floorRatios by round), its CPU and
+	// its sink's; floorPeak its highest VmHWM.
+	floor, floorRatio, floorCPU, floorSink float64
+	floorRatios                            []float64
+	floorPeak                              int64
 }
 
 func summarize(rs []round) summary {
 	var s summary
-	var nulls, raws, daemons, dropped, cpus, rawCPUs, rawSinks, sinks []float64
+	var nulls, raws, daemons, dropped, cpus, rawCPUs, rawSinks, sinks, floors, floorCPUs, floorSinks []float64
 	for _, r := range rs {
+		if r.floor > 0 {
+			floors, floorCPUs, floorSinks = append(floors, r.floor), append(floorCPUs, r.floorCost.CPU), append(floorSinks, r.floorSink)
+			s.floorRatios = append(s.floorRatios, r.floor/r.raw)
+			s.floorPeak = max(s.floorPeak, r.floorCost.HWM)
+		}
 		rawCPUs, rawSinks, sinks = append(rawCPUs, r.rawCost.CPU), append(rawSinks, r.rawSink), append(sinks, r.sink)
 		s.cpuRatios = append(s.cpuRatios, r.cpuRatio)
 		nulls, raws, daemons, cpus = append(nulls, r.null), append(raws, r.raw), append(daemons, r.daemon), append(cpus, r.cost.CPU)
@@ -273,6 +324,9 @@ func summarize(rs []round) summary {
 	s.null, s.raw, s.daemon, s.dropped, s.cpu = median(nulls), median(raws), median(daemons), median(dropped), median(cpus)
 	s.ratio, s.droppedRatio = median(s.ratios), median(s.droppedRatios)
 	s.rawCPU, s.rawSink, s.sink, s.cpuRatio = median(rawCPUs), median(rawSinks), median(sinks), median(s.cpuRatios)
+	if len(floors) > 0 {
+		s.floor, s.floorRatio, s.floorCPU, s.floorSink = median(floors), median(s.floorRatios), median(floorCPUs), median(floorSinks)
+	}
 	return s
 }
 
@@ -309,7 +363,7 @@ func (b *bench) small() ([]row, error) {
 		rs, err := b.rounds(throughput{name: "small", path: batch, settle: o.settle, events: o.files,
 			timeout:    2*time.Minute + time.Duration(o.files)*20*time.Millisecond,
 			rate:       func(r rawResult) float64 { return float64(r.Files) / r.Seconds },
-			daemonRate: func(d time.Duration) float64 { return float64(o.files) / d.Seconds() }}, rounds)
+			daemonRate: func(d time.Duration) float64 { return float64(o.files) / d.Seconds() }, floor: true}, rounds)
 		if err != nil {
 			return err
 		}
@@ -331,6 +385,10 @@ func (b *bench) small() ([]row, error) {
 				fmt.Sprintf("%.0f + %.0f µs", s.cpu/float64(o.files)*1e6, s.sink/float64(o.files)*1e6),
 				fmt.Sprintf("%.0f + %.0f µs (raw PUT loop)", s.rawCPU/float64(o.files)*1e6, s.rawSink/float64(o.files)*1e6), s.cpuRatio, "-", nil},
 			row{w, "peak RSS of any round: VmHWM / rusage maxrss", mb(s.peakHWM) + " / " + mb(s.peakMaxRSS), mb(s.rawPeak) + " (raw PUT loop, VmHWM)", math.NaN(), "-", nil},
+			row{w, fmt.Sprintf("floor: the invariants' work alone, no journal, no watcher, files/s (rounds: %s; the daemon ÷ the floor %.2f)", ratios(s.floorRatios), s.daemon/s.floor),
+				fmt.Sprintf("%.0f", s.floor), fmt.Sprintf("%.0f (raw PUT loop)", s.raw), s.floorRatio, "-", nil},
+			row{w, "floor: CPU per file, floor + sink; its peak VmHWM", fmt.Sprintf("%.0f + %.0f µs; %s", s.floorCPU/float64(o.files)*1e6, s.floorSink/float64(o.files)*1e6, mb(s.floorPeak)),
+				fmt.Sprintf("%.0f + %.0f µs (raw PUT loop)", s.rawCPU/float64(o.files)*1e6, s.rawSink/float64(o.files)*1e6), math.NaN(), "-", nil},
 		)
 		return nil
 	})
