@@ -5,9 +5,9 @@ package main
 // checked open beneath the root (invariant 5), the version's stat before and after the read
 // (invariant 6), the read with its SHA-256 and MIME sniff and the content key built from them
 // (invariant 2), the PUT through the daemon's Global Relay client (bearer token, transport),
-// and, only after its 200, its File_transfer event, in requests as full as the daemon's
-// (invariant 3). Left out: the journal (invariants 1 and 4), the
-// watcher and its settle, the log. The daemon cannot beat this run on the same machine; the
+// and, only after its 200, its File_transfer event, in requests at least as full as the
+// daemon's (invariant 3). Left out: the journal (invariants 1 and 4), the watcher and its
+// settle, the log. The daemon cannot beat this run on the same machine; the
 // gap between the two is what the journal and the watcher cost, and the gap between this run
 // and the raw loop is what the invariants themselves cost. Like raw-put it runs as a child of
 // the bench ("archivist-bench floor-put ..."), measured from outside.
