@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // benchJournal opens a journal in b.TempDir with n posted-like records already in it.
@@ -223,6 +225,99 @@ func benchLifecycle(b *testing.B, shuffled bool) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(files), "µs/file")
 	b.ReportMetric((processCPU(b)-cpu0).Seconds()*1e6/float64(files), "cpu-µs/file")
 	st := db.bolt.Stats().TxStats
+	b.ReportMetric(float64(st.GetWrite())/float64(files), "pages/file")
+}
+
+// BenchmarkLifecycleFloor is what BenchmarkLifecycle's three durable changes per file cost a
+// bbolt journal that keeps less than this one, in transactions of the same sizes (1,000, 50
+// and 100 files) with an fsync on each: "records-only" rewrites the record for each change
+// (decoded, changed as the daemon changes it, encoded) and keeps no index, no state count, no
+// audit entry and no chain; "log-only" appends each change's audit entry to a log and keeps
+// nothing else, which is the least any journal that makes the three changes durable can write.
+// Neither is a journal the daemon could run on (the lanes find their work through the due
+// index, dedup through the key index, the report through the audit trail): they bound what a
+// different design could save (docs/benchmarks.md, issue 13).
+func BenchmarkLifecycleFloor(b *testing.B) {
+	b.Run("records-only", func(b *testing.B) { benchLifecycleFloor(b, false) })
+	b.Run("log-only", func(b *testing.B) { benchLifecycleFloor(b, true) })
+}
+
+func benchLifecycleFloor(b *testing.B, logOnly bool) {
+	db, err := bolt.Open(b.TempDir()+"/floor.db", 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	name := []byte("floor")
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(name); return err }); err != nil {
+		b.Fatal(err)
+	}
+	// change commits one change to each of recs in one transaction. A log entry's key is the
+	// log's next sequence number; a record's is its ID.
+	change := func(recs []*Record, fn func(r *Record) ([]Entry, error)) {
+		err := db.Update(func(tx *bolt.Tx) error {
+			bk := tx.Bucket(name)
+			bk.FillPercent = appendFill
+			for _, r := range recs {
+				if !logOnly && r.ID != 0 {
+					if err := decodeRecord(bk.Get(u64(r.ID)), r); err != nil {
+						return err
+					}
+				}
+				entries, err := fn(r)
+				if err != nil {
+					return err
+				}
+				if !logOnly {
+					if r.ID == 0 {
+						if r.ID, err = bk.NextSequence(); err != nil {
+							return err
+						}
+					}
+					if err := bk.Put(u64(r.ID), encodeRecord(r)); err != nil {
+						return err
+					}
+					continue
+				}
+				for _, e := range entries {
+					seq, err := bk.NextSequence()
+					if err != nil {
+						return err
+					}
+					if err := bk.Put(u64(seq), encodeEntry(e)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	const batch = 1000
+	files := 0
+	cpu0 := processCPU(b)
+	for b.Loop() {
+		recs, first := benchRecords(files, batch)
+		if logOnly {
+			for i, r := range recs {
+				r.ID = uint64(files + i + 1)
+			}
+		}
+		i := 0
+		change(recs, func(*Record) ([]Entry, error) { i++; return []Entry{first[i-1]}, nil })
+		for part := range slices.Chunk(recs, 50) {
+			change(part, benchUploaded)
+		}
+		for part := range slices.Chunk(recs, 100) {
+			change(part, benchPosted)
+		}
+		files += batch
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(files), "µs/file")
+	b.ReportMetric((processCPU(b)-cpu0).Seconds()*1e6/float64(files), "cpu-µs/file")
+	st := db.Stats().TxStats
 	b.ReportMetric(float64(st.GetWrite())/float64(files), "pages/file")
 }
 
