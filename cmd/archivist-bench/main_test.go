@@ -41,7 +41,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("%v\nprogress:\n%s", err, progress.String())
 	}
 	for _, want := range []string{"20 files of 512 bytes dropped at once, memory sandbox", "one file of 1 MiB, memory sandbox",
-		"20 files of 512 bytes dropped at once, disk sandbox", "one file of 1 MiB, disk sandbox", "sink share", "CPU per file", "floor: the invariants' work alone", "CPU per GB", "latency at idle, 3 files",
+		"20 files of 512 bytes dropped at once, disk sandbox", "one file of 1 MiB, disk sandbox", "sink share", "CPU per file", "floor: the invariants' work alone", "beyond the floor", "CPU per GB", "latency at idle, 3 files",
 		"rescan of 200 files", "start-up, 1000 journal records", "Machine: "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table has no %q:\n%s", want, out.String())
